@@ -1,0 +1,100 @@
+// `npm run cli -- <command>`: operator commands. Each command is a module function; this file only dispatches.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, loadDotEnv, ConfigError, REPO_ROOT, renderEnvExample } from './server/config.ts';
+import { displayPath } from './server/config-error.ts';
+import { openDatabase } from './server/db/index.ts';
+import { createMigration, pendingSchemaChange } from './server/db/migrations.ts';
+import { dumpEmbedded, restoreEmbedded } from './server/db/dump.ts';
+import { readmeWithTable } from './server/docs.ts';
+
+const USAGE = `Usage: npm run cli -- <command>
+  db migrate          apply the migrations the database lacks (npm run db:migrate)
+  db new <name>       make a migration from what schema.prisma adds (npm run db:migration -- <name>)
+  db check            exit 1 when schema.prisma and prisma/migrations disagree (npm run db:check)
+  db dump <file.sql>  write the embedded database (DATA_DIR) to a SQL file (npm run db:dump -- <file>)
+  db restore <file>   load such a file into a new, empty DATA_DIR, then migrate (npm run db:restore -- <file>)
+  docs config         write .env.example and README's configuration table from server/config.ts`;
+
+async function run(argv: string[]): Promise<number> {
+  const [group, command, arg] = argv;
+  const key = `${group ?? ''} ${command ?? ''}`;
+  switch (key) {
+    case 'db migrate': {
+      const db = await openDatabase(loadConfig());
+      try {
+        const applied = await db.migrate();
+        console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'Database is up to date; nothing to apply.');
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'db new': {
+      if (!arg) {
+        console.error('Usage: npm run db:migration -- <name>   (lower-case letters, digits and _)');
+        return 2;
+      }
+      const folder = await createMigration(arg);
+      console.log(folder ? `Created ${displayPath(folder)}/migration.sql. Review it, then commit it with schema.prisma.` : 'schema.prisma and prisma/migrations agree; no migration needed.');
+      return 0;
+    }
+    case 'db check': {
+      const sql = await pendingSchemaChange();
+      if (!sql) {
+        console.log('schema.prisma and prisma/migrations agree.');
+        return 0;
+      }
+      console.error(`schema.prisma has changes that no migration holds. Run \`npm run db:migration -- <name>\`. Missing SQL:\n${sql}`);
+      return 1;
+    }
+    case 'db dump':
+    case 'db restore': {
+      if (!arg) {
+        console.error(`Usage: npm run db:${command} -- <file.sql>`);
+        return 2;
+      }
+      const config = loadConfig();
+      if (config.databaseUrl) {
+        console.error('db dump and db restore work on the embedded database; unset DATABASE_URL (for PostgreSQL use pg_dump and psql).');
+        return 2;
+      }
+      const db = await openDatabase(config);
+      try {
+        if (command === 'dump') {
+          await dumpEmbedded(db, arg);
+          console.log(`Wrote ${arg} (it holds personal data: keep it safe, delete it when done).`);
+        } else {
+          await restoreEmbedded(db, arg);
+          const applied = await db.migrate();
+          console.log(`Restored ${arg} into ${displayPath(config.dataDir)}${applied.length ? `; then applied ${applied.join(', ')}` : ''}.`);
+        }
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'docs config': {
+      writeFileSync(join(REPO_ROOT, '.env.example'), renderEnvExample());
+      const readme = join(REPO_ROOT, 'README.md');
+      writeFileSync(readme, readmeWithTable(readFileSync(readme, 'utf8')));
+      console.log('Wrote .env.example and the configuration table in README.md.');
+      return 0;
+    }
+    case 'help ':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+loadDotEnv();
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e instanceof ConfigError ? e.message : e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,141 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadDeployment, type Deployment } from './deployment.ts';
+import { ConfigError } from './config-error.ts';
+
+export { ConfigError };
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const SAMPLE_DEPLOYMENT = resolve(REPO_ROOT, 'server/deployments/530925-shuangjiang.yaml');
+
+/** What a variable documents about itself: shown in README and .env.example, both generated from here. */
+type Doc = { description: string; example?: string; secret?: boolean };
+const docs = new Map<string, Doc>();
+function documented<T extends z.ZodType>(name: string, schema: T, doc: Doc): T {
+  docs.set(name, doc);
+  return schema;
+}
+
+const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgresql:' || url.protocol === 'postgres:') && url.hostname !== '' && url.pathname.length > 1;
+    } catch {
+      return false;
+    }
+  }, 'must be a URL of the form postgresql://USER:PASSWORD@HOST:5432/DATABASE (value not shown)');
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every environment variable the process reads. Empty values count as unset.
+ * Later modules add their variables here, each with a description.
+ */
+export const envSchema = z.object({
+  PORT: documented(
+    'PORT',
+    z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0, 'must be 0 to 65535').max(65535, 'must be 0 to 65535').default(3000),
+    { description: 'HTTP port for the API, webhooks, health checks and metrics (0: any free port).' },
+  ),
+  DATABASE_URL: documented('DATABASE_URL', postgresUrl.optional(), {
+    description: 'PostgreSQL server to use. Unset: the embedded database (PGlite) in DATA_DIR, nothing to install.',
+    example: 'postgresql://fanpin:secret@127.0.0.1:5432/fanpin',
+    secret: true,
+  }),
+  DATA_DIR: documented('DATA_DIR', z.string().default('./data'), {
+    description: 'Folder for the embedded database and local key files. Relative paths are resolved from the working directory.',
+  }),
+  DEPLOYMENT_CONFIG: documented('DEPLOYMENT_CONFIG', z.string().optional(), {
+    description:
+      'Path to the deployment file (YAML or JSON): place tree, income lines, and later routing and campaigns. Unset: the sample deployment for 530925 shipped in server/deployments/.',
+    example: './my-county.yaml',
+  }),
+  LOG_LEVEL: documented('LOG_LEVEL', z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'), {
+    description: 'Log verbosity. Logs are JSON lines on stdout and never contain personal data.',
+  }),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type Config = {
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  deploymentPath: string;
+  logLevel: (typeof logLevels)[number];
+  deployment: Deployment;
+};
+
+function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value.trim() !== '') out[key] = value.trim();
+  return out;
+}
+
+export function parseEnv(env: NodeJS.ProcessEnv): Env {
+  const result = envSchema.safeParse(withoutEmpty(env));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const shown = docs.get(name)?.secret ? '' : env[name] === undefined ? ' (not set)' : ` (got ${JSON.stringify(env[name])})`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+  throw new ConfigError('Invalid environment variables:', problems);
+}
+
+/** A .env file in the working directory fills in the variables the environment leaves unset. */
+export function loadDotEnv(cwd = process.cwd()): void {
+  const file = resolve(cwd, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** Reads the environment and the deployment file; throws ConfigError listing every problem found. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = parseEnv(env);
+  const deploymentPath = parsed.DEPLOYMENT_CONFIG ? resolve(cwd, parsed.DEPLOYMENT_CONFIG) : SAMPLE_DEPLOYMENT;
+  const deployment = loadDeployment(deploymentPath);
+  return {
+    port: parsed.PORT,
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: resolve(cwd, parsed.DATA_DIR),
+    deploymentPath,
+    logLevel: parsed.LOG_LEVEL,
+    deployment,
+  };
+}
+
+/** The variables as documentation rows, in schema order (used for README and .env.example). */
+export function envDocs(): Array<{ name: string; default: string | undefined; required: boolean } & Doc> {
+  return Object.entries(envSchema.shape).map(([name, schema]) => {
+    const doc = docs.get(name);
+    if (!doc) throw new Error(`environment variable ${name} has no description`);
+    const probe = (schema as z.ZodType).safeParse(undefined);
+    const required = !probe.success;
+    const dflt = probe.success && probe.data !== undefined ? String(probe.data) : undefined;
+    return { name, default: dflt, required, ...doc };
+  });
+}
+
+/** The text of .env.example, generated from the schema. A test keeps the committed file equal to it. */
+export function renderEnvExample(): string {
+  const lines = ['# Generated from server/config.ts by `npm run docs:config`. Every variable is optional unless marked required.', ''];
+  for (const row of envDocs()) {
+    lines.push(`# ${row.description}`);
+    if (row.default !== undefined) lines.push(`# Default: ${row.default}`);
+    if (row.required) lines.push('# Required.');
+    lines.push(`${row.required ? '' : '# '}${row.name}=${row.example ?? row.default ?? ''}`, '');
+  }
+  return lines.join('\n');
+}
+
+/** The configuration table in README.md, between its markers, generated from the schema. */
+export function renderEnvTable(): string {
+  const rows = envDocs().map(
+    (row) => `| \`${row.name}\` | ${row.default !== undefined ? `\`${row.default}\`` : row.required ? 'required' : 'unset'} | ${row.description} |`,
+  );
+  return ['| variable | default | what it does |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, displayPath } from './config-error.ts';
+
+/**
+ * The deployment file: the rules of one deployment as data (ARCHITECTURE principle 4).
+ * Holds the place tree (county → township → village with official division codes) and the income lines per
+ * province and year. Later modules add their sections (routing, campaigns, consent text version).
+ */
+
+const digits = (n: number, what: string) =>
+  z
+    .string({ error: `must be a ${n}-digit ${what} division code, written in quotes` })
+    .regex(new RegExp(`^\\d{${n}}$`), `must be a ${n}-digit ${what} division code`);
+
+const name = z.string({ error: 'must be a name' }).trim().min(1, 'must not be empty');
+
+const village = z.strictObject({
+  code: digits(12, 'village'),
+  name,
+  /** true where the village list could not be verified against the official division codes. */
+  sample: z.boolean().default(false),
+});
+
+const township = z.strictObject({
+  code: digits(9, 'township'),
+  name,
+  villages: z.array(village).default([]),
+});
+
+const county = z.strictObject({
+  code: digits(6, 'county'),
+  name,
+  province: z.strictObject({ code: digits(6, 'province'), name }),
+  city: z.strictObject({ code: digits(6, 'prefecture'), name }),
+  townships: z.array(township).min(1, 'must list at least one township'),
+});
+
+const incomeLine = z.strictObject({
+  province: digits(6, 'province'),
+  year: z.number({ error: 'must be a year such as 2022' }).int().min(2015).max(2100),
+  yuanPerPerson: z.number({ error: 'must be an amount in yuan' }).positive('must be more than 0'),
+  source: z.string().optional(),
+});
+
+export const deploymentSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'must be 1 (the only format version so far)' }),
+    name,
+    timezone: z.string().default('Asia/Shanghai'),
+    counties: z.array(county).min(1, 'must list at least one county'),
+    incomeLines: z.array(incomeLine).min(1, 'must list at least one income line'),
+  })
+  .superRefine((d, ctx) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: d.timezone });
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'must be an IANA time zone such as Asia/Shanghai' });
+    }
+    const seen = new Map<string, string>();
+    const unique = (code: string, path: (string | number)[]) => {
+      const before = seen.get(code);
+      if (before) ctx.addIssue({ code: 'custom', path, message: `code ${code} is already used at ${before}` });
+      else seen.set(code, formatPath(path));
+    };
+    d.counties.forEach((c, ci) => {
+      unique(c.code, ['counties', ci, 'code']);
+      if (!c.code.startsWith(c.province.code.slice(0, 2)))
+        ctx.addIssue({ code: 'custom', path: ['counties', ci, 'code'], message: `must start with its province's digits ${c.province.code.slice(0, 2)}` });
+      if (!c.code.startsWith(c.city.code.slice(0, 4)))
+        ctx.addIssue({ code: 'custom', path: ['counties', ci, 'code'], message: `must start with its prefecture's digits ${c.city.code.slice(0, 4)}` });
+      c.townships.forEach((t, ti) => {
+        const tpath = ['counties', ci, 'townships', ti];
+        unique(t.code, [...tpath, 'code']);
+        if (!t.code.startsWith(c.code))
+          ctx.addIssue({ code: 'custom', path: [...tpath, 'code'], message: `must start with its county's code ${c.code}` });
+        t.villages.forEach((v, vi) => {
+          const vpath = [...tpath, 'villages', vi, 'code'];
+          unique(v.code, vpath);
+          if (!v.code.startsWith(t.code)) ctx.addIssue({ code: 'custom', path: vpath, message: `must start with its township's code ${t.code}` });
+        });
+      });
+    });
+    const lines = new Map<string, number>();
+    d.incomeLines.forEach((l, i) => {
+      const key = `${l.province}/${l.year}`;
+      if (lines.has(key))
+        ctx.addIssue({ code: 'custom', path: ['incomeLines', i], message: `duplicates incomeLines[${lines.get(key)}] (same province and year)` });
+      else lines.set(key, i);
+    });
+  });
+
+export type Deployment = z.infer<typeof deploymentSchema>;
+export type County = Deployment['counties'][number];
+export type Township = County['townships'][number];
+export type Village = Township['villages'][number];
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
+  return out || '(top level)';
+}
+
+/** Parses and validates a deployment file. Every problem is reported with its field path (and line, for YAML). */
+export function parseDeployment(text: string, file: string): Deployment {
+  const shown = displayPath(file);
+  const yaml = extname(file) !== '.json';
+  const lineCounter = new LineCounter();
+  let raw: unknown;
+  let doc: ReturnType<typeof parseDocument> | undefined;
+  if (yaml) {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(
+        `The deployment file ${shown} is not valid YAML:`,
+        doc.errors.map((e) => `line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`),
+      );
+    }
+    raw = doc.toJS();
+  } else {
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`The deployment file ${shown} is not valid JSON:`, [(e as Error).message]);
+    }
+  }
+  const result = deploymentSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    let where = '';
+    if (doc) {
+      // Point at the nearest existing node of the path, so a missing field points at its parent.
+      for (let n = issue.path.length; n >= 0; n--) {
+        const node = doc.getIn(issue.path.slice(0, n), true);
+        if (isNode(node) && node.range) {
+          where = ` (line ${lineCounter.linePos(node.range[0]).line})`;
+          break;
+        }
+      }
+    }
+    return `${formatPath(issue.path)}${where}: ${issue.message}`;
+  });
+  throw new ConfigError(`The deployment file ${shown} has ${problems.length} problem(s):`, problems);
+}
+
+export function loadDeployment(file: string): Deployment {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError('Cannot read the deployment file (DEPLOYMENT_CONFIG):', [`${displayPath(file)}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`]);
+  }
+  return parseDeployment(text, file);
+}
+
+/** Places by code, for routing and pickers. */
+export function placeIndex(d: Deployment) {
+  const villages = new Map<string, { village: Village; township: Township; county: County }>();
+  const townships = new Map<string, { township: Township; county: County }>();
+  const counties = new Map<string, County>();
+  for (const county of d.counties) {
+    counties.set(county.code, county);
+    for (const township of county.townships) {
+      townships.set(township.code, { township, county });
+      for (const village of township.villages) villages.set(village.code, { village, township, county });
+    }
+  }
+  return { villages, townships, counties };
+}
+
+/** The income line for a province and year; falls back to the latest earlier year, and says so. */
+export function incomeLineFor(d: Deployment, provinceCode: string, year: number) {
+  const candidates = d.incomeLines.filter((l) => l.province === provinceCode && l.year <= year).sort((a, b) => b.year - a.year);
+  const line = candidates[0];
+  if (!line) return undefined;
+  return { yuanPerPerson: line.yuanPerPerson, year: line.year, exactYear: line.year === year };
+}

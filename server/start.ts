@@ -1,0 +1,4 @@
+// Entry point of `npm start`.
+import { main } from './main.ts';
+
+void main();

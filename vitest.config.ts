@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests run once. Tests under test/integration/ touch the database: they run on the embedded database
+// (PGlite), and again on a PostgreSQL server when TEST_DATABASE_URL is set (.ci/run sets it).
+const postgres = process.env.TEST_DATABASE_URL;
+if (!postgres && !process.env.FANPIN_TOLD_NO_PG) {
+  process.env.FANPIN_TOLD_NO_PG = '1'; // the config is read more than once per run: say it once
+  console.log('TEST_DATABASE_URL is not set: the PostgreSQL half of the suite is not run (see README, "Tests").');
+}
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'pglite', include: ['test/integration/**/*.test.ts'], env: { TEST_DB: 'pglite' } } },
+      ...(postgres
+        ? [{ extends: true as const, test: { name: 'postgres', include: ['test/integration/**/*.test.ts'], env: { TEST_DB: 'postgres' } } }]
+        : []),
+    ],
+  },
+});
