@@ -54,6 +54,27 @@ export const envSchema = z.object({
       'Path to the deployment file (YAML or JSON): place tree, income lines, and later routing and campaigns. Unset: the sample deployment for 530925 shipped in server/deployments/.',
     example: './my-county.yaml',
   }),
+  DATA_ENCRYPTION_KEY: documented('DATA_ENCRYPTION_KEY', z.string().optional(), {
+    description:
+      'Master key (32 bytes, base64) for personal data at rest: phone and ID numbers, drafts, recorded updates. Required with DATABASE_URL. Unset with the embedded database: a key file is made in DATA_DIR (0600).',
+    example: '(openssl rand -base64 32)',
+    secret: true,
+  }),
+  TELEGRAM_BOT_TOKEN: documented('TELEGRAM_BOT_TOKEN', z.string().regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-DEF… (from @BotFather)').optional(), {
+    description: 'Telegram bot token from @BotFather. Unset: the Telegram channel is off.',
+    example: '123456789:AAH...',
+    secret: true,
+  }),
+  TELEGRAM_MODE: documented('TELEGRAM_MODE', z.enum(['polling', 'webhook'], { error: 'must be polling or webhook' }).default('polling'), {
+    description: 'How Telegram updates arrive: polling (no public address needed) or webhook at POST /telegram/webhook.',
+  }),
+  TELEGRAM_WEBHOOK_SECRET: documented('TELEGRAM_WEBHOOK_SECRET', z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 characters of A-Z, a-z, 0-9, _ and -').optional(), {
+    description: "Required in webhook mode: Telegram sends it in X-Telegram-Bot-Api-Secret-Token and requests without it are refused. Give the same value to setWebhook's secret_token.",
+    secret: true,
+  }),
+  TELEGRAM_API_ROOT: documented('TELEGRAM_API_ROOT', z.url({ error: 'must be a URL' }).default('https://api.telegram.org'), {
+    description: 'Bot API server: the public one, a self-hosted Bot API server, or a local fake for tests.',
+  }),
   LOG_LEVEL: documented('LOG_LEVEL', z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'), {
     description: 'Log verbosity. Logs are JSON lines on stdout and never contain personal data.',
   }),
@@ -68,6 +89,8 @@ export type Config = {
   deploymentPath: string;
   logLevel: (typeof logLevels)[number];
   deployment: Deployment;
+  encryptionKey: string | undefined;
+  telegram: { token: string; mode: 'polling' | 'webhook'; webhookSecret: string | undefined; apiRoot: string } | undefined;
 };
 
 function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -77,7 +100,12 @@ function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv): Env {
-  const result = envSchema.safeParse(withoutEmpty(env));
+  const result = envSchema
+    .superRefine((e, ctx) => {
+      if (e.TELEGRAM_MODE === 'webhook' && e.TELEGRAM_BOT_TOKEN && !e.TELEGRAM_WEBHOOK_SECRET)
+        ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook' });
+    })
+    .safeParse(withoutEmpty(env));
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.');
@@ -105,6 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     deploymentPath,
     logLevel: parsed.LOG_LEVEL,
     deployment,
+    encryptionKey: parsed.DATA_ENCRYPTION_KEY,
+    telegram: parsed.TELEGRAM_BOT_TOKEN
+      ? { token: parsed.TELEGRAM_BOT_TOKEN, mode: parsed.TELEGRAM_MODE, webhookSecret: parsed.TELEGRAM_WEBHOOK_SECRET, apiRoot: parsed.TELEGRAM_API_ROOT }
+      : undefined,
   };
 }
 

@@ -52,6 +52,16 @@ export const deploymentSchema = z
     timezone: z.string().default('Asia/Shanghai'),
     counties: z.array(county).min(1, 'must list at least one county'),
     incomeLines: z.array(incomeLine).min(1, 'must list at least one income line'),
+    /** The 承诺授权书 shown before submitting: its text lives in locales/ under consent.<version>. */
+    consent: z.strictObject({ version: z.string().regex(/^v\d+$/, 'must look like v1') }).default({ version: 'v1' }),
+    /** The identification procedure's clocks, in days. */
+    procedure: z
+      .strictObject({
+        identificationDays: z.number().int().positive().default(15),
+        publicityDays: z.number().int().positive().default(5),
+        planDays: z.number().int().positive().default(10),
+      })
+      .default({ identificationDays: 15, publicityDays: 5, planDays: 10 }),
   })
   .superRefine((d, ctx) => {
     try {

@@ -7,10 +7,18 @@ import { openDatabase, type Database } from './db/index.ts';
 import { createMetrics } from './metrics.ts';
 import { createApp, finishApp } from './http/app.ts';
 import { displayPath } from './config-error.ts';
+import cron from 'node-cron';
+import type { UserFromGetMe } from 'grammy/types';
+import { createCrypto, resolveMasterKey } from './crypto.ts';
+import { createIntake, type Intake } from './intake/leads.ts';
+import { createConversations, type Conversations } from '../bot/conversation.ts';
+import { createTelegram } from '../bot/channels/telegram/index.ts';
 
 export type Running = {
   config: Config;
   db: Database;
+  conversations: Conversations;
+  intake: Intake;
   server: Server;
   url: string;
   /** Stop accepting, finish in-flight requests, close the database. Safe to call twice. */
@@ -22,6 +30,10 @@ export type StartOptions = {
   host?: string;
   /** Extra routes mounted before the JSON 404 handler (used by tests; later modules mount theirs in start()). */
   routes?: (app: Express) => void;
+  /** the clock the conversations use (tests) */
+  now?: () => Date;
+  /** known Telegram bot identity, so start-up needs no getMe (tests) */
+  telegramBotInfo?: UserFromGetMe;
 };
 
 export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -32,17 +44,36 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     logger.info({ database: db.kind, applied }, applied.length ? 'applied database migrations' : 'database schema is up to date');
     if (db.kind === 'pglite') logger.info({ dataDir: displayPath(config.dataDir) }, 'using the embedded database');
 
+    const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
+    if (master.created) logger.warn({ keyFile: displayPath(master.created) }, 'created a new encryption key file for personal data: back it up with DATA_DIR');
+    const crypto = createCrypto(master.key);
+    const intake = createIntake({ db, crypto, deployment: config.deployment });
+    const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, ...(opts.now ? { now: opts.now } : {}) });
+
     let shuttingDown = false;
     const metrics = createMetrics();
     const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown });
+    const telegram = config.telegram ? createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
+    if (telegram) telegram.mount(app);
+    else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
     opts.routes?.(app);
     finishApp(app, logger);
+
+    // Drafts never submitted are deleted 30 days after their last answer (checked at start and nightly).
+    const purge = () =>
+      conversations.purgeDrafts().then(
+        (n) => n > 0 && logger.info({ drafts: n }, 'deleted expired drafts'),
+        (e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'draft purge failed'),
+      );
+    void purge();
+    const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
 
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, opts.host ?? '0.0.0.0', () => resolve(s));
       s.once('error', reject);
     });
     const listening = server;
+    if (telegram) await telegram.start();
     const address = listening.address() as AddressInfo;
     const url = `http://127.0.0.1:${address.port}`;
     logger.info({ port: address.port, deployment: displayPath(config.deploymentPath) }, 'listening');
@@ -52,6 +83,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       stopping ??= (async () => {
         shuttingDown = true;
         logger.info({ reason }, 'shutting down: no new requests, finishing those in flight');
+        await purgeJob.stop();
+        await telegram?.stop();
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
         listening.closeIdleConnections();
         const timer = setTimeout(() => listening.closeAllConnections(), 10_000);
@@ -62,7 +95,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, server: listening, url, stop };
+    return { config, db, conversations, intake, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

@@ -42,6 +42,13 @@ export async function freshDatabase(): Promise<TestPlace> {
 }
 
 /** The sample deployment's configuration pointed at a test database, on a free port. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
 export function testConfig(place: TestPlace, env: Record<string, string> = {}): Config {
-  return loadConfig({ PORT: '0', DATA_DIR: place.dataDir, ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl } : {}), ...env });
+  return loadConfig({
+    PORT: '0',
+    DATA_DIR: place.dataDir,
+    ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl, DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {}),
+    ...env,
+  });
 }

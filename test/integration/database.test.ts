@@ -40,7 +40,7 @@ describe(`database on ${TEST_DB}`, () => {
   it('keeps the data across a restart and applies only the new migration', async () => {
     const first = await openDb();
     await first.migrate();
-    await first.prisma.inboundUpdate.create({ data: { channel: 'telegram', platformId: '1001', payload: { text: 'hello' } } });
+    await first.prisma.inboundUpdate.create({ data: { channel: 'telegram', platformId: '1001', payload: new Uint8Array([1, 2, 3]) } });
     await first.close();
 
     mkdirSync(join(migrationsDir, '29990101000000_add_note'));
@@ -52,7 +52,7 @@ describe(`database on ${TEST_DB}`, () => {
     const rows = await second.prisma.$queryRawUnsafe<Array<{ platform_id: string; note: string | null }>>('SELECT platform_id, note FROM inbound_update');
     expect(rows).toEqual([{ platform_id: '1001', note: null }]);
     await expect(
-      second.prisma.inboundUpdate.create({ data: { channel: 'telegram', platformId: '1001', payload: {} } }),
+      second.prisma.inboundUpdate.create({ data: { channel: 'telegram', platformId: '1001', payload: new Uint8Array([4]) } }),
     ).rejects.toMatchObject({ code: 'P2002' });
   });
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnServer } from '../helpers/process.ts';
-import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { freshDatabase, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
 
 // `npm start` as an operator runs it: a separate process, started, asked for readiness, stopped with a signal,
 // and started again on the same data.
@@ -15,7 +15,7 @@ describe(`the server process on ${TEST_DB}`, () => {
     await place.cleanup();
   });
 
-  const env = () => ({ DATA_DIR: place.dataDir, PORT: '0', ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl } : {}) });
+  const env = () => ({ DATA_DIR: place.dataDir, PORT: '0', ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl, DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {}) });
 
   it('becomes ready, stops cleanly on SIGTERM, and restarts on the same data without migrating again', async () => {
     const first = spawnServer(env());

@@ -43,7 +43,7 @@ describe('embedded database (PGlite) data directory', () => {
     const from = await openPglite(mkdtempSync(join(tmpdir(), 'pglite-')));
     open.push(from);
     await from.migrate();
-    await from.prisma.inboundUpdate.create({ data: { channel: 'telegram', platformId: '42', payload: { text: '你好' } } });
+    await from.prisma.inboundUpdate.create({ data: { channel: 'telegram', platformId: '42', payload: new Uint8Array([7, 8]) } });
     const file = join(mkdtempSync(join(tmpdir(), 'dump-')), 'dump.sql');
     await dumpEmbedded(from, file);
     await from.close();
@@ -54,7 +54,7 @@ describe('embedded database (PGlite) data directory', () => {
     expect(await to.migrate()).toEqual([]);
     expect(await to.readiness()).toEqual({ ok: true, pending: [] });
     const rows = await to.prisma.inboundUpdate.findMany();
-    expect(rows.map((r) => [r.platformId, r.payload])).toEqual([['42', { text: '你好' }]]);
+    expect(rows.map((r) => [r.platformId, [...r.payload]])).toEqual([['42', [7, 8]]]);
     await expect(restoreEmbedded(to, file)).rejects.toThrow('needs an empty embedded database');
   });
 });

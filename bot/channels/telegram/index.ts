@@ -1,0 +1,150 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Bot, type Context, type RawApi } from 'grammy';
+import type { Update, UserFromGetMe } from 'grammy/types';
+import { autoRetry } from '@grammyjs/auto-retry';
+import type { Express, Request, Response } from 'express';
+import type { Conversations } from '../../conversation.ts';
+import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
+import type { Logger } from '../../../server/log.ts';
+import { tFor } from '../../../server/i18n.ts';
+
+/**
+ * Telegram through grammY, as transport only: updates become the engine's inbound shape, replies become
+ * messages with inline keyboards. Webhook (POST /telegram/webhook, secret header checked) or long polling.
+ */
+
+export const TELEGRAM_CAPS: Capabilities = { buttons: true, maxButtons: 40, buttonsPerRow: 2 };
+export const WEBHOOK_PATH = '/telegram/webhook';
+
+export type TelegramOptions = {
+  token: string;
+  mode: 'polling' | 'webhook';
+  webhookSecret?: string | undefined;
+  apiRoot: string;
+  /** known bot identity (skips getMe), for tests */
+  botInfo?: UserFromGetMe;
+};
+
+/** The inbound shape of one update, or undefined for updates the bot ignores (e.g. a member joining). */
+export function toInbound(update: Update): { input: Inbound; chatId: number; user: { id: number; language_code?: string | undefined } } | undefined {
+  if (update.callback_query) {
+    const q = update.callback_query;
+    const chatId = q.message?.chat.id ?? q.from.id;
+    return { input: { kind: 'choice', id: q.data ?? '' }, chatId, user: q.from };
+  }
+  const msg = update.message;
+  if (msg && msg.from) {
+    if (msg.chat.type !== 'private') return undefined;
+    if (typeof msg.text === 'string') {
+      const m = /^\/([a-z_]+)(?:@\w+)?(?:\s+(.*))?$/is.exec(msg.text.trim());
+      if (m) return { input: { kind: 'command', name: m[1]!.toLowerCase(), arg: (m[2] ?? '').trim() }, chatId: msg.chat.id, user: msg.from };
+      return { input: { kind: 'text', text: msg.text }, chatId: msg.chat.id, user: msg.from };
+    }
+    if (msg.photo && msg.photo.length > 0) return { input: { kind: 'media', media: 'photo', fileId: msg.photo[msg.photo.length - 1]!.file_id }, chatId: msg.chat.id, user: msg.from };
+    if (msg.voice) return { input: { kind: 'media', media: 'voice', fileId: msg.voice.file_id }, chatId: msg.chat.id, user: msg.from };
+    return { input: { kind: 'unsupported' }, chatId: msg.chat.id, user: msg.from };
+  }
+  const edited = update.edited_message;
+  if (edited?.from && edited.chat.type === 'private') return { input: { kind: 'unsupported' }, chatId: edited.chat.id, user: edited.from };
+  return undefined;
+}
+
+function keyboard(out: Outbound) {
+  if (!out.buttons || out.buttons.length === 0) return undefined;
+  return { inline_keyboard: out.buttons.map((row) => row.map((b) => ({ text: b.label, callback_data: b.id }))) };
+}
+
+export function createTelegram(opts: TelegramOptions, deps: { conversations: Conversations; logger: Logger }) {
+  const { conversations, logger } = deps;
+  const bot = new Bot(opts.token, { client: { apiRoot: opts.apiRoot }, ...(opts.botInfo ? { botInfo: opts.botInfo } : {}) });
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 10 }));
+
+  async function send(ctx: Context, chatId: number, out: Outbound, tapped?: { messageId: number }) {
+    const reply_markup = keyboard(out);
+    if (out.replace && tapped) {
+      try {
+        await ctx.api.editMessageText(chatId, tapped.messageId, out.text, reply_markup ? { reply_markup } : {});
+        return;
+      } catch (e) {
+        if (/message is not modified/.test(String((e as Error).message))) return;
+        // fall through: send it as a new message
+      }
+    }
+    await ctx.api.sendMessage(chatId, out.text, reply_markup ? { reply_markup } : {});
+  }
+
+  bot.use(async (ctx) => {
+    const update = ctx.update;
+    const parsed = toInbound(update);
+    if (!parsed) return;
+    const platformId = String(update.update_id);
+    const who = { channel: 'telegram', userId: String(parsed.user.id), chatId: String(parsed.chatId), languageCode: parsed.user.language_code };
+    try {
+      const { replies, duplicate } = await conversations.turn({ who, platformId, payload: update, input: parsed.input, caps: TELEGRAM_CAPS });
+      const tapped = update.callback_query?.message ? { messageId: update.callback_query.message.message_id } : undefined;
+      for (const out of replies) await send(ctx, parsed.chatId, out, tapped);
+      if (replies.length > 0 || !duplicate) await conversations.replied('telegram', platformId);
+    } finally {
+      // A tapped button always gets its answer, or the phone shows a spinner.
+      if (update.callback_query) await ctx.answerCallbackQuery().catch(() => {});
+    }
+  });
+
+  bot.catch((err) => {
+    logger.error({ err: { name: err.error instanceof Error ? err.error.name : 'Error', message: err.error instanceof Error ? err.error.message : String(err.error) } }, 'telegram update failed');
+  });
+
+  const secret = opts.webhookSecret ? Buffer.from(opts.webhookSecret) : undefined;
+  function secretMatches(given: string | undefined): boolean {
+    if (!secret || !given) return false;
+    const g = Buffer.from(given);
+    return g.length === secret.length && timingSafeEqual(g, secret);
+  }
+
+  return {
+    bot,
+    /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
+    mount(app: Express) {
+      if (opts.mode !== 'webhook') return;
+      app.post(WEBHOOK_PATH, async (req: Request, res: Response) => {
+        if (!secretMatches(req.get('x-telegram-bot-api-secret-token'))) {
+          res.status(401).json({ error: { code: 'bad_secret', message: 'unauthorized' } });
+          return;
+        }
+        const update = req.body as Update;
+        if (!update || typeof update.update_id !== 'number') {
+          res.status(400).json({ error: { code: 'bad_update', message: 'bad update' } });
+          return;
+        }
+        try {
+          await bot.handleUpdate(update);
+          res.json({ ok: true });
+        } catch (e) {
+          logger.error({ err: { message: (e as Error).message } }, 'telegram webhook update failed; Telegram will retry');
+          res.status(500).json({ error: { code: 'internal', message: 'retry later' } });
+        }
+      });
+    },
+    async start() {
+      await bot.init();
+      await bot.api.setMyCommands(commandList('zh-CN')).catch(() => {});
+      if (opts.mode === 'polling') {
+        void bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'edited_message', 'callback_query'] }).catch((e: unknown) => {
+          logger.error({ err: { message: (e as Error).message } }, 'telegram polling stopped');
+        });
+      }
+      logger.info({ mode: opts.mode, bot: bot.botInfo.username }, 'telegram channel on');
+    },
+    async stop() {
+      if (bot.isRunning()) await bot.stop();
+    },
+  };
+}
+
+/** The bot's command menu, from locales. */
+function commandList(lng: 'zh-CN' | 'en'): Parameters<RawApi['setMyCommands']>[0]['commands'] {
+  const t = tFor(lng, 'bot');
+  return ['start', 'status', 'withdraw', 'back', 'cancel', 'restart', 'lang', 'help'].map((command) => ({ command, description: t(`commands.${command}`) }));
+}
+
+export type Telegram = ReturnType<typeof createTelegram>;

@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import type { TFunction } from 'i18next';
+import type { Database } from '../server/db/index.ts';
+import type { Crypto } from '../server/crypto.ts';
+import type { Deployment } from '../server/deployment.ts';
+import type { Intake } from '../server/intake/leads.ts';
+import type { Logger } from '../server/log.ts';
+import { LANGUAGES, tFor, type Language } from '../server/i18n.ts';
+import { addDays } from '../server/time.ts';
+import { begin, handle, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
+import { emptyState, type Answers, type Capabilities, type Inbound, type Outbound, type State } from './engine/types.ts';
+import { selfReportFlow } from './flows/selfreport.ts';
+import type { Money } from './parse/index.ts';
+import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
+import { INCOME_FIELDS } from '../server/intake/assessment.ts';
+
+/**
+ * One conversation turn, whatever the channel: record the update, load the person's state, run the flow or a
+ * command, store the new state and the replies in one transaction, return the replies for the adapter to send.
+ * Record, then act (ARCHITECTURE principle 2): a redelivered update is answered once.
+ */
+
+export type Who = { channel: string; userId: string; chatId: string; languageCode?: string | undefined };
+export type Turn = { who: Who; platformId: string; payload: unknown; input: Inbound; caps: Capabilities };
+export type TurnResult = { replies: Outbound[]; duplicate: boolean };
+
+const DRAFT_DAYS = 30;
+const flow = selfReportFlow;
+
+export function placeTree(d: Deployment): PlaceTree {
+  return {
+    townships: d.counties.flatMap((c) =>
+      c.townships.map((t) => ({ code: t.code, name: t.name, villages: t.villages.map((v) => ({ code: v.code, name: v.name })) })),
+    ),
+  };
+}
+
+export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; now?: () => Date }) {
+  const { db, crypto, intake, deployment, logger } = deps;
+  const clock = deps.now ?? (() => new Date());
+  const places = placeTree(deployment);
+  const county = deployment.counties[0]!;
+
+  function consentFor(t: TFunction) {
+    const version = deployment.consent.version;
+    const text = t(`consent.${version}`, { county: county.name });
+    return { version, text, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
+  }
+
+  function engineContext(lng: Language, caps: Capabilities, now: Date): EngineContext {
+    const t = tFor(lng, 'bot');
+    return { t: (k, p) => t(k, p ?? {}), now, flow, caps, places, consent: consentFor(t) };
+  }
+
+  /** Turns a deep-link payload ("v530925101201") into prefilled answers. */
+  function prefillFrom(arg: string): Answers {
+    const m = /^v(\d{12})$/.exec(arg.trim());
+    if (!m) return {};
+    const tw = places.townships.find((x) => x.villages.some((v) => v.code === m[1]));
+    return tw ? { place: { township: tw.code, village: m[1] } } : {};
+  }
+
+  function welcome(state: State, ctx: EngineContext, hasDraft: boolean): Outbound {
+    const t = ctx.t;
+    const buttons = hasDraft
+      ? [[{ id: 'start:resume', label: t('welcome.resume') }], [{ id: 'start:new', label: t('welcome.new') }]]
+      : [[{ id: 'start:new', label: t('welcome.start') }]];
+    buttons.push([{ id: 'start:status', label: t('welcome.my_reports') }, { id: 'start:lang', label: t('welcome.other_language') }]);
+    const text = `${t('welcome.text')}${state.prefill?.place ? `\n\n${t('welcome.village_from_link', { village: villageName(state.prefill) })}` : ''}`;
+    return ctx.caps.buttons ? { text, buttons } : { text: `${text}\n\n${t('welcome.text_commands')}` };
+  }
+
+  function villageName(a: Answers): string {
+    const p = a.place as { township: string; village: string } | undefined;
+    const tw = places.townships.find((x) => x.code === p?.township);
+    return `${tw?.name ?? ''}${tw?.villages.find((v) => v.code === p?.village)?.name ?? ''}`;
+  }
+
+  async function statusMessage(who: Who, ctx: EngineContext): Promise<Outbound> {
+    const leads = await intake.leadsOfReporter(who.channel, who.userId);
+    if (leads.length === 0) return { text: ctx.t('status.none') };
+    const lines = leads.map((l) => ctx.t('status.line', { receipt: l.receiptNo, date: l.createdAt.toISOString().slice(0, 10), stage: ctx.t(`stage.${l.stage}`) }));
+    return { text: `${ctx.t('status.title')}\n\n${lines.join('\n')}` };
+  }
+
+  type Row = { state: State; language: Language; status: string };
+
+  /** Everything that is not a step of the flow: start, status, withdraw, language, and idle chatter. */
+  async function converse(turn: Turn, row: Row, ctx: EngineContext): Promise<Result & { language?: Language; status?: string }> {
+    const { input, who } = turn;
+    const state = row.state;
+    const t = ctx.t;
+    const hasDraft = Object.keys(state.answers).length > 0 && state.resumeAt !== undefined;
+    const inFlow = state.at !== null;
+
+    const command = input.kind === 'command' ? input.name : input.kind === 'choice' && input.id.startsWith('start:') ? input.id.slice(6) : undefined;
+    switch (command) {
+      case 'start': {
+        const prefill = prefillFrom(input.kind === 'command' ? input.arg : '');
+        const draft = inFlow || hasDraft;
+        const next: State = { ...state, at: null, resumeAt: draft ? (state.at ?? state.resumeAt ?? null) : undefined, prefill };
+        return { state: next, out: [welcome(next, ctx, draft)] };
+      }
+      case 'new': {
+        const r = begin(flow.version, ctx, state.prefill ?? {});
+        return { ...r, status: 'active' };
+      }
+      case 'resume': {
+        if (!hasDraft) return converse({ ...turn, input: { kind: 'choice', id: 'start:new' } }, row, ctx);
+        const at = state.resumeAt ?? null;
+        const r = at ? { state: { ...state, at, resumeAt: undefined }, out: [render({ ...state, at }, ctx)] } : begin(flow.version, ctx, state.answers);
+        return { ...r, status: 'active' };
+      }
+      case 'status':
+        return { state, out: [await statusMessage(who, ctx), ...(inFlow ? [render(state, ctx)] : [])] };
+      case 'lang':
+      case 'language': {
+        const language: Language = row.language === 'zh-CN' ? 'en' : 'zh-CN';
+        const next = engineContext(language, turn.caps, ctx.now);
+        return { state, out: [{ text: next.t('language.switched') }, ...(inFlow ? [render(state, next)] : [])], language };
+      }
+      case 'withdraw': {
+        const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !['confirmed', 'not_included', 'duplicate', 'withdrawn'].includes(l.stage));
+        if (open.length === 0) return { state, out: [{ text: t('withdraw.none') }] };
+        const buttons = open.map((l) => [{ id: `wd:${l.id}`, label: l.receiptNo }]);
+        buttons.push([{ id: 'wd:keep', label: t('withdraw.keep') }]);
+        const out = ctx.caps.buttons
+          ? { text: t('withdraw.pick'), buttons }
+          : { text: `${t('withdraw.pick')}\n${open.map((l, i) => `${i + 1}. ${l.receiptNo}`).join('\n')}\n${t('withdraw.pick_numbers')}` };
+        return { state: { ...state, withdrawId: 'pick', returnTo: state.at, at: 'withdraw' }, out: [out] };
+      }
+    }
+
+    if (state.at === 'withdraw') {
+      const id = input.kind === 'choice' ? input.id : input.kind === 'text' ? input.text.trim() : '';
+      const back = (text: string): Result => {
+        const restored: State = { ...state, at: state.returnTo ?? null, returnTo: undefined, withdrawId: undefined };
+        return { state: restored, out: [{ text }, ...(restored.at ? [render(restored, ctx)] : [])] };
+      };
+      if (id === 'wd:keep' || id === 'wd:no') return back(t('withdraw.kept'));
+      if (state.withdrawId === 'pick') {
+        let leadId = id.startsWith('wd:') ? id.slice(3) : undefined;
+        if (!leadId && /^\d+$/.test(id)) {
+          const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !['confirmed', 'not_included', 'duplicate', 'withdrawn'].includes(l.stage));
+          leadId = open[Number(id) - 1]?.id;
+        }
+        const lead = (await intake.leadsOfReporter(who.channel, who.userId)).find((l) => l.id === leadId);
+        if (!lead) return back(t('withdraw.not_found'));
+        const buttons = [[{ id: 'wd:yes', label: t('withdraw.yes') }, { id: 'wd:no', label: t('withdraw.no') }]];
+        const text = t('withdraw.confirm', { receipt: lead.receiptNo });
+        return { state: { ...state, withdrawId: lead.id }, out: [ctx.caps.buttons ? { text, buttons } : { text: `${text}\n${t('withdraw.confirm_words')}` }] };
+      }
+      const yes = id === 'wd:yes' || (input.kind === 'text' && /^(是|是的|确定|yes|y)$/i.test(input.text.trim()));
+      const no = input.kind === 'text' && /^(否|不|不是|no|n)$/i.test(input.text.trim());
+      if (no) return back(t('withdraw.kept'));
+      if (!yes) return { state, out: [{ text: t('withdraw.confirm_words') }] };
+      const r = await intake.withdraw(who.channel, who.userId, state.withdrawId!, ctx.now);
+      return back(t(`withdraw.${r}`));
+    }
+
+    if (!inFlow) {
+      if (input.kind === 'command' && input.name === 'help') return { state, out: [{ text: t('engine.help_idle') }] };
+      if (input.kind === 'text') {
+        const word = input.text.trim().toLowerCase();
+        if (t('welcome.start_words').split('|').includes(word)) return converse({ ...turn, input: { kind: 'choice', id: hasDraft ? 'start:resume' : 'start:new' } }, row, ctx);
+        if (t('welcome.resume_words').split('|').includes(word)) return converse({ ...turn, input: { kind: 'choice', id: 'start:resume' } }, row, ctx);
+      }
+      return converse({ ...turn, input: { kind: 'command', name: 'start', arg: '' } }, row, ctx);
+    }
+    return handle(state, input, ctx);
+  }
+
+  function leadFrom(turn: Turn, state: State, now: Date) {
+    const a = state.answers;
+    const place = a.place as { township: string; village: string };
+    const incomes = Object.fromEntries(INCOME_FIELDS.map((f) => [f, (a[f] as Money | undefined) ?? { kind: 'unknown' }])) as Record<IncomeField, Money>;
+    const { phone, idNumber, signature, ...rest } = a;
+    const proxy = a.reporter !== 'self';
+    return {
+      submissionKey: `${turn.who.channel}:${turn.platformId}`,
+      channel: turn.who.channel,
+      reporterId: turn.who.userId,
+      reporterRelation: proxy ? `${String(a.reporter)}:${String(a.relation)}` : null,
+      villageCode: place.village,
+      headName: String(a.headName),
+      phone: String(phone),
+      idNumber: (idNumber as string | null | undefined) ?? null,
+      householdSize: Number(a.householdSize),
+      householdType: a.householdType as HouseholdType,
+      incomes,
+      risks: (a.risks as RiskType[]) ?? [],
+      guarantees: {
+        housingUnsafe: a.housingUnsafe === true,
+        childOutOfSchool: a.childOutOfSchool === true,
+        waterUnsafe: a.waterUnsafe === true,
+        noMedicalInsurance: a.noMedicalInsurance === true,
+      },
+      exclusions: ((a.exclusions as string[] | undefined) ?? []).filter((x) => x !== 'none') as Exclusion[],
+      eventDescribed: Boolean(a.whatHappened) && Boolean(a.whenHappened),
+      answers: { ...rest, media: undefined },
+      consent: {
+        textVersion: state.consent!.version,
+        textHash: state.consent!.hash,
+        language: '',
+        signedAt: now,
+        typedName: String(signature),
+        sensitiveNoticeAt: state.sensitiveNoticeAt ? new Date(state.sensitiveNoticeAt) : null,
+      },
+      attachments: (a.media as Array<{ kind: string; fileId: string }> | undefined) ?? [],
+    };
+  }
+
+  /** Records the update, or recognises a redelivery. Returns stored replies still owed, or undefined to handle it. */
+  async function record(turn: Turn): Promise<{ handled: boolean; replies?: Outbound[] }> {
+    const { channel } = turn.who;
+    try {
+      await db.prisma.inboundUpdate.create({ data: { channel, platformId: turn.platformId, payload: crypto.encryptJson(turn.payload) } });
+      return { handled: false };
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'P2002') throw e;
+      const row = await db.prisma.inboundUpdate.findUniqueOrThrow({ where: { channel_platformId: { channel, platformId: turn.platformId } } });
+      if (!row.handledAt) return { handled: false }; // recorded, then the process died before handling it: handle it now
+      if (row.replies && !row.repliedAt) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies) };
+      return { handled: true };
+    }
+  }
+
+  return {
+    async turn(turn: Turn): Promise<TurnResult> {
+      const recorded = await record(turn);
+      if (recorded.handled) return { replies: recorded.replies ?? [], duplicate: true };
+      const { who } = turn;
+      for (let attempt = 0; ; attempt++) {
+        const now = clock();
+        const existing = await db.prisma.conversation.findUnique({ where: { channel_userId: { channel: who.channel, userId: who.userId } } });
+        const row: Row = existing
+          ? { state: crypto.decryptJson<State>(existing.state), language: existing.language as Language, status: existing.status }
+          : { state: emptyState(flow.version), language: pickUserLanguage(who.languageCode), status: 'idle' };
+        const ctx = engineContext(row.language, turn.caps, now);
+        let result = await converse(turn, row, ctx);
+        let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
+        let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, DRAFT_DAYS);
+
+        if (result.effect?.type === 'cancelled') {
+          result = { ...result, state: { ...result.state, resumeAt: result.state.at, at: null } };
+          status = 'cancelled';
+          draftExpiresAt = addDaysDate(now, DRAFT_DAYS);
+        }
+        if (result.effect?.type === 'submit') {
+          const lead = leadFrom(turn, result.state, now);
+          lead.consent.language = row.language;
+          const received = await intake.receiveLead(lead, now);
+          const days = deployment.procedure.identificationDays;
+          result = {
+            state: { ...emptyState(flow.version) },
+            out: [{ text: ctx.t('receipt.done', { receipt: received.receiptNo, days, by: addDays(received.reportedOn, days) }) }],
+          };
+          status = 'idle';
+          draftExpiresAt = null;
+          logger.info({ channel: who.channel, lead: received.id, category: received.assessment.category }, 'self-report submitted');
+        }
+        if (status === 'idle' && Object.keys(result.state.answers).length === 0) draftExpiresAt = null;
+
+        const stateBox = crypto.encryptJson(result.state);
+        try {
+          await db.prisma.$transaction(async (tx) => {
+            if (existing) {
+              const changed = await tx.conversation.updateMany({
+                where: { id: existing.id, version: existing.version },
+                data: { state: stateBox, version: { increment: 1 }, status, draftExpiresAt, language: result.language ?? row.language, chatId: who.chatId },
+              });
+              if (changed.count !== 1) throw new ConcurrentTurn();
+            } else {
+              await tx.conversation.create({
+                data: { channel: who.channel, userId: who.userId, chatId: who.chatId, state: stateBox, status, draftExpiresAt, language: result.language ?? row.language },
+              });
+            }
+            await tx.inboundUpdate.update({
+              where: { channel_platformId: { channel: who.channel, platformId: turn.platformId } },
+              data: { handledAt: now, replies: crypto.encryptJson(result.out) },
+            });
+          });
+        } catch (e) {
+          const clash = e instanceof ConcurrentTurn || (e as { code?: string }).code === 'P2002';
+          if (clash && attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
+          throw e;
+        }
+        return { replies: result.out, duplicate: false };
+      }
+    },
+
+    /** The adapter sent the replies: a later redelivery of this update is answered with nothing. */
+    async replied(channel: string, platformId: string): Promise<void> {
+      await db.prisma.inboundUpdate.update({ where: { channel_platformId: { channel, platformId } }, data: { repliedAt: new Date(), replies: null } });
+    },
+
+    /** Deletes drafts nobody touched for 30 days (cancelled, or simply abandoned): never-submitted data is not kept. */
+    async purgeDrafts(now = clock()): Promise<number> {
+      const expired = await db.prisma.conversation.findMany({ where: { draftExpiresAt: { lt: now } }, select: { id: true, version: true } });
+      let n = 0;
+      for (const c of expired) {
+        const r = await db.prisma.conversation.updateMany({
+          where: { id: c.id, version: c.version },
+          data: { state: crypto.encryptJson(emptyState(flow.version)), status: 'idle', draftExpiresAt: null, version: { increment: 1 } },
+        });
+        n += r.count;
+      }
+      return n;
+    },
+  };
+}
+
+class ConcurrentTurn extends Error {}
+
+function addDaysDate(now: Date, days: number): Date {
+  return new Date(now.getTime() + days * 86_400_000);
+}
+
+function pickUserLanguage(code: string | undefined): Language {
+  if (code && code.toLowerCase().startsWith('en')) return 'en';
+  return LANGUAGES[0];
+}
+
+export type Conversations = ReturnType<typeof createConversations>;

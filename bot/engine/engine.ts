@@ -1,0 +1,434 @@
+import type { Answers, Button, Capabilities, Flow, FlowContext, Inbound, Outbound, State, Step } from './types.ts';
+import { parseChoiceNumbers, parseYesNo } from '../parse/index.ts';
+
+/**
+ * Runs a declared flow for one person: pure, so it knows nothing of messengers or databases. Given the state,
+ * one inbound message and a context, it returns the new state, what to say, and an effect for the caller
+ * (submit, cancel, …) when the conversation needs the outside world.
+ */
+
+export type Place = { code: string; name: string };
+export type PlaceTree = { townships: Array<Place & { villages: Place[] }> };
+
+export type EngineContext = FlowContext & {
+  flow: Flow;
+  caps: Capabilities;
+  places: PlaceTree;
+  /** the consent text to show and sign, with its version and hash */
+  consent: { version: string; text: string; hash: string };
+};
+
+export type Effect = { type: 'submit' } | { type: 'cancelled' } | { type: 'stopped' };
+export type Result = { state: State; out: Outbound[]; effect?: Effect };
+
+const SUMMARY = 'summary';
+const EDIT_PICK = 'edit_pick';
+const CONSENT = 'consent';
+const SIGNATURE = 'signature';
+const CONFIRM_CANCEL = 'confirm_cancel';
+const STOPPED = 'stopped';
+
+/** Words a person may type instead of tapping a navigation button (each language's list lives in locales). */
+function navWord(ctx: EngineContext, text: string): string | undefined {
+  const norm = text.trim().toLowerCase();
+  for (const nav of ['back', 'skip', 'done', 'cancel', 'restart', 'help'] as const) {
+    const words = ctx.t(`engine.words.${nav}`).split('|');
+    if (words.includes(norm)) return nav;
+  }
+  return undefined;
+}
+
+export function stepById(flow: Flow, id: string | null | undefined): Step | undefined {
+  return flow.steps.find((s) => s.id === id);
+}
+
+export function applicable(flow: Flow, answers: Answers): Step[] {
+  return flow.steps.filter((s) => !s.when || s.when(answers));
+}
+
+/** The step after `from` (or the first), skipping steps that do not apply; in edit mode, the next unanswered one. */
+function nextAt(flow: Flow, answers: Answers, from: string | null, editing: boolean): string {
+  const steps = applicable(flow, answers);
+  const idx = from ? flow.steps.findIndex((s) => s.id === from) : -1;
+  for (const s of steps) {
+    if (flow.steps.indexOf(s) <= idx) continue;
+    if (editing && answers[s.id] !== undefined) continue;
+    return s.id;
+  }
+  return SUMMARY;
+}
+
+/** Drops answers to steps that no longer apply (e.g. relation after switching to "myself"). */
+function prune(flow: Flow, answers: Answers): Answers {
+  const keep = new Set(applicable(flow, answers).map((s) => s.id));
+  return Object.fromEntries(Object.entries(answers).filter(([k]) => keep.has(k)));
+}
+
+function rows(buttons: Button[], perRow: number): Button[][] {
+  const out: Button[][] = [];
+  for (let i = 0; i < buttons.length; i += perRow) out.push(buttons.slice(i, i + perRow));
+  return out;
+}
+
+/** Lays out choices for the channel: buttons where it has them, numbered lines where it has not. */
+function present(ctx: EngineContext, text: string, choiceRows: Button[][]): Outbound {
+  const flat = choiceRows.flat();
+  if (flat.length === 0) return { text };
+  if (ctx.caps.buttons) return { text, buttons: choiceRows };
+  const lines = flat.map((b, i) => `${i + 1}. ${b.label}`);
+  return { text: `${text}\n\n${lines.join('\n')}\n${ctx.t('engine.reply_with_number')}` };
+}
+
+/** Choices on screen for the current place, in the order the numbered fallback uses. */
+function currentButtons(state: State, ctx: EngineContext): Button[] {
+  const rendered = render(state, ctx);
+  return (rendered.buttons ?? []).flat().length > 0 ? rendered.buttons!.flat() : renderButtons(state, ctx).flat();
+}
+
+function pageOf<T>(items: T[], page: number, size: number): { items: T[]; more: boolean } {
+  const start = page * size;
+  return { items: items.slice(start, start + size), more: start + size < items.length };
+}
+
+function navRow(ctx: EngineContext, state: State, step: Step | undefined): Button[] {
+  const nav: Button[] = [];
+  if (state.history.length > 0 || state.editing) nav.push({ id: 'nav:back', label: ctx.t('engine.buttons.back') });
+  if (step?.optional) nav.push({ id: 'nav:skip', label: ctx.t('engine.buttons.skip') });
+  return nav;
+}
+
+/** The buttons of the current place (without the text). */
+function renderButtons(state: State, ctx: EngineContext): Button[][] {
+  const t = ctx.t;
+  const at = state.at;
+  if (at === SUMMARY) return [[{ id: 'sum:ok', label: t('engine.buttons.summary_ok') }], [{ id: 'sum:edit', label: t('engine.buttons.summary_edit') }]];
+  if (at === EDIT_PICK) {
+    const steps = applicable(ctx.flow, state.answers).filter((s) => s.kind !== 'notice');
+    return [...rows(steps.map((s) => ({ id: `edit:${s.id}`, label: t(`steps.${s.id}.label`) })), 2), [{ id: 'nav:summary', label: t('engine.buttons.to_summary') }]];
+  }
+  if (at === CONSENT) return [[{ id: 'consent:yes', label: t('engine.buttons.consent_yes') }], [{ id: 'consent:no', label: t('engine.buttons.consent_no') }]];
+  if (at === SIGNATURE) return [[{ id: 'nav:back', label: t('engine.buttons.back') }]];
+  if (at === CONFIRM_CANCEL) return [[{ id: 'cancel:yes', label: t('engine.buttons.cancel_yes') }, { id: 'cancel:no', label: t('engine.buttons.cancel_no') }]];
+  if (at === STOPPED) return [[{ id: 'nav:back', label: t('engine.buttons.back') }]];
+  const step = stepById(ctx.flow, at);
+  if (!step) return [];
+  const nav = navRow(ctx, state, step);
+  const perRow = ctx.caps.buttonsPerRow;
+  const room = Math.max(2, ctx.caps.maxButtons - 3);
+  switch (step.kind) {
+    case 'single': {
+      const all = step.options!(ctx, state.answers).map((o) => ({ id: `o:${step.id}:${o.id}`, label: o.label }));
+      const { items, more } = pageOf(all, state.page ?? 0, room);
+      return [...rows(items, perRow), ...(more ? [[{ id: 'nav:more', label: t('engine.buttons.more') }]] : []), nav].filter((r) => r.length);
+    }
+    case 'multi': {
+      const picked = new Set(state.picking ?? []);
+      const all = step.options!(ctx, state.answers).map((o) => ({ id: `o:${step.id}:${o.id}`, label: `${picked.has(o.id) ? '✅ ' : ''}${o.label}` }));
+      return [...rows(all, perRow), [{ id: 'nav:done', label: t('engine.buttons.done') }], nav].filter((r) => r.length);
+    }
+    case 'yesno':
+    case 'notice':
+      return [
+        [
+          { id: `o:${step.id}:yes`, label: t(step.kind === 'notice' ? `steps.${step.id}.yes` : 'engine.buttons.yes') },
+          { id: `o:${step.id}:no`, label: t(step.kind === 'notice' ? `steps.${step.id}.no` : 'engine.buttons.no') },
+        ],
+        nav,
+      ].filter((r) => r.length);
+    case 'place': {
+      if (!state.township) {
+        const all = ctx.places.townships.map((tw) => ({ id: `tw:${tw.code}`, label: tw.name }));
+        const { items, more } = pageOf(all, state.page ?? 0, room);
+        return [...rows(items, perRow), ...(more ? [[{ id: 'nav:more', label: t('engine.buttons.more') }]] : []), nav].filter((r) => r.length);
+      }
+      const tw = ctx.places.townships.find((x) => x.code === state.township);
+      const all = (tw?.villages ?? []).map((v) => ({ id: `vl:${v.code}`, label: v.name }));
+      const { items, more } = pageOf(all, state.page ?? 0, room);
+      return [
+        ...rows(items, perRow),
+        ...(more ? [[{ id: 'nav:more', label: t('engine.buttons.more') }]] : []),
+        [{ id: 'nav:township', label: t('engine.buttons.other_township') }],
+        nav,
+      ].filter((r) => r.length);
+    }
+    case 'media':
+      return [[{ id: 'nav:done', label: t((state.media?.length ?? 0) > 0 ? 'engine.buttons.media_done' : 'engine.buttons.media_none') }], nav].filter((r) => r.length);
+    default:
+      return [nav].filter((r) => r.length);
+  }
+}
+
+function progressLine(state: State, ctx: EngineContext, step: Step): string {
+  const steps = applicable(ctx.flow, state.answers);
+  const n = steps.findIndex((s) => s.id === step.id) + 1;
+  return ctx.t('engine.progress', { n, total: steps.length });
+}
+
+function summaryText(state: State, ctx: EngineContext): string {
+  const lines = applicable(ctx.flow, state.answers)
+    .filter((s) => s.kind !== 'notice')
+    .map((s) => `• ${ctx.t(`steps.${s.id}.label`)}：${displayValue(s, state.answers, ctx)}`);
+  return `${ctx.t('engine.summary_title')}\n\n${lines.join('\n')}\n\n${ctx.t('engine.summary_hint')}`;
+}
+
+export function displayValue(step: Step, answers: Answers, ctx: EngineContext): string {
+  const v = answers[step.id];
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0 && step.kind !== 'multi')) return ctx.t('summary.skipped');
+  if (step.kind === 'place') {
+    const p = v as { township: string; village: string };
+    const tw = ctx.places.townships.find((x) => x.code === p.township);
+    return `${tw?.name ?? p.township} ${tw?.villages.find((x) => x.code === p.village)?.name ?? p.village}`;
+  }
+  if (step.display) return step.display(v, ctx, answers);
+  return String(v);
+}
+
+/** The message for where the person is now. */
+export function render(state: State, ctx: EngineContext): Outbound {
+  const t = ctx.t;
+  const buttons = renderButtons(state, ctx);
+  switch (state.at) {
+    case SUMMARY:
+      return present(ctx, summaryText(state, ctx), buttons);
+    case EDIT_PICK:
+      return present(ctx, t('engine.edit_pick'), buttons);
+    case CONSENT:
+      return present(ctx, `${ctx.consent.text}\n\n${t('engine.consent_question')}`, buttons);
+    case SIGNATURE:
+      return present(ctx, t('engine.signature', { relation: '' }), buttons);
+    case CONFIRM_CANCEL:
+      return present(ctx, t('engine.cancel_question'), buttons);
+    case STOPPED:
+      return present(ctx, t('engine.stopped'), buttons);
+  }
+  const step = stepById(ctx.flow, state.at);
+  if (!step) return { text: t('engine.nothing_open') };
+  const params = step.params?.(ctx, state.answers) ?? {};
+  let prompt = t(`steps.${step.id}.prompt`, params);
+  if (step.kind === 'place' && state.township) {
+    prompt = t('engine.pick_village', { township: ctx.places.townships.find((x) => x.code === state.township)?.name ?? '' });
+  }
+  if (step.kind === 'multi' && ctx.caps.buttons) prompt += `\n${t('engine.multi_hint')}`;
+  if (step.kind === 'multi' && !ctx.caps.buttons) prompt += `\n${t('engine.multi_hint_numbers')}`;
+  if (step.kind === 'place' && !state.township) prompt += `\n${t('engine.place_search_hint')}`;
+  if (step.kind === 'media' && (state.media?.length ?? 0) > 0) prompt += `\n${t('engine.media_received', { count: state.media!.length })}`;
+  return present(ctx, `${progressLine(state, ctx, step)}\n${prompt}`, buttons);
+}
+
+function say(state: State, ctx: EngineContext, before?: string): Result {
+  const msg = render(state, ctx);
+  return { state, out: [before ? { ...msg, text: `${before}\n\n${msg.text}` } : msg] };
+}
+
+/** Moves to `at`, remembering where we were for "back". */
+function goTo(state: State, ctx: EngineContext, at: string, before?: string): Result {
+  const history = state.at && state.at !== at && state.at !== CONFIRM_CANCEL ? [...state.history, state.at] : state.history;
+  return say({ ...state, at, history, misses: 0, picking: undefined, page: undefined, township: undefined, media: undefined }, ctx, before);
+}
+
+/** The same question redrawn after a toggle or a page turn: channels that can edit replace the tapped message. */
+function redraw(state: State, ctx: EngineContext): Result {
+  return { state, out: [{ ...render(state, ctx), replace: true }] };
+}
+
+function answered(state: State, ctx: EngineContext, step: Step, value: unknown): Result {
+  const answers = prune(ctx.flow, { ...state.answers, [step.id]: value });
+  const base: State = { ...state, answers };
+  if (step.kind === 'notice' && step.id === 'sensitiveNotice' && value === true) base.sensitiveNoticeAt = ctx.now.toISOString();
+  if (step.kind === 'notice' && value === false && step.stopsOnNo) return goTo(base, ctx, STOPPED);
+  const next = nextAt(ctx.flow, answers, step.id, Boolean(state.editing));
+  if (next === SUMMARY) return goTo({ ...base, editing: false }, ctx, SUMMARY);
+  return goTo(base, ctx, next);
+}
+
+/** A wrong answer: the reason and an example, then the same question again; every earlier answer stays. */
+function miss(state: State, ctx: EngineContext, code: string): Result {
+  const step = stepById(ctx.flow, state.at);
+  const misses = state.misses + 1;
+  const parts = [`❗ ${ctx.t(`errors.${code}`, { defaultValue: ctx.t('errors.generic') })}`];
+  if (step) {
+    const example = ctx.t(`steps.${step.id}.example`, { defaultValue: '' });
+    if (example) parts.push(ctx.t('engine.example', { example }));
+    if (misses >= 3) parts.push(ctx.t(step.optional ? 'engine.many_misses_optional' : 'engine.many_misses'));
+  }
+  return say({ ...state, misses }, ctx, parts.join('\n'));
+}
+
+function back(state: State, ctx: EngineContext): Result {
+  if (state.at && stepById(ctx.flow, state.at)?.kind === 'place' && state.township) return say({ ...state, township: undefined, page: undefined }, ctx);
+  if (state.editing) return goTo({ ...state, editing: false, history: state.history }, ctx, SUMMARY);
+  const history = [...state.history];
+  let prev = history.pop();
+  // Skip places that no longer apply after an answer changed.
+  while (prev && prev !== SUMMARY && prev !== CONSENT && !applicable(ctx.flow, state.answers).some((s) => s.id === prev)) prev = history.pop();
+  if (!prev) return say(state, ctx, ctx.t('engine.first_step'));
+  return say({ ...state, at: prev, history, misses: 0, picking: undefined, page: undefined, township: undefined }, ctx);
+}
+
+/** Starts the flow from the first question (keeping prefilled answers, e.g. the village from a QR poster). */
+export function begin(flowVersion: number, ctx: EngineContext, prefill: Answers = {}): Result {
+  const state: State = { flowVersion, at: null, answers: prefill, history: [], misses: 0 };
+  return goTo(state, ctx, nextAt(ctx.flow, prefill, null, true));
+}
+
+/** Handles one inbound message for a person who is inside the flow (state.at is set). */
+export function handle(state: State, input: Inbound, ctx: EngineContext): Result {
+  // Typed words and numbers stand for the buttons on screen.
+  if (input.kind === 'text') {
+    const nav = navWord(ctx, input.text);
+    if (nav) return handle(state, nav === 'cancel' || nav === 'restart' || nav === 'help' ? { kind: 'command', name: nav, arg: '' } : { kind: 'choice', id: `nav:${nav}` }, ctx);
+    const buttons = currentButtons(state, ctx);
+    const byLabel = buttons.find((b) => b.label.replace(/^✅ /, '') === input.text.trim());
+    if (byLabel) return handle(state, { kind: 'choice', id: byLabel.id }, ctx);
+    const step = stepById(ctx.flow, state.at);
+    const numbered = !ctx.caps.buttons || (step && (step.kind === 'single' || step.kind === 'multi' || step.kind === 'place'));
+    if (numbered && /^[\d\s、,，和.第个]+$/.test(input.text.trim()) && buttons.length > 0 && !(step && ['count', 'money', 'phone', 'idNumber', 'date'].includes(step.kind))) {
+      const picked = parseChoiceNumbers(input.text, buttons.length);
+      if (!picked.ok) return miss(state, ctx, picked.error);
+      if (step?.kind === 'multi') {
+        const ids = picked.value.map((n) => buttons[n - 1]!.id).filter((id) => id.startsWith('o:'));
+        const optionIds = ids.map((id) => id.split(':')[2]!);
+        return finishMulti({ ...state, picking: optionIds }, ctx, step);
+      }
+      if (picked.value.length !== 1) return miss(state, ctx, 'choose_one');
+      return handle(state, { kind: 'choice', id: buttons[picked.value[0]! - 1]!.id }, ctx);
+    }
+  }
+
+  if (input.kind === 'command') {
+    switch (input.name) {
+      case 'back':
+        return back(state, ctx);
+      case 'cancel':
+        if (state.at === CONFIRM_CANCEL) return say(state, ctx);
+        return say({ ...state, returnTo: state.at, at: CONFIRM_CANCEL }, ctx);
+      case 'help':
+        return say(state, ctx, ctx.t('engine.help'));
+      case 'restart':
+        return begin(state.flowVersion, ctx);
+      default:
+        return say(state, ctx, ctx.t('engine.unknown_command'));
+    }
+  }
+
+  if (input.kind === 'unsupported') return say(state, ctx, ctx.t('engine.unsupported'));
+
+  const at = state.at;
+  if (input.kind === 'choice') {
+    const id = input.id;
+    if (id === 'nav:back') return back(state, ctx);
+    if (at === CONFIRM_CANCEL) {
+      if (id === 'cancel:yes') return { state: { ...state, at: state.returnTo ?? null, returnTo: undefined }, out: [{ text: ctx.t('engine.cancelled') }], effect: { type: 'cancelled' } };
+      if (id === 'cancel:no') return say({ ...state, at: state.returnTo ?? SUMMARY, returnTo: undefined }, ctx);
+    }
+    if (at === SUMMARY) {
+      if (id === 'sum:ok') return goTo({ ...state, consent: { version: ctx.consent.version, hash: ctx.consent.hash, shownAt: ctx.now.toISOString() } }, ctx, CONSENT);
+      if (id === 'sum:edit') return goTo(state, ctx, EDIT_PICK);
+    }
+    if (at === EDIT_PICK) {
+      if (id === 'nav:summary') return goTo(state, ctx, SUMMARY);
+      if (id.startsWith('edit:')) {
+        const step = stepById(ctx.flow, id.slice(5));
+        if (step) return goTo({ ...state, editing: true }, ctx, step.id);
+      }
+    }
+    if (at === CONSENT) {
+      if (id === 'consent:yes') return goTo({ ...state, consent: { ...state.consent!, agreedAt: ctx.now.toISOString() } }, ctx, SIGNATURE);
+      if (id === 'consent:no') return say({ ...state, at: SUMMARY }, ctx, ctx.t('engine.consent_declined'));
+    }
+    const step = stepById(ctx.flow, at);
+    if (step) {
+      if (id === 'nav:skip' && step.optional) return answered(state, ctx, step, skipValue(step));
+      if (id === 'nav:more') return redraw({ ...state, page: (state.page ?? 0) + 1 }, ctx);
+      if (step.kind === 'multi' && id === 'nav:done') return finishMulti(state, ctx, step);
+      if (step.kind === 'media' && id === 'nav:done') return answered({ ...state, media: undefined }, ctx, step, state.media ?? []);
+      if (step.kind === 'place') {
+        if (id === 'nav:township') return redraw({ ...state, township: undefined, page: undefined }, ctx);
+        if (id.startsWith('tw:')) return redraw({ ...state, township: id.slice(3), page: undefined }, ctx);
+        if (id.startsWith('vl:')) {
+          const code = id.slice(3);
+          const tw = ctx.places.townships.find((x) => x.villages.some((v) => v.code === code));
+          if (tw) return answered(state, ctx, step, { township: tw.code, village: code });
+        }
+      }
+      const prefix = `o:${step.id}:`;
+      if (id.startsWith(prefix)) {
+        const option = id.slice(prefix.length);
+        if (step.kind === 'yesno' || step.kind === 'notice') return answered(state, ctx, step, option === 'yes');
+        if (step.kind === 'single' && step.options!(ctx, state.answers).some((o) => o.id === option)) return answered(state, ctx, step, option);
+        if (step.kind === 'multi') {
+          let picked = new Set(state.picking ?? []);
+          if (picked.has(option)) picked.delete(option);
+          else if (option === step.exclusive) picked = new Set([option]);
+          else {
+            picked.add(option);
+            if (step.exclusive) picked.delete(step.exclusive);
+          }
+          return redraw({ ...state, picking: [...picked] }, ctx);
+        }
+      }
+    }
+    return say(state, ctx, ctx.t('engine.stale_button'));
+  }
+
+  // Media, and typed answers to the question on screen.
+  const step = stepById(ctx.flow, at);
+  if (input.kind === 'media') {
+    if (step?.kind !== 'media') return say(state, ctx, ctx.t('engine.media_later'));
+    if ((state.media?.length ?? 0) >= 5) return say(state, ctx, ctx.t('engine.media_full'));
+    return say({ ...state, media: [...(state.media ?? []), { kind: input.media, fileId: input.fileId }] }, ctx);
+  }
+  if (at === SIGNATURE) {
+    const name = input.text.trim();
+    if (name.length < 2 || name.length > 20 || !/^[\p{L}·• ]+$/u.test(name)) return say(state, ctx, `❗ ${ctx.t('errors.signature')}`);
+    return { state: { ...state, answers: { ...state.answers, signature: name } }, out: [], effect: { type: 'submit' } };
+  }
+  if (!step) return say(state, ctx, ctx.t('engine.use_buttons'));
+  if (step.kind === 'place') return placeSearch(state, ctx, step, input.text);
+  if (step.kind === 'yesno' || step.kind === 'notice') {
+    const r = parseYesNo(input.text);
+    if (!r.ok) return miss(state, ctx, r.error);
+    return answered(state, ctx, step, r.value);
+  }
+  if (!step.parser) return miss(state, ctx, step.kind === 'media' ? 'media_expected' : 'use_buttons');
+  const parsed = step.parser(ctx, state.answers).safeParse(input.text);
+  if (!parsed.success) return miss(state, ctx, parsed.error.issues[0]?.message ?? 'generic');
+  return answered(state, ctx, step, parsed.data);
+}
+
+function skipValue(step: Step): unknown {
+  switch (step.kind) {
+    case 'money':
+      return { kind: 'unknown' };
+    case 'multi':
+    case 'media':
+      return [];
+    default:
+      return null;
+  }
+}
+
+function finishMulti(state: State, ctx: EngineContext, step: Step): Result {
+  const picked = state.picking ?? [];
+  if (picked.length === 0 && !step.optional) return miss(state, ctx, 'pick_at_least_one');
+  const order = step.options!(ctx, state.answers).map((o) => o.id);
+  return answered(state, ctx, step, order.filter((id) => picked.includes(id)));
+}
+
+/** Typed place names: a village (or township) found by name, across the county. */
+function placeSearch(state: State, ctx: EngineContext, step: Step, text: string): Result {
+  const q = text.trim().replace(/[村镇乡]$/u, '');
+  if (q.length === 0) return miss(state, ctx, 'place_not_found');
+  const villages = ctx.places.townships.flatMap((tw) => tw.villages.filter((v) => v.name.includes(q)).map((v) => ({ tw, v })));
+  const inTownship = state.township ? villages.filter((x) => x.tw.code === state.township) : villages;
+  const found = inTownship.length > 0 ? inTownship : villages;
+  if (found.length === 1) return answered(state, ctx, step, { township: found[0]!.tw.code, village: found[0]!.v.code });
+  const township = ctx.places.townships.find((tw) => tw.name.replace(/[镇乡]$/u, '') === q || tw.name === text.trim());
+  if (township) return say({ ...state, township: township.code, page: undefined }, ctx);
+  if (found.length > 1) {
+    const buttons = found.slice(0, ctx.caps.maxButtons - 1).map((x) => ({ id: `vl:${x.v.code}`, label: `${x.tw.name} ${x.v.name}` }));
+    const out = present(ctx, ctx.t('engine.place_several'), [...rows(buttons, 1), navRow(ctx, state, step)].filter((r) => r.length));
+    return { state: { ...state, misses: 0 }, out: [out] };
+  }
+  return miss(state, ctx, 'place_not_found');
+}

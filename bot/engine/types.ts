@@ -1,0 +1,91 @@
+import type { z } from 'zod';
+
+/** What any messenger's update becomes (ARCHITECTURE principle 1). */
+export type Inbound =
+  | { kind: 'text'; text: string }
+  | { kind: 'choice'; id: string }
+  | { kind: 'command'; name: string; arg: string }
+  | { kind: 'media'; media: 'photo' | 'voice'; fileId: string }
+  | { kind: 'unsupported' };
+
+export type Button = { id: string; label: string };
+
+/** What the engine says: text, and optionally choices as rows of buttons. Adapters render it. */
+export type Outbound = {
+  text: string;
+  buttons?: Button[][];
+  /** the same question redrawn (a ✅ toggled, another page): channels that can edit replace the tapped message */
+  replace?: boolean;
+};
+
+/** What a channel can show. Where buttons are missing, choices are numbered and answered with "1、3". */
+export type Capabilities = { buttons: boolean; maxButtons: number; buttonsPerRow: number };
+
+export type Answers = Record<string, unknown>;
+
+export type Option = { id: string; label: string };
+
+export type StepKind = 'text' | 'count' | 'money' | 'phone' | 'idNumber' | 'date' | 'single' | 'multi' | 'place' | 'yesno' | 'notice' | 'media';
+
+export type FlowContext = {
+  t: (key: string, params?: Record<string, unknown>) => string;
+  now: Date;
+};
+
+/** A question. Its words live in locales under `<ns>:steps.<id>.*` (prompt, label, example). */
+export type Step = {
+  id: string;
+  kind: StepKind;
+  optional?: boolean;
+  /** asked only when this holds for the answers so far */
+  when?: (a: Answers) => boolean;
+  /** choices for single / multi steps */
+  options?: (ctx: FlowContext, a: Answers) => Option[];
+  /** multi: the option that means "none of these" and clears the others */
+  exclusive?: string;
+  /** turns typed text into the stored answer; issues carry error codes (locale keys under errors.) */
+  parser?: (ctx: FlowContext, a: Answers) => z.ZodType<unknown, string>;
+  /** shown in the summary */
+  display?: (value: unknown, ctx: FlowContext, a: Answers) => string;
+  /** prompt parameters */
+  params?: (ctx: FlowContext, a: Answers) => Record<string, unknown>;
+  /** a notice step: answering "no" stops the report here */
+  stopsOnNo?: boolean;
+};
+
+export type Flow = {
+  id: string;
+  version: number;
+  ns: string;
+  steps: Step[];
+};
+
+/** Conversation state: stored (encrypted) in one row per person and channel. Nothing lives in memory. */
+export type State = {
+  flowVersion: number;
+  /** where the person is: a step id, or one of the special places */
+  at: string | null;
+  answers: Answers;
+  history: string[];
+  misses: number;
+  /** selections being toggled in a multi-choice step */
+  picking?: string[];
+  page?: number;
+  /** place picker: the township chosen, waiting for the village */
+  township?: string;
+  /** answering from the summary's edit list: return to the summary afterwards */
+  editing?: boolean;
+  /** where a cancel confirmation returns to */
+  returnTo?: string | null;
+  sensitiveNoticeAt?: string;
+  consent?: { version: string; hash: string; shownAt: string; agreedAt?: string };
+  withdrawId?: string;
+  /** photos and voice notes received at the media step */
+  media?: Array<{ kind: string; fileId: string }>;
+  /** a cancelled draft resumes here */
+  resumeAt?: string | null;
+  /** answers a deep link fills in before the first question (the village of a QR poster) */
+  prefill?: Answers;
+};
+
+export const emptyState = (flowVersion: number): State => ({ flowVersion, at: null, answers: {}, history: [], misses: 0 });

@@ -1,0 +1,337 @@
+/**
+ * Chinese numerals, money amounts and people counts, as typed on phones.
+ *
+ * Every parser in bot/parse/ returns a ParseResult: either the value or a stable error code. The bot maps each
+ * code to a message in its locale files; nothing here is shown to users as-is.
+ */
+
+/** Every error code a parser can return. Locale files must cover each one (the bot checks this list). */
+export const PARSE_ERRORS = [
+  'empty',
+  'not_a_number',
+  'negative',
+  'too_large',
+  'too_many_decimals',
+  'not_whole',
+  'out_of_range',
+  'phone_format',
+  'phone_not_mobile',
+  'id_length',
+  'id_format',
+  'id_region',
+  'id_birthdate',
+  'id_checksum',
+  'id_disability_suffix',
+  'date_format',
+  'date_invalid',
+  'date_future',
+  'date_too_old',
+  'choice_format',
+  'choice_out_of_range',
+  'yesno_unclear',
+] as const;
+
+export type ParseError = (typeof PARSE_ERRORS)[number];
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ParseError };
+
+export function ok<T>(value: T): ParseResult<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(error: ParseError): ParseResult<T> {
+  return { ok: false, error };
+}
+
+/**
+ * The normalisation every parser starts with: NFKC (full-width digits, letters and punctuation become ASCII,
+ * the ideographic space becomes a space), the few Chinese marks NFKC leaves alone (、 。 dashes, wave dash)
+ * mapped to ASCII, zero-width characters dropped, whitespace collapsed and trimmed.
+ */
+export function normalizeAnswer(s: string): string {
+  return s
+    .normalize('NFKC')
+    .replace(/[\u200B-\u200D\u2060\uFEFF]/g, '')
+    .replace(/、/g, ',')
+    .replace(/[。｡]/g, '.')
+    .replace(/[\u2010-\u2015\u2212\uFE63]/g, '-')
+    .replace(/[〜]/g, '~')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Strips sentence punctuation people add around a short answer ("3000。", "好的！"). Keeps a leading "-" or "+". */
+export function stripOuterPunctuation(s: string): string {
+  return s.replace(/^[\s.,!?;:~'"“”‘’…]+/, '').replace(/[\s.,!?;:~'"“”‘’…]+$/, '');
+}
+
+const DIGITS = new Map<string, number>([
+  ['零', 0], ['〇', 0], ['○', 0],
+  ['一', 1], ['壹', 1], ['幺', 1],
+  ['二', 2], ['贰', 2], ['貳', 2], ['两', 2], ['兩', 2], ['俩', 2], ['倆', 2],
+  ['三', 3], ['叁', 3], ['參', 3], ['仨', 3],
+  ['四', 4], ['肆', 4],
+  ['五', 5], ['伍', 5],
+  ['六', 6], ['陆', 6], ['陸', 6],
+  ['七', 7], ['柒', 7],
+  ['八', 8], ['捌', 8],
+  ['九', 9], ['玖', 9],
+]);
+
+/** Units below 万: they combine inside one 万-section. k means thousand (3k). */
+const SMALL_UNITS = new Map<string, number>([
+  ['十', 10], ['拾', 10],
+  ['百', 100], ['佰', 100],
+  ['千', 1000], ['仟', 1000], ['k', 1000], ['K', 1000],
+]);
+
+/** Section units. People type w for 万 (3w). */
+const BIG_UNITS = new Map<string, number>([
+  ['万', 1e4], ['萬', 1e4], ['w', 1e4], ['W', 1e4],
+  ['亿', 1e8], ['億', 1e8],
+]);
+
+type Token =
+  | { t: 'num'; v: number; chinese: boolean; whole: boolean }
+  | { t: 'unit'; v: number; big: boolean };
+
+const ARABIC = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?/;
+
+function tokenize(s: string): Token[] | undefined {
+  const toks: Token[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const rest = s.slice(i);
+    const m = ARABIC.exec(rest);
+    if (m) {
+      const text = m[0].replace(/,/g, '');
+      toks.push({ t: 'num', v: Number(text), chinese: false, whole: !text.includes('.') });
+      i += m[0].length;
+      continue;
+    }
+    const c = s[i]!;
+    const digit = DIGITS.get(c);
+    if (digit !== undefined) {
+      toks.push({ t: 'num', v: digit, chinese: true, whole: true });
+      i++;
+      continue;
+    }
+    if (c === '点' || c === '點') {
+      // Chinese decimal point: 二点五万. The fraction digits are Chinese digits read one by one.
+      const prev = toks[toks.length - 1];
+      let j = i + 1;
+      let frac = '';
+      while (j < s.length && DIGITS.has(s[j]!)) frac += String(DIGITS.get(s[j]!)), j++;
+      if (!prev || prev.t !== 'num' || !prev.whole || frac === '') return undefined;
+      prev.v = Number(`${prev.v}.${frac}`);
+      prev.whole = false;
+      i = j;
+      continue;
+    }
+    const small = SMALL_UNITS.get(c);
+    if (small !== undefined) {
+      toks.push({ t: 'unit', v: small, big: false });
+      i++;
+      continue;
+    }
+    const big = BIG_UNITS.get(c);
+    if (big !== undefined) {
+      toks.push({ t: 'unit', v: big, big: true });
+      i++;
+      continue;
+    }
+    return undefined;
+  }
+  return toks;
+}
+
+/** Removes spaces that do not split a number: "3 000" and "3000 元" are fine, "30 50" is not a number. */
+function squeezeSpaces(s: string): string | undefined {
+  const t = s.replace(/(\d) (?=\d{3}(?:\D|$))/g, '$1').replace(/ (?!\d)|(?<!\d) /g, '');
+  return /\s/.test(t) ? undefined : t;
+}
+
+/**
+ * Reads a non-negative number written in Arabic digits, Chinese numerals (everyday or formal) or a mix:
+ * "十二" 12, "一百零五" 105, "两千五" 2500, "一万二" 12000, "3万5千" 35000, "2.5万" 25000, "3k" 3000, "3w" 30000,
+ * "二〇二六" 2026 (digits read one by one when there is no unit). Returns undefined for anything else,
+ * including signs and words.
+ */
+export function parseChineseNumber(s: string): number | undefined {
+  const squeezed = squeezeSpaces(normalizeAnswer(s));
+  if (!squeezed) return undefined;
+  const toks = tokenize(squeezed);
+  if (!toks || toks.length === 0) return undefined;
+
+  // Only Chinese digits and no unit: a digit string such as a year (二〇二六), or a single digit.
+  if (toks.every((t) => t.t === 'num' && t.chinese && t.whole)) {
+    return Number(toks.map((t) => String(t.v)).join(''));
+  }
+  if (toks.length === 1 && toks[0]!.t === 'num') return toks[0]!.v;
+
+  let total = 0; // sections closed by 万 / 亿
+  let section = 0; // the part below 万 being built
+  let pending: number | undefined; // a number not yet multiplied by a unit
+  let lastUnit: number | undefined; // the unit just before `pending`, for "两千五" = 2500
+  let lastSmall = Infinity; // small units must decrease inside a section (千 > 百 > 十)
+  let afterZero = false; // "一百零五": a digit after 零 counts as itself
+  let usedWan = false;
+
+  for (let k = 0; k < toks.length; k++) {
+    const tok = toks[k]!;
+    if (tok.t === 'num') {
+      if (pending !== undefined) return undefined; // two numbers in a row: "3五", "三四千"
+      if (tok.chinese && tok.v === 0 && tok.whole && k < toks.length - 1) {
+        afterZero = true;
+        lastUnit = undefined;
+        continue;
+      }
+      pending = tok.v;
+      continue;
+    }
+    if (!tok.big) {
+      let n = pending;
+      if (n === undefined) {
+        if (tok.v !== 10) return undefined; // "百" or "千" with no digit
+        n = 1; // "十二", "十万"
+      }
+      if (tok.v >= lastSmall) return undefined;
+      section += n * tok.v;
+      lastSmall = tok.v;
+    } else {
+      const n = section + (pending ?? 0);
+      if (n === 0) return undefined; // "万" alone, "0万"
+      if (tok.v === 1e8) {
+        total = (total + n) * 1e8;
+        usedWan = false;
+      } else {
+        if (usedWan) return undefined; // "一万二万"
+        total += n * 1e4;
+        usedWan = true;
+      }
+      section = 0;
+      lastSmall = Infinity;
+    }
+    pending = undefined;
+    lastUnit = tok.v;
+    afterZero = false;
+  }
+
+  if (pending !== undefined) {
+    if (lastUnit === undefined) {
+      section += pending;
+    } else if (!afterZero && Number.isInteger(pending) && pending >= 1 && pending <= 9) {
+      // Colloquial: a lone digit after a unit is one step below it. 两千五 = 2500, 一万二 = 12000, 三百五 = 350.
+      section += (pending * lastUnit) / 10;
+    } else if (pending < lastUnit) {
+      section += pending; // "1万2000", "1千50"
+    } else {
+      return undefined; // "两千3000"
+    }
+  }
+  return Math.round((total + section) * 1e6) / 1e6;
+}
+
+export type Money = { kind: 'amount'; yuan: number } | { kind: 'unknown' };
+
+export const MAX_MONEY_YUAN = 10_000_000;
+
+/** Answers meaning "I don't know". They give `unknown`, never 0. */
+const UNKNOWN_WORDS = new Set([
+  '不知道', '不清楚', '不晓得', '不知', '说不清', '说不清楚', '说不好', '不确定', '不好说', '不记得', '记不清',
+  '记不清楚', '记不得', '忘了', '忘记了', '没算过', '算不清', '算不出来', '不懂', '不太清楚', '不太确定', '不太知道',
+]);
+
+/** Answers meaning "none": amount 0. */
+const NONE_WORDS = new Set([
+  '没有', '无', '没', '没得', '没收入', '没有收入', '无收入', '零收入', '没钱', '没有钱', '一分没有', '一分都没有',
+  '一分钱没有', '一分钱都没有', '没有了',
+]);
+
+const MONEY_PREFIXES = ['大概是', '大约是', '大概', '大约', '大致', '约', '差不多', '估计', '将近', '接近', '¥', 'rmb', '人民币'];
+const MONEY_SUFFIXES = [
+  '块钱', '块', '元钱', '元', '圆', '人民币', 'rmb', '钱', '左右', '上下', '出头', '的样子', '这样', '多', '来', '余',
+  '吧', '啊', '呀', '哦', '的', '了',
+];
+/** 多 / 来 / 余 / 几 between a numeral and a unit: "十多万", "三千多块", "十来万". */
+const APPROX_INFIX =
+  /(?<=[\d零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟kw])(?:多|来|余|几)(?=[十百千万亿拾佰仟元块kw]|$)/g;
+
+function stripAffixes(s: string, prefixes: readonly string[], suffixes: readonly string[]): string {
+  let t = s;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const p of prefixes) {
+      if (t.startsWith(p) && t.length > p.length) {
+        t = t.slice(p.length);
+        changed = true;
+      }
+    }
+    for (const x of suffixes) {
+      if (t.endsWith(x) && t.length > x.length) {
+        t = t.slice(0, -x.length);
+        changed = true;
+      }
+    }
+  }
+  return t;
+}
+
+/**
+ * An amount of money in yuan. "不知道" and the like give `{ kind: 'unknown' }`; "没有" / "无" / "0" give 0.
+ * Approximation words (大概, 约, 左右, 多, 差不多) and currency words (元, 块, 块钱) are dropped.
+ * Up to 10,000,000 yuan, rounded to cents.
+ */
+export function parseMoney(s: string): ParseResult<Money> {
+  let t = stripOuterPunctuation(normalizeAnswer(s).toLowerCase().replace(/\s+/g, ' '));
+  if (t === '') return fail('empty');
+  const compact = t.replace(/\s/g, '');
+  const bare = stripAffixes(compact, [], ['吧', '啊', '呀', '哦', '呢', '的']);
+  if (UNKNOWN_WORDS.has(bare)) return ok({ kind: 'unknown' });
+  if (NONE_WORDS.has(bare)) return ok({ kind: 'amount', yuan: 0 });
+
+  let negative = false;
+  if (/^[-负]/.test(t)) {
+    negative = true;
+    t = t.slice(1).trim();
+  }
+  t = stripAffixes(t.replace(/ (?=\D)|(?<=\D) /g, ''), MONEY_PREFIXES, MONEY_SUFFIXES).replace(APPROX_INFIX, '');
+  if (/^[-负]/.test(t) && !negative) {
+    negative = true; // "大概-500"
+    t = t.slice(1);
+  }
+  // A plain amount with more than two decimals ("3.000", "3000.555") is most likely a mistyped separator.
+  if (/^\d+\.\d{3,}$/.test(t)) return fail('too_many_decimals');
+
+  const v = parseChineseNumber(t);
+  if (v === undefined) return fail('not_a_number');
+  if (negative && v > 0) return fail('negative');
+  if (v > MAX_MONEY_YUAN) return fail('too_large');
+  return ok({ kind: 'amount', yuan: Math.round(v * 100) / 100 });
+}
+
+const COUNT_PREFIXES = ['一共是', '一共有', '一共', '总共', '共有', '共', '家里有', '家里', '我家有', '我家', '全家', '一家', '有'];
+const COUNT_SUFFIXES = ['口之家', '口人', '个人', '口', '人', '个', '位', '名', '吧', '啊', '呀', '哦', '了'];
+const NONE_COUNT_WORDS = new Set(['没有', '无', '没', '没得', '没人', '没有人', '一个都没有', '一个也没有']);
+
+/**
+ * A number of people: "3", "三", "3口人", "三个人", "五口之家", "一家五口". Whole numbers in [min, max] only.
+ * "没有" / "无" count as 0 (then range-checked). A negative number is 'out_of_range'.
+ */
+export function parseCount(s: string, opts: { min: number; max: number }): ParseResult<number> {
+  const t = stripOuterPunctuation(normalizeAnswer(s)).replace(/\s/g, '');
+  if (t === '') return fail('empty');
+  let v: number | undefined;
+  if (NONE_COUNT_WORDS.has(t)) {
+    v = 0;
+  } else {
+    const negative = /^[-负]/.test(t);
+    const body = stripAffixes(negative ? t.slice(1) : t, COUNT_PREFIXES, COUNT_SUFFIXES);
+    v = parseChineseNumber(body);
+    if (v === undefined) return fail('not_a_number');
+    if (!Number.isInteger(v)) return fail('not_whole');
+    if (negative && v > 0) return fail('out_of_range');
+  }
+  if (v < opts.min || v > opts.max) return fail('out_of_range');
+  return ok(v);
+}

@@ -1,0 +1,123 @@
+import express from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const BOT_TOKEN = '123456:TEST-token';
+export const WEBHOOK_SECRET = 'test-secret-0123456789';
+export const BOT_INFO = {
+  id: 123456,
+  is_bot: true as const,
+  first_name: 'Self-report',
+  username: 'selfreport_test_bot',
+  can_join_groups: false,
+  can_read_all_group_messages: false,
+  supports_inline_queries: false,
+  can_connect_to_business: false,
+  has_main_web_app: false,
+  has_topics_enabled: false,
+  allows_users_to_create_topics: false,
+  can_manage_bots: false,
+  supports_join_request_queries: false,
+};
+
+export type ApiCall = { method: string; payload: Record<string, unknown> };
+
+/**
+ * A local stand-in for the Telegram Bot API: answers every method grammY calls and records the calls.
+ * Its keep-alive timeout is longer than the client's, so idle pooled sockets are not reset under load.
+ */
+export async function startFakeBotApi(opts: { failNext?: (method: string) => boolean } = {}) {
+  const calls: ApiCall[] = [];
+  let messageId = 1000;
+  const app = express();
+  app.use(express.json({ limit: '5mb' }));
+  app.post('/bot:token/:method', (req, res) => {
+    const method = req.params.method;
+    const payload = (req.body ?? {}) as Record<string, unknown>;
+    if (opts.failNext?.(method)) {
+      res.status(500).json({ ok: false, error_code: 500, description: 'Internal Server Error' });
+      return;
+    }
+    calls.push({ method, payload });
+    let result: unknown = true;
+    if (method === 'getMe') result = BOT_INFO;
+    if (method === 'sendMessage' || method === 'editMessageText')
+      result = { message_id: ++messageId, date: Math.floor(Date.now() / 1000), chat: { id: payload.chat_id, type: 'private' }, text: payload.text };
+    res.json({ ok: true, result });
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    calls,
+    /** text of the messages sent or edited to one chat, in order */
+    textsTo: (chatId: number) => calls.filter((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && c.payload.chat_id === chatId).map((c) => String(c.payload.text)),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type FakeApi = Awaited<ReturnType<typeof startFakeBotApi>>;
+
+let nextUpdateId = 1;
+
+/**
+ * A person talking to the bot through the webhook, as Telegram would deliver their updates.
+ * Each action waits for the webhook's answer and returns the Bot API calls it caused.
+ */
+export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number, languageCode = 'zh-hans') {
+  const from = { id: userId, is_bot: false, first_name: 'Test', language_code: languageCode };
+  const chat = { id: userId, type: 'private' as const, first_name: 'Test' };
+  let lastMessageId = 0;
+
+  async function deliver(update: Record<string, unknown>, secret = WEBHOOK_SECRET) {
+    const before = api.calls.length;
+    const res = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+      body: JSON.stringify(update),
+    });
+    const calls = api.calls.slice(before);
+    const sent = calls.filter((c) => c.method === 'sendMessage' || c.method === 'editMessageText');
+    const last = sent[sent.length - 1];
+    if (last?.method === 'sendMessage') lastMessageId = 1000 + api.calls.filter((c) => c.method === 'sendMessage' || c.method === 'editMessageText').length;
+    return { status: res.status, calls, texts: sent.map((c) => String(c.payload.text)), last: last?.payload, update };
+  }
+
+  const update = (body: Record<string, unknown>) => ({ update_id: nextUpdateId++, ...body });
+  const message = (extra: Record<string, unknown>) => update({ message: { message_id: nextUpdateId * 10, date: Math.floor(Date.now() / 1000), chat, from, ...extra } });
+
+  return {
+    userId,
+    deliver,
+    say: (text: string) => deliver(message({ text })),
+    photo: (fileId: string) => deliver(message({ photo: [{ file_id: `${fileId}-small`, file_unique_id: 'a', width: 90, height: 90 }, { file_id: fileId, file_unique_id: 'b', width: 800, height: 600 }] })),
+    sticker: () => deliver(message({ sticker: { file_id: 'stk', file_unique_id: 's', type: 'regular', width: 1, height: 1, is_animated: false, is_video: false } })),
+    /** taps the button whose label contains `label` in the last message that had buttons */
+    tap: async (label: string) => {
+      const withButtons = [...api.calls].reverse().find((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && c.payload.chat_id === userId && c.payload.reply_markup);
+      const keyboard = (withButtons?.payload.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> } | undefined)?.inline_keyboard ?? [];
+      const button = keyboard.flat().find((b) => b.text.includes(label));
+      if (!button) throw new Error(`no button "${label}" in: ${keyboard.flat().map((b) => b.text).join(' | ')}`);
+      return deliver(
+        update({
+          callback_query: {
+            id: String(nextUpdateId),
+            from,
+            chat_instance: 'ci',
+            data: button.callback_data,
+            message: { message_id: lastMessageId, date: 0, chat, text: String(withButtons!.payload.text) },
+          },
+        }),
+      );
+    },
+    /** the labels of the buttons on the last message with buttons */
+    buttons: () => {
+      const withButtons = [...api.calls].reverse().find((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && c.payload.chat_id === userId && c.payload.reply_markup);
+      return ((withButtons?.payload.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> } | undefined)?.inline_keyboard ?? []).flat().map((b) => b.text);
+    },
+  };
+}
