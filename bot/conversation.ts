@@ -35,22 +35,24 @@ export function placeTree(d: Deployment): PlaceTree {
   };
 }
 
+/** The consent text as shown (its version from the deployment, its words from locales) and the hash of exactly that text. */
+export function consentFor(deployment: Deployment, t: TFunction) {
+  const version = deployment.consent.version;
+  const text = t(`consent.${version}`, { county: deployment.counties[0]!.name });
+  return { version, text, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
+}
+
+/** Everything the engine needs for one turn, in one language. */
+export function makeEngineContext(deployment: Deployment, lng: Language, caps: Capabilities, now: Date, places = placeTree(deployment)): EngineContext {
+  const t = tFor(lng, 'bot');
+  return { t: (k, p) => t(k, p ?? {}), now, flow, caps, places, consent: consentFor(deployment, t) };
+}
+
 export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; now?: () => Date }) {
   const { db, crypto, intake, deployment, logger } = deps;
   const clock = deps.now ?? (() => new Date());
   const places = placeTree(deployment);
-  const county = deployment.counties[0]!;
-
-  function consentFor(t: TFunction) {
-    const version = deployment.consent.version;
-    const text = t(`consent.${version}`, { county: county.name });
-    return { version, text, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
-  }
-
-  function engineContext(lng: Language, caps: Capabilities, now: Date): EngineContext {
-    const t = tFor(lng, 'bot');
-    return { t: (k, p) => t(k, p ?? {}), now, flow, caps, places, consent: consentFor(t) };
-  }
+  const engineContext = (lng: Language, caps: Capabilities, now: Date) => makeEngineContext(deployment, lng, caps, now, places);
 
   /** Turns a deep-link payload ("v530925101201") into prefilled answers. */
   function prefillFrom(arg: string): Answers {

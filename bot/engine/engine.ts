@@ -47,12 +47,12 @@ export function applicable(flow: Flow, answers: Answers): Step[] {
 }
 
 /** The step after `from` (or the first), skipping steps that do not apply; in edit mode, the next unanswered one. */
-function nextAt(flow: Flow, answers: Answers, from: string | null, editing: boolean): string {
+function nextAt(flow: Flow, answers: Answers, from: string | null, editing: boolean, prefilled: string[] = []): string {
   const steps = applicable(flow, answers);
   const idx = from ? flow.steps.findIndex((s) => s.id === from) : -1;
   for (const s of steps) {
     if (flow.steps.indexOf(s) <= idx) continue;
-    if (editing && answers[s.id] !== undefined) continue;
+    if ((editing || prefilled.includes(s.id)) && answers[s.id] !== undefined) continue;
     return s.id;
   }
   return SUMMARY;
@@ -167,7 +167,7 @@ function progressLine(state: State, ctx: EngineContext, step: Step): string {
 function summaryText(state: State, ctx: EngineContext): string {
   const lines = applicable(ctx.flow, state.answers)
     .filter((s) => s.kind !== 'notice')
-    .map((s) => `• ${ctx.t(`steps.${s.id}.label`)}：${displayValue(s, state.answers, ctx)}`);
+    .map((s) => ctx.t('engine.summary_line', { label: ctx.t(`steps.${s.id}.label`), value: displayValue(s, state.answers, ctx) }));
   return `${ctx.t('engine.summary_title')}\n\n${lines.join('\n')}\n\n${ctx.t('engine.summary_hint')}`;
 }
 
@@ -236,7 +236,7 @@ function answered(state: State, ctx: EngineContext, step: Step, value: unknown):
   const base: State = { ...state, answers };
   if (step.kind === 'notice' && step.id === 'sensitiveNotice' && value === true) base.sensitiveNoticeAt = ctx.now.toISOString();
   if (step.kind === 'notice' && value === false && step.stopsOnNo) return goTo(base, ctx, STOPPED);
-  const next = nextAt(ctx.flow, answers, step.id, Boolean(state.editing));
+  const next = nextAt(ctx.flow, answers, step.id, Boolean(state.editing), state.prefilled);
   if (next === SUMMARY) return goTo({ ...base, editing: false }, ctx, SUMMARY);
   return goTo(base, ctx, next);
 }
@@ -267,7 +267,7 @@ function back(state: State, ctx: EngineContext): Result {
 
 /** Starts the flow from the first question (keeping prefilled answers, e.g. the village from a QR poster). */
 export function begin(flowVersion: number, ctx: EngineContext, prefill: Answers = {}): Result {
-  const state: State = { flowVersion, at: null, answers: prefill, history: [], misses: 0 };
+  const state: State = { flowVersion, at: null, answers: prefill, history: [], misses: 0, prefilled: Object.keys(prefill) };
   return goTo(state, ctx, nextAt(ctx.flow, prefill, null, true));
 }
 

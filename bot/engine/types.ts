@@ -86,6 +86,8 @@ export type State = {
   resumeAt?: string | null;
   /** answers a deep link fills in before the first question (the village of a QR poster) */
   prefill?: Answers;
+  /** steps answered by such a link: not asked, still shown in the summary and editable */
+  prefilled?: string[];
 };
 
 export const emptyState = (flowVersion: number): State => ({ flowVersion, at: null, answers: {}, history: [], misses: 0 });

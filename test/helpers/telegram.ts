@@ -72,6 +72,7 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
   const from = { id: userId, is_bot: false, first_name: 'Test', language_code: languageCode };
   const chat = { id: userId, type: 'private' as const, first_name: 'Test' };
   let lastMessageId = 0;
+  let taps = 0;
 
   async function deliver(update: Record<string, unknown>, secret = WEBHOOK_SECRET) {
     const before = api.calls.length;
@@ -92,8 +93,12 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
 
   return {
     userId,
+    /** how many buttons this person has tapped */
+    taps: () => taps,
     deliver,
     say: (text: string) => deliver(message({ text })),
+    /** an update with this text, not delivered yet (to deliver twice, or to hand to the app directly) */
+    textUpdate: (text: string) => message({ text }),
     photo: (fileId: string) => deliver(message({ photo: [{ file_id: `${fileId}-small`, file_unique_id: 'a', width: 90, height: 90 }, { file_id: fileId, file_unique_id: 'b', width: 800, height: 600 }] })),
     sticker: () => deliver(message({ sticker: { file_id: 'stk', file_unique_id: 's', type: 'regular', width: 1, height: 1, is_animated: false, is_video: false } })),
     /** taps the button whose label contains `label` in the last message that had buttons */
@@ -102,6 +107,7 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
       const keyboard = (withButtons?.payload.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> } | undefined)?.inline_keyboard ?? [];
       const button = keyboard.flat().find((b) => b.text.includes(label));
       if (!button) throw new Error(`no button "${label}" in: ${keyboard.flat().map((b) => b.text).join(' | ')}`);
+      taps++;
       return deliver(
         update({
           callback_query: {

@@ -73,7 +73,7 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
       await step(p.tap('不是'));
       await step(p.tap('不是'));
       r = await step(p.say('很多'));
-      expect(r.texts[0]).toContain('请填一个数');
+      expect(r.texts[0]).toContain('请填一个数字');
       await step(p.say('两万'));
       await step(p.say('3千'));
       await step(p.say('没有'));

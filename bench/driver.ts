@@ -1,0 +1,410 @@
+/**
+ * The benchmark's driver, run in a worker thread of the benchmark process (see bench/selfreport.ts): the fake
+ * Bot API servers and the simulated people, off the app's event loop. It talks to 127.0.0.1 only.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { startLeanBotApi, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
+import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
+
+const port = parentPort!;
+const { opts, botInfo, secret } = workerData as DriverData;
+const send = (m: ToMain) => port.postMessage(m);
+
+// ---------------------------------------------------------------------------------------------------------
+// The report, as the Chinese integration test walks it (test/integration/telegram-selfreport.test.ts),
+// deliberate wrong answers included: each is re-asked, as happens with real people.
+
+type Step = ({ say: string } | { tap: string[] }) & { expect?: string; wrong?: boolean };
+
+function shanghaiMonth(): number {
+  return Number(new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Shanghai', month: 'numeric' }).format(new Date()));
+}
+/** "今年7月" as in the test, while July of this year is in the past (the app runs on the real clock). */
+const WHEN = shanghaiMonth() > 7 ? '今年7月' : '去年7月';
+
+function reportScript(userId: number): Step[] {
+  const phone = `139${String(userId % 100_000_000).padStart(8, '0')}`;
+  return [
+    { say: '/start', expect: '申报不收任何费用' },
+    { tap: ['开始申报', '重新填一份'], expect: '谁来申报？' },
+    { tap: ['我自己家'] },
+    { tap: ['勐库镇'], expect: '勐库镇的哪个村？' },
+    { tap: ['冰岛村'] },
+    { say: '李', expect: '姓名至少两个字', wrong: true },
+    { say: '李明' },
+    { say: phone.slice(0, 10), expect: '手机号是 11 位数字', wrong: true },
+    { say: `${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}` },
+    { tap: ['跳过'] },
+    { say: '四口人' },
+    { say: '5', expect: '这个数不对', wrong: true },
+    { say: '2' },
+    { tap: ['脱贫户'] },
+    { tap: ['同意，继续'] },
+    { tap: ['有人生病'] },
+    { tap: ['遭了自然灾害'] },
+    { tap: ['选好了'], expect: '是什么灾害' },
+    { tap: ['洪水'] },
+    { tap: ['是'] },
+    { tap: ['不是'] },
+    { tap: ['不是'] },
+    { tap: ['不是'] },
+    { say: '很多', expect: '请填一个数', wrong: true },
+    { say: '两万' },
+    { say: '3千' },
+    { say: '没有' },
+    { say: '3600' },
+    { say: '1,000' },
+    { tap: ['跳过'] },
+    { say: '1万2' },
+    { tap: ['都没有'] },
+    { tap: ['选好了'] },
+    { say: '七月发大水把房子冲坏了，父亲住院' },
+    { say: WHEN },
+    { tap: ['没有，跳过'], expect: '请核对您填的内容' },
+    { tap: ['没问题'], expect: '承诺授权书' },
+    { tap: ['我同意'] },
+    { say: '李明', expect: '回执号' },
+  ];
+}
+const SCRIPT_LENGTH = reportScript(1).length;
+
+// ---------------------------------------------------------------------------------------------------------
+
+type Target = { kind: 'ours' | 'echo'; url: string; api: LeanBotApi };
+type Person = { userId: number; chatId: number; script: Step[]; step: number; from: object; chat: object };
+type Outcome = { status: number; http: number; latency: number; texts: string[] };
+
+let nextUpdateId = 1;
+let nextMessageId = 1;
+
+function person(userId: number): Person {
+  return {
+    userId,
+    chatId: userId,
+    script: reportScript(userId),
+    step: 0,
+    from: { id: userId, is_bot: false, first_name: 'Bench', language_code: 'zh-hans' },
+    chat: { id: userId, type: 'private', first_name: 'Bench' },
+  };
+}
+
+class StepError extends Error {}
+
+async function deliver(t: Target, p: Person, update: object): Promise<Outcome> {
+  const ib = t.api.inbox(p.chatId);
+  ib.texts = [];
+  ib.calls = 0;
+  ib.lastAt = 0;
+  const start = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+      body: JSON.stringify(update),
+      signal: AbortSignal.timeout(opts.requestTimeoutMs),
+    });
+    await res.arrayBuffer();
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    throw new StepError(`request failed after ${Math.round(performance.now() - start)} ms: ${err.name} ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+  }
+  const http = performance.now() - start;
+  return { status: res.status, http, latency: ib.calls > 0 ? ib.lastAt - start : http, texts: ib.texts };
+}
+
+function pickButton(kb: Keyboard | undefined, labels: string[]) {
+  const buttons = kb?.buttons ?? [];
+  for (const label of labels) {
+    const b = buttons.find((x) => x.text === label) ?? buttons.find((x) => x.text.includes(label));
+    if (b) return b;
+  }
+  throw new StepError(`no button "${labels.join('" or "')}" in: ${buttons.map((b) => b.text).join(' | ') || '(no keyboard)'}`);
+}
+
+async function runStep(t: Target, p: Person): Promise<Outcome> {
+  const step = p.script[p.step]!;
+  const update_id = nextUpdateId++;
+  const date = Math.floor(Date.now() / 1000);
+  let update: object;
+  if ('say' in step) {
+    update = { update_id, message: { message_id: nextMessageId++, date, chat: p.chat, from: p.from, text: step.say } };
+  } else {
+    const kb = t.kind === 'ours' ? t.api.inbox(p.chatId).keyboard : undefined;
+    const data = t.kind === 'ours' ? pickButton(kb, step.tap).data : 'x';
+    update = {
+      update_id,
+      callback_query: {
+        id: `${p.chatId}:${update_id}`,
+        from: p.from,
+        chat_instance: `bench-${p.chatId}`,
+        data,
+        message: { message_id: kb?.messageId ?? 1, date, chat: p.chat, from: botInfo, text: kb?.text ?? 'ok' },
+      },
+    };
+  }
+  const out = await deliver(t, p, update);
+  if (out.status !== 200) throw new StepError(`HTTP ${out.status}`);
+  if (t.kind === 'ours') {
+    if (out.texts.length === 0) throw new StepError('no reply');
+    if (step.expect && !out.texts.some((x) => x.includes(step.expect!))) throw new StepError(`expected "${step.expect}", got: ${out.texts.join(' / ').replace(/\n/g, ' ').slice(0, 160)}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+let errorCount = 0;
+const errorSamples: string[] = [];
+const receipts = new Set<string>();
+
+function fail(phase: string, p: Person, e: unknown) {
+  errorCount++;
+  if (errorSamples.length < 20) {
+    const step = p.script[p.step];
+    const what = step ? ('say' in step ? `say "${step.say}"` : `tap "${step.tap[0]}"`) : '?';
+    errorSamples.push(`${phase}: person ${p.userId}, step ${p.step + 1} (${what}): ${e instanceof StepError ? e.message : String((e as Error)?.stack ?? e)}`);
+  }
+}
+
+class Recorder {
+  latency: number[] = [];
+  http: number[] = [];
+  updates = 0;
+  reports = 0;
+  errors = 0;
+  add(o: Outcome) {
+    this.updates++;
+    this.latency.push(o.latency);
+    this.http.push(o.http);
+  }
+}
+
+/** The update was the report's last: count it as completed when the receipt number came back. */
+function finished(t: Target, o: Outcome, rec: Recorder) {
+  rec.reports++;
+  if (t.kind === 'ours') {
+    for (const text of o.texts) {
+      const m = /回执号：(\S+)/.exec(text);
+      if (m) receipts.add(m[1]!);
+    }
+  }
+}
+
+function progress(label: string, rec: Recorder, total?: number) {
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    const s = (performance.now() - t0) / 1000;
+    send({ type: 'progress', text: `${label}: ${rec.updates}${total ? `/${total}` : ''} updates, ${rec.reports} reports, ${rec.errors} errors, ${s.toFixed(0)} s` });
+  }, 5000);
+  return () => clearInterval(timer);
+}
+
+/** Closed loop: every person walks one whole report, each answer sent as soon as the previous one is answered. */
+async function closedLoop(phase: string, t: Target, people: Person[], rec: Recorder) {
+  const stop = progress(phase, rec, people.length * SCRIPT_LENGTH);
+  try {
+    await Promise.all(
+      people.map(async (p) => {
+        for (p.step = 0; p.step < p.script.length; p.step++) {
+          try {
+            const o = await runStep(t, p);
+            rec.add(o);
+            if (p.step === p.script.length - 1) finished(t, o, rec);
+          } catch (e) {
+            rec.errors++;
+            fail(phase, p, e);
+            return; // this person gives up
+          }
+        }
+      }),
+    );
+  } finally {
+    stop();
+  }
+}
+
+function apiStats(api: LeanBotApi): ApiStats {
+  const s = api.takeStats();
+  return { calls: s.calls, byMethod: s.byMethod, handleMsMean: s.calls ? s.handleMsSum / s.calls : 0, unknownChat: s.unknownChat };
+}
+
+function phaseResult(name: string, people: number, seconds: number, rec: Recorder, api: LeanBotApi, elu: number): PhaseResult {
+  return {
+    name,
+    people,
+    updates: rec.updates,
+    seconds,
+    updatesPerS: rec.updates / seconds,
+    latency: percentiles(rec.latency),
+    http: percentiles(rec.http),
+    reports: rec.reports,
+    errors: rec.errors,
+    api: apiStats(api),
+    driverElu: elu,
+  };
+}
+
+async function measuredClosedLoop(name: string, t: Target, firstId: number): Promise<PhaseResult> {
+  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i));
+  const rec = new Recorder();
+  t.api.takeStats();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  await closedLoop(name, t, people, rec);
+  const seconds = (performance.now() - t0) / 1000;
+  return phaseResult(name, people.length, seconds, rec, t.api, performance.eventLoopUtilization(elu0).utilization);
+}
+
+/**
+ * Open loop: a scheduler offers updates at a fixed rate; each goes to the person who has been ready longest (their
+ * previous answer answered and their pause over), so nobody has two updates in flight. When nobody is ready the
+ * tick is dropped and counted. People start a new report when they finish one.
+ */
+async function openLoop(t: Target, firstId: number): Promise<LoadResult> {
+  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i));
+  const ready: Person[] = [...people];
+  const rec = new Recorder();
+  const offered = Math.round(opts.rate * opts.seconds);
+  const windowMs = opts.seconds * 1000;
+  let fired = 0;
+  let sent = 0;
+  let dropped = 0;
+  let inFlight = 0;
+  let open = true;
+  const think = () => opts.thinkMs * (0.25 + 1.5 * Math.random());
+
+  async function fire(p: Person) {
+    try {
+      const o = await runStep(t, p);
+      rec.add(o);
+      p.step++;
+      if (p.step === p.script.length) {
+        finished(t, o, rec);
+        p.step = 0;
+      }
+    } catch (e) {
+      rec.errors++;
+      fail('load', p, e);
+      p.step = 0; // starts over with /start
+    } finally {
+      inFlight--;
+      if (open) setTimeout(() => ready.push(p), think());
+    }
+  }
+
+  t.api.takeStats();
+  const stop = progress('realistic load', rec);
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - t0;
+      const due = Math.min(offered, Math.floor((elapsed / 1000) * opts.rate));
+      while (fired < due) {
+        fired++;
+        const p = ready.shift();
+        if (!p) {
+          dropped++;
+          continue;
+        }
+        sent++;
+        inFlight++;
+        void fire(p);
+      }
+      if (fired >= offered && elapsed >= windowMs) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(tick, 2);
+  });
+  open = false;
+  const drainUntil = performance.now() + opts.requestTimeoutMs + 1000;
+  while (inFlight > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
+  stop();
+  const elu = performance.eventLoopUtilization(elu0).utilization;
+  const base = phaseResult('load', people.length, opts.seconds, rec, t.api, elu);
+  return {
+    ...base,
+    updatesPerS: sent / opts.seconds,
+    rate: opts.rate,
+    durationS: opts.seconds,
+    offered,
+    sent,
+    dropped,
+    thinkMs: opts.thinkMs,
+    unfinished: people.filter((p) => p.step > 0).length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+let seq = 0;
+const acks = new Map<number, () => void>();
+/** Tells the main thread a phase begins (it switches its app-side counters) and waits for its answer. */
+function mark(phase: string): Promise<void> {
+  const n = ++seq;
+  return new Promise((resolve) => {
+    acks.set(n, resolve);
+    send({ type: 'mark', phase, seq: n });
+  });
+}
+
+let peakRss = process.memoryUsage.rss();
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 100);
+rssTimer.unref();
+
+async function run(ours: Target, echo: Target): Promise<DriverResult> {
+  // warm-up: a few whole reports on the app, the same updates on the baseline; not timed
+  await mark('warmup');
+  const w0 = performance.now();
+  const warm = new Recorder();
+  await closedLoop('warm-up', ours, Array.from({ length: opts.warmup }, (_, i) => person(1_000_001 + i)), warm);
+  const warmSeconds = (performance.now() - w0) / 1000;
+  const warmEcho = new Recorder();
+  await closedLoop('warm-up (baseline)', echo, Array.from({ length: Math.max(opts.warmup, 5) }, (_, i) => person(4_000_001 + i)), warmEcho);
+
+  await mark('saturation');
+  const saturation = await measuredClosedLoop('saturation', ours, 2_000_001);
+  await mark('baseline');
+  const baseline = await measuredClosedLoop('baseline', echo, 5_000_001);
+  await mark('load');
+  const load = await openLoop(ours, 3_000_001);
+  await mark('end');
+
+  const step0 = reportScript(1);
+  return {
+    script: { updates: step0.length, taps: step0.filter((s) => 'tap' in s).length, messages: step0.filter((s) => 'say' in s).length, wrong: step0.filter((s) => s.wrong).length },
+    warmup: { reports: warm.reports, updates: warm.updates, seconds: warmSeconds, errors: warm.errors, baselineUpdates: warmEcho.updates },
+    saturation,
+    baseline,
+    load,
+    reports: { warmup: warm.reports, saturation: saturation.reports, load: load.reports, total: warm.reports + saturation.reports + load.reports, distinctReceipts: receipts.size },
+    errorCount,
+    errorSamples,
+    peakRssBytes: Math.max(peakRss, process.memoryUsage.rss()),
+  };
+}
+
+const api = await startLeanBotApi(botInfo);
+const baselineApi = await startLeanBotApi(botInfo);
+
+port.on('message', (m: ToDriver) => {
+  if (m.type === 'ack') {
+    acks.get(m.seq)?.();
+    acks.delete(m.seq);
+  } else if (m.type === 'go') {
+    run({ kind: 'ours', url: m.webhookUrl, api }, { kind: 'echo', url: m.baselineUrl, api: baselineApi }).then(
+      (result) => send({ type: 'done', result }),
+      (e: unknown) => send({ type: 'fatal', message: String((e as Error)?.stack ?? e) }),
+    );
+  } else if (m.type === 'close') {
+    clearInterval(rssTimer);
+    void Promise.all([api.close(), baselineApi.close()]).then(() => send({ type: 'closed' }));
+  }
+});
+
+send({ type: 'ready', apiUrl: api.url, baselineApiUrl: baselineApi.url });

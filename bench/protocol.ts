@@ -1,0 +1,79 @@
+/** What the benchmark's main thread (the app) and its driver worker (fake Bot API + simulated people) exchange. */
+
+export type BenchOptions = {
+  people: number;
+  rate: number;
+  seconds: number;
+  warmup: number;
+  /** mean pause between a person's answers in the realistic-load phase, ms */
+  thinkMs: number;
+  /** per-request timeout of the load generator, ms */
+  requestTimeoutMs: number;
+};
+
+export type DriverData = { opts: BenchOptions; botInfo: unknown; secret: string };
+
+export type Pct = { n: number; mean: number; p50: number; p90: number; p99: number; max: number };
+
+export type ApiStats = { calls: number; byMethod: Record<string, number>; handleMsMean: number; unknownChat: number };
+
+export type PhaseResult = {
+  name: string;
+  people: number;
+  updates: number;
+  seconds: number;
+  updatesPerS: number;
+  /** webhook request start → the last Bot API call the update caused */
+  latency: Pct;
+  /** webhook request start → HTTP response read */
+  http: Pct;
+  reports: number;
+  errors: number;
+  api: ApiStats;
+  /** event-loop utilisation of the driver thread during the phase (0..1) */
+  driverElu: number;
+};
+
+export type LoadResult = PhaseResult & {
+  rate: number;
+  durationS: number;
+  offered: number;
+  sent: number;
+  /** ticks at which no person was ready (every person thinking or waiting for an answer) */
+  dropped: number;
+  thinkMs: number;
+  /** reports begun but not finished when the phase ended */
+  unfinished: number;
+};
+
+export type DriverResult = {
+  script: { updates: number; taps: number; messages: number; wrong: number };
+  warmup: { reports: number; updates: number; seconds: number; errors: number; baselineUpdates: number };
+  saturation: PhaseResult;
+  baseline: PhaseResult;
+  load: LoadResult;
+  reports: { warmup: number; saturation: number; load: number; total: number; distinctReceipts: number };
+  errorCount: number;
+  errorSamples: string[];
+  peakRssBytes: number;
+};
+
+export type ToMain =
+  | { type: 'ready'; apiUrl: string; baselineApiUrl: string }
+  | { type: 'mark'; phase: string; seq: number }
+  | { type: 'progress'; text: string }
+  | { type: 'done'; result: DriverResult }
+  | { type: 'fatal'; message: string }
+  | { type: 'closed' };
+
+export type ToDriver = { type: 'go'; webhookUrl: string; baselineUrl: string } | { type: 'ack'; seq: number } | { type: 'close' };
+
+export function percentiles(values: number[]): Pct {
+  const n = values.length;
+  if (n === 0) return { n: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  const s = Float64Array.from(values).sort();
+  const at = (q: number) => s[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+  let sum = 0;
+  for (const v of s) sum += v;
+  return { n, mean: sum / n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[n - 1]! };
+}

@@ -1,0 +1,515 @@
+/**
+ * Self-report benchmark on the Telegram webhook path: `tsx bench/selfreport.ts [--people N] [--rate R] [--seconds S]`.
+ *
+ * The app runs in this process (start() from server/main.ts) on the embedded database in a fresh temporary
+ * DATA_DIR, or on PostgreSQL when DATABASE_URL is set. A worker thread of this process runs a lean fake Bot API
+ * and the simulated people (bench/driver.ts), so the load generator's JavaScript does not run on the app's event
+ * loop; it still shares the machine's CPUs with the app. Everything talks to 127.0.0.1 only.
+ *
+ * Phases: warm-up (not timed), saturation (closed loop, all people at once) for the app and for a bare grammY echo
+ * bot behind express (the baseline), then realistic load (open loop at a fixed rate). Prints a table, then as its
+ * last line one JSON object. Exit code 1 when the leads in the database differ from the reports the people
+ * completed, or when any update failed; 3 when the run exceeds --max-seconds.
+ */
+import { Worker } from 'node:worker_threads';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import express from 'express';
+import { Bot } from 'grammy';
+import type { Update } from 'grammy/types';
+import { start, type Running } from '../server/main.ts';
+import { loadConfig } from '../server/config.ts';
+import { createLogger } from '../server/log.ts';
+import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
+import type { BenchOptions, DriverData, DriverResult, Pct, ToDriver, ToMain } from './protocol.ts';
+
+const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+// ---------------------------------------------------------------------------------------------------------
+// flags
+
+const USAGE = `usage: tsx bench/selfreport.ts [flags]
+  --people N        simulated people, in both phases (default 200)
+  --rate R          realistic load: updates offered per second (default 100)
+  --seconds S       realistic load: duration in seconds (default 20)
+  --warmup N        reports walked before measuring, not timed (default 5)
+  --think MS        realistic load: mean pause between a person's answers, ms (default: half of people/rate,
+                    so the people can sustain the rate; each pause is uniform in 0.25..1.75 × the mean)
+  --timeout MS      per-request timeout of the load generator (default 60000)
+  --max-seconds S   stop with exit code 3 if the whole run takes longer (default 1800)
+Environment: DATABASE_URL (PostgreSQL instead of the embedded database; DATA_ENCRYPTION_KEY defaults to a fixed key).`;
+
+function parseArgs(argv: string[]): BenchOptions & { maxSeconds: number } {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (!m) usageError(`unexpected argument ${a}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) usageError(`--${m[1]} needs a value`);
+    values.set(m[1]!, value);
+  }
+  const known = ['people', 'rate', 'seconds', 'warmup', 'think', 'timeout', 'max-seconds'];
+  for (const k of values.keys()) if (!known.includes(k)) usageError(`unknown flag --${k}`);
+  const num = (name: string, dflt: number, min: number, integer = true) => {
+    const raw = values.get(name);
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) usageError(`--${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min} (got ${raw})`);
+    return n;
+  };
+  const people = num('people', 200, 1);
+  const rate = num('rate', 100, 0.1, false);
+  const seconds = num('seconds', 20, 1, false);
+  return {
+    people,
+    rate,
+    seconds,
+    warmup: num('warmup', 5, 1),
+    thinkMs: num('think', Math.round((500 * people) / rate), 0),
+    requestTimeoutMs: num('timeout', 60_000, 100),
+    maxSeconds: num('max-seconds', 1800, 10),
+  };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// app-side counters, per phase (cheap wrappers and listeners: no profiler)
+
+type Acc = { n: number; sum: number };
+const acc = (): Acc => ({ n: 0, sum: 0 });
+const mean = (a: Acc) => (a.n ? a.sum / a.n : 0);
+
+type AppPhase = {
+  handler: Acc;
+  turn: Acc;
+  replied: Acc;
+  lead: Acc;
+  seconds: number;
+  /** event-loop utilisation of the app (main) thread, 0..1 */
+  elu: number;
+  /** CPU of the whole process (all threads), percent of one core */
+  cpuPct: number;
+  /** CPU of the PostgreSQL server processes on this machine, percent of one core (postgres only) */
+  pgCpuPct: number | undefined;
+  eldP99: number;
+  eldMax: number;
+};
+
+const eld = monitorEventLoopDelay({ resolution: 10 });
+eld.enable();
+
+function pgCpuTicks(): number | undefined {
+  try {
+    let ticks = 0;
+    let found = false;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const comm = stat.slice(stat.indexOf('(') + 1, close);
+        if (comm !== 'postgres' && !comm.startsWith('postgres')) continue;
+        const f = stat.slice(close + 2).split(' ');
+        ticks += Number(f[11]) + Number(f[12]); // utime, stime
+        found = true;
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return found ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+class PhaseClock {
+  private t0 = performance.now();
+  private elu0 = performance.eventLoopUtilization();
+  private cpu0 = process.cpuUsage();
+  private pg0: number | undefined;
+  cur: Omit<AppPhase, 'seconds' | 'elu' | 'cpuPct' | 'pgCpuPct' | 'eldP99' | 'eldMax'> = { handler: acc(), turn: acc(), replied: acc(), lead: acc() };
+  constructor(private readonly watchPg: boolean) {
+    this.pg0 = watchPg ? pgCpuTicks() : undefined;
+    eld.reset();
+  }
+  finish(): AppPhase {
+    const wallMs = performance.now() - this.t0;
+    const cpu = process.cpuUsage(this.cpu0);
+    const pg1 = this.watchPg ? pgCpuTicks() : undefined;
+    return {
+      ...this.cur,
+      seconds: wallMs / 1000,
+      elu: performance.eventLoopUtilization(this.elu0).utilization,
+      cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+      pgCpuPct: this.pg0 !== undefined && pg1 !== undefined ? (((pg1 - this.pg0) * 10) / wallMs) * 100 : undefined, // 100 ticks a second
+      eldP99: eld.percentile(99) / 1e6,
+      eldMax: eld.max / 1e6,
+    };
+  }
+}
+
+function timeRequests(server: Server, clock: () => PhaseClock) {
+  server.prependListener('request', (_req, res) => {
+    const t0 = performance.now();
+    res.once('finish', () => {
+      const a = clock().cur.handler;
+      a.n++;
+      a.sum += performance.now() - t0;
+    });
+  });
+}
+
+/** Wraps conversations.turn / .replied and intake.receiveLead (the adapter calls them through these objects). */
+function instrument(running: Running, clock: () => PhaseClock) {
+  const timed = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, pick: (c: PhaseClock) => Acc) =>
+    async (...args: A): Promise<R> => {
+      const t0 = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        const a = pick(clock());
+        a.n++;
+        a.sum += performance.now() - t0;
+      }
+    };
+  const c = running.conversations;
+  c.turn = timed(c.turn.bind(c), (k) => k.cur.turn);
+  c.replied = timed(c.replied.bind(c), (k) => k.cur.replied);
+  const i = running.intake;
+  i.receiveLead = timed(i.receiveLead.bind(i), (k) => k.cur.lead);
+  timeRequests(running.server, clock);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the baseline: a bare grammY echo bot behind express, on its own fake Bot API
+
+async function startBaseline(apiRoot: string) {
+  const bot = new Bot(BOT_TOKEN, { botInfo: BOT_INFO, client: { apiRoot } });
+  bot.use(async (ctx) => {
+    await ctx.reply(ctx.message?.text ?? 'ok');
+    if (ctx.callbackQuery) await ctx.answerCallbackQuery();
+  });
+  await bot.init();
+  const app = express();
+  app.use(express.json());
+  app.post('/webhook', async (req, res) => {
+    await bot.handleUpdate(req.body as Update);
+    res.json({ ok: true });
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the driver worker (bench/driver.ts, TypeScript loaded through tsx's API inside the worker)
+
+function startDriver(data: DriverData) {
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./driver.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(tsxApi)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)})).catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'fatal', message: String(e && e.stack || e) }); });`;
+  const worker = new Worker(code, { eval: true, workerData: data });
+  const handlers = new Set<(m: ToMain) => void>();
+  let failure: ((e: Error) => void) | undefined;
+  worker.on('message', (m: ToMain) => {
+    if (m.type === 'fatal') return failure?.(new Error(`driver failed: ${m.message}`));
+    if (m.type === 'progress') return void process.stderr.write(`  … ${m.text}\n`);
+    for (const h of [...handlers]) h(m);
+  });
+  worker.on('error', (e) => failure?.(e));
+  const failed = new Promise<never>((_, reject) => {
+    failure = reject;
+  });
+  failed.catch(() => {});
+  function next<T extends ToMain['type']>(type: T): Promise<Extract<ToMain, { type: T }>> {
+    return Promise.race([
+      failed,
+      new Promise<Extract<ToMain, { type: T }>>((resolve) => {
+        const h = (m: ToMain) => {
+          if (m.type !== type) return;
+          handlers.delete(h);
+          resolve(m as Extract<ToMain, { type: T }>);
+        };
+        handlers.add(h);
+      }),
+    ]);
+  }
+  return {
+    worker,
+    failed,
+    next,
+    onMessage: (h: (m: ToMain) => void) => handlers.add(h),
+    post: (m: ToDriver) => worker.postMessage(m),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// output
+
+const f1 = (n: number) => n.toFixed(1);
+const r1 = (n: number) => Math.round(n * 10) / 10;
+
+function table(rows: string[][], right: boolean[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
+  return rows
+    .map((r) => r.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function methods(byMethod: Record<string, number>, updates: number): string {
+  return Object.entries(byMethod)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${(v / Math.max(1, updates)).toFixed(2)}`)
+    .join(', ');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
+  const dbKind = databaseUrl ? 'postgres' : 'pglite';
+  const startedAt = performance.now();
+
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`\nbench: the run took longer than --max-seconds ${opts.maxSeconds}; stopping.\n`);
+    console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: 'timeout' }));
+    process.exit(3);
+  }, opts.maxSeconds * 1000);
+  watchdog.unref();
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'fanpin-bench-'));
+  let running: Running | undefined;
+  let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
+  let driver: ReturnType<typeof startDriver> | undefined;
+  const cleanup = async () => {
+    if (driver) {
+      driver.post({ type: 'close' });
+      await Promise.race([driver.next('closed').catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+      await driver.worker.terminate();
+    }
+    await baseline?.close();
+    await running?.stop('bench finished');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    driver = startDriver({ opts, botInfo: BOT_INFO, secret: WEBHOOK_SECRET });
+    const ready = await driver.next('ready');
+
+    const env: Record<string, string> = {
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_MODE: 'webhook',
+      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      TELEGRAM_API_ROOT: ready.apiUrl,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl, DATA_ENCRYPTION_KEY: process.env.DATA_ENCRYPTION_KEY?.trim() || FIXED_ENCRYPTION_KEY } : {}),
+    };
+    const config = loadConfig(env);
+    const logger = createLogger(config.logLevel, process.stderr); // app warnings and errors go to stderr
+    process.stderr.write(`bench: starting the app on ${dbKind}${databaseUrl ? '' : ` (temporary DATA_DIR ${dataDir})`}\n`);
+    running = await start(config, logger, { host: '127.0.0.1', telegramBotInfo: BOT_INFO });
+    baseline = await startBaseline(ready.baselineApiUrl);
+
+    let clock = new PhaseClock(dbKind === 'postgres');
+    const phases = new Map<string, AppPhase>();
+    let phaseName = 'setup';
+    instrument(running, () => clock);
+    timeRequests(baseline.server, () => clock);
+
+    const leadsBefore = await running.db.prisma.lead.count();
+    if (leadsBefore > 0) process.stderr.write(`bench: the database already holds ${leadsBefore} leads; comparing the increase\n`);
+
+    const d = driver;
+    d.onMessage((m) => {
+      if (m.type !== 'mark') return;
+      phases.set(phaseName, clock.finish());
+      phaseName = m.phase;
+      clock = new PhaseClock(dbKind === 'postgres');
+      if (m.phase !== 'end') process.stderr.write(`bench: ${m.phase}\n`);
+      d.post({ type: 'ack', seq: m.seq });
+    });
+    d.post({ type: 'go', webhookUrl: `${running.url}/telegram/webhook`, baselineUrl: baseline.url });
+    const { result } = await d.next('done');
+    const leadsAfter = await running.db.prisma.lead.count();
+    const leads = leadsAfter - leadsBefore;
+    const peakRssMb = result.peakRssBytes / 2 ** 20;
+
+    await cleanup();
+    driver = undefined;
+    running = undefined;
+    baseline = undefined;
+
+    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, (performance.now() - startedAt) / 1000);
+    process.exit(ok ? 0 : 1);
+  } catch (e) {
+    process.stderr.write(`\nbench failed: ${String((e as Error)?.stack ?? e)}\n`);
+    await cleanup().catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
+    console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: String((e as Error)?.message ?? e).split('\n')[0] }));
+    process.exit(1);
+  }
+}
+
+function report(
+  opts: BenchOptions,
+  db: string,
+  r: DriverResult,
+  phases: Map<string, AppPhase>,
+  leads: number,
+  leadsBefore: number,
+  peakRssMb: number,
+  totalSeconds: number,
+): boolean {
+  const sat = r.saturation;
+  const base = r.baseline;
+  const load = r.load;
+  const ratio = base.updatesPerS > 0 ? sat.updatesPerS / base.updatesPerS : 0;
+  const cpu = cpus();
+  const out: string[] = [];
+  const p = (s = '') => out.push(s);
+
+  p();
+  p(`Self-report benchmark: Telegram webhook path, database ${db === 'pglite' ? 'pglite (embedded, fresh temporary DATA_DIR)' : 'postgres (DATABASE_URL)'}`);
+  p(`machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, Node ${process.version}. The load generator and the fake Bot API run in a worker`);
+  p(`thread of the same process: they share the ${cpu.length} CPUs with the app${db === 'postgres' ? ' and the PostgreSQL server' : ''}, so absolute numbers are lower than on a dedicated box.`);
+  p(`one report = ${r.script.updates} updates (${r.script.messages} messages, ${r.script.taps} button taps; ${r.script.wrong} deliberately wrong answers, each re-asked), the answers of the Chinese test`);
+  p(`warm-up (not timed): ${r.warmup.reports} reports, ${r.warmup.updates} updates in ${f1(r.warmup.seconds)} s; baseline warm-up ${r.warmup.baselineUpdates} updates`);
+  p();
+
+  const head = ['phase', 'people', 'updates', 'seconds', 'updates/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'reports', 'errors'];
+  const row = (name: string, ph: { people: number; updates: number; seconds: number; updatesPerS: number; reports: number; errors: number }, l: Pct) => [
+    name,
+    String(ph.people),
+    String(ph.updates),
+    f1(ph.seconds),
+    f1(ph.updatesPerS),
+    f1(l.p50),
+    f1(l.p90),
+    f1(l.p99),
+    f1(l.max),
+    String(ph.reports),
+    String(ph.errors),
+  ];
+  p('latency per update = webhook request start → the last Bot API call it caused (fake API timestamps, matched by chat id)');
+  p(
+    table(
+      [
+        head,
+        row('saturation, self-report bot', sat, sat.latency),
+        row('saturation, grammY echo baseline', base, base.latency),
+        row(`realistic load, ${opts.rate}/s for ${opts.seconds} s`, load, load.latency),
+      ],
+      head.map((_, i) => i > 0),
+    ),
+  );
+  p();
+  p(`ratio self-report / baseline (saturation updates/s): ${ratio.toFixed(3)}   (baseline p50 ${f1(base.latency.p50)} ms, p99 ${f1(base.latency.p99)} ms)`);
+  p(
+    `realistic load: offered ${load.offered} (${opts.rate}/s × ${opts.seconds} s), sent ${load.sent} = ${f1(load.updatesPerS)}/s, dropped ${load.dropped} (nobody ready); ` +
+      `pauses uniform ${f1((opts.thinkMs * 0.25) / 1000)}–${f1((opts.thinkMs * 1.75) / 1000)} s (mean ${f1(opts.thinkMs / 1000)} s); ${load.unfinished} reports unfinished at the end`,
+  );
+  p(`HTTP response time (upper bound of the above): saturation p50 ${f1(sat.http.p50)} / p99 ${f1(sat.http.p99)} ms, baseline p99 ${f1(base.http.p99)} ms, load p50 ${f1(load.http.p50)} / p99 ${f1(load.http.p99)} ms`);
+  p();
+
+  const ps = phases.get('saturation');
+  const pb = phases.get('baseline');
+  const pl = phases.get('load');
+  const per = (a: Acc | undefined) => (a && a.n ? f1(mean(a)) : '-');
+  const pct = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}%`);
+  const wrow = (label: string, s: string, b: string, l: string) => [label, s, b, l];
+  const rest = (ph: AppPhase | undefined) => (ph && ph.handler.n ? f1(mean(ph.handler) - (ph.turn.sum + ph.replied.sum) / ph.handler.n) : '-');
+  p('where time goes (means per update in ms, unless said)');
+  p(
+    table(
+      [
+        ['', 'saturation', 'baseline', 'load'],
+        wrow('client: request start → last Bot API call', f1(sat.latency.mean), f1(base.latency.mean), f1(load.latency.mean)),
+        wrow('client: request start → HTTP response', f1(sat.http.mean), f1(base.http.mean), f1(load.http.mean)),
+        wrow('app: webhook request handled (server side)', per(ps?.handler), per(pb?.handler), per(pl?.handler)),
+        wrow('  conversations.turn (record, load, flow, store: database)', per(ps?.turn), '-', per(pl?.turn)),
+        wrow('    of which intake.receiveLead, per report submitted', per(ps?.lead), '-', per(pl?.lead)),
+        wrow('  conversations.replied (database)', per(ps?.replied), '-', per(pl?.replied)),
+        wrow('  rest: express, grammY, Bot API calls (sent in sequence)', rest(ps), per(pb?.handler), rest(pl)),
+        wrow('fake Bot API: handling one call (driver thread)', sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3)),
+        wrow('Bot API calls per update', f1(sat.api.calls / Math.max(1, sat.updates)), f1(base.api.calls / Math.max(1, base.updates)), f1(load.api.calls / Math.max(1, load.updates))),
+        wrow('app thread busy (event-loop utilisation)', pct(ps && ps.elu * 100), pct(pb && pb.elu * 100), pct(pl && pl.elu * 100)),
+        wrow('app thread event-loop delay p99 / max, ms', ps ? `${f1(ps.eldP99)} / ${f1(ps.eldMax)}` : '-', pb ? `${f1(pb.eldP99)} / ${f1(pb.eldMax)}` : '-', pl ? `${f1(pl.eldP99)} / ${f1(pl.eldMax)}` : '-'),
+        wrow('driver thread busy (event-loop utilisation)', pct(sat.driverElu * 100), pct(base.driverElu * 100), pct(load.driverElu * 100)),
+        wrow(`process CPU, all threads (of ${cpu.length * 100}%)`, pct(ps?.cpuPct), pct(pb?.cpuPct), pct(pl?.cpuPct)),
+        ...(db === 'postgres' ? [wrow('PostgreSQL server processes CPU (approx.)', pct(ps?.pgCpuPct), pct(pb?.pgCpuPct), pct(pl?.pgCpuPct))] : []),
+      ],
+      [false, true, true, true],
+    ),
+  );
+  p(`Bot API calls per update by method, saturation: ${methods(sat.api.byMethod, sat.updates)}`);
+  p();
+
+  const reportsOk = leads === r.reports.total;
+  const receiptsOk = r.reports.distinctReceipts === r.reports.total;
+  p(
+    `reports completed by the simulated people: ${r.reports.total} (warm-up ${r.reports.warmup}, saturation ${r.reports.saturation}, load ${r.reports.load}); ` +
+      `leads in the database: ${leads}${leadsBefore ? ` (new; ${leadsBefore} before)` : ''}; distinct receipt numbers: ${r.reports.distinctReceipts}  ${reportsOk && receiptsOk ? 'OK' : 'MISMATCH'}`,
+  );
+  p(`peak RSS of the process (app + driver thread): ${f1(peakRssMb)} MB; whole run ${f1(totalSeconds)} s`);
+  if (r.errorCount > 0) {
+    p(`ERRORS: ${r.errorCount} updates failed; first ones:`);
+    for (const e of r.errorSamples) p(`  ${e}`);
+  }
+  if (sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat > 0) p(`note: ${sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat} Bot API calls could not be matched to a chat`);
+  const ok = reportsOk && receiptsOk && r.errorCount === 0;
+  if (!ok) p('FAILED: see above');
+  p();
+
+  const json = {
+    channel: 'telegram',
+    db,
+    people: opts.people,
+    updates_per_s: r1(sat.updatesPerS),
+    p50_ms: r1(sat.latency.p50),
+    p99_ms: r1(sat.latency.p99),
+    baseline_updates_per_s: r1(base.updatesPerS),
+    baseline_p50_ms: r1(base.latency.p50),
+    baseline_p99_ms: r1(base.latency.p99),
+    ratio: Math.round(ratio * 1000) / 1000,
+    load_rate: opts.rate,
+    load_seconds: opts.seconds,
+    load_updates_per_s: r1(load.updatesPerS),
+    load_p50_ms: r1(load.latency.p50),
+    load_p99_ms: r1(load.latency.p99),
+    load_dropped: load.dropped,
+    peak_rss_mb: r1(peakRssMb),
+    reports_completed: r.reports.total,
+    leads,
+    errors: r.errorCount,
+    ok,
+  };
+  process.stdout.write(`${out.join('\n')}\n${JSON.stringify(json)}\n`);
+  return ok;
+}
+
+await main();

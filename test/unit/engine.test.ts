@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { loadDeployment } from '../../server/deployment.ts';
+import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
+import { makeEngineContext } from '../../bot/conversation.ts';
+import { begin, handle, type Result } from '../../bot/engine/engine.ts';
+import { PARSE_ERRORS } from '../../bot/parse/index.ts';
+import { tFor } from '../../server/i18n.ts';
+import type { State } from '../../bot/engine/types.ts';
+
+const deployment = loadDeployment(SAMPLE_DEPLOYMENT);
+const now = new Date('2026-11-24T02:00:00Z');
+const noButtons = makeEngineContext(deployment, 'zh-CN', { buttons: false, maxButtons: 10, buttonsPerRow: 1 }, now);
+const buttons = makeEngineContext(deployment, 'zh-CN', { buttons: true, maxButtons: 10, buttonsPerRow: 2 }, now);
+
+function say(r: Result, text: string, ctx = noButtons): Result {
+  return handle(r.state, { kind: 'text', text }, ctx);
+}
+
+describe('the flow engine on a channel without buttons', () => {
+  it('numbers the choices and takes "2" as the second one', () => {
+    const r = begin(1, noButtons);
+    expect(r.out[0]!.buttons).toBeUndefined();
+    expect(r.out[0]!.text).toMatch(/^第 1\/\d+ 步\n谁来申报？\n\n1\. 我自己家\n2\. 替家里人（比如父母）\n3\. 替邻居或村里人\n请回复数字，比如 1。$/);
+    const next = say(r, '2');
+    expect(next.state.answers.reporter).toBe('family');
+    expect(next.out[0]!.text).toContain('您和这户人家是什么关系？');
+    expect(next.out[0]!.text).toContain('6. ⬅️ 返回上一步');
+  });
+
+  it('takes "1、3" and "1,3" for several choices at once', () => {
+    const before = { reporter: 'self', place: { township: '530925101', village: '530925101201' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true };
+    let r = begin(1, noButtons, before);
+    expect(r.out[0]!.text).toContain('家里遇到了什么困难');
+    expect(r.out[0]!.text).toContain('回复数字，比如 1、3');
+    r = say(r, '1、3');
+    expect(r.state.answers.risks).toEqual(['illness', 'disability']);
+    const other = say(begin(1, noButtons, before), '2,4');
+    expect(other.state.answers.risks).toEqual(['schooling', 'disaster']);
+    expect(other.out[0]!.text).toContain('是什么灾害');
+  });
+
+  it('re-asks a number out of range, keeping the answers', () => {
+    const r = say(say(begin(1, noButtons), '1'), '99');
+    expect(r.out[0]!.text).toMatch(/^❗ 没有这个选项。/);
+    expect(r.state.answers.reporter).toBe('self');
+    expect(r.state.at).toBe('place');
+  });
+
+  it('picks the place by numbers, or by typing a village name', () => {
+    const r = say(begin(1, noButtons), '1');
+    expect(r.out[0]!.text).toContain('2. 勐库镇');
+    const tw = say(r, '2');
+    expect(tw.out[0]!.text).toContain('勐库镇的哪个村？');
+    const v = say(tw, '1');
+    expect(v.state.answers.place).toEqual({ township: '530925101', village: '530925101201' });
+    const typed = say(r, '冰岛');
+    expect(typed.state.answers.place).toEqual({ township: '530925101', village: '530925101201' });
+    expect(say(r, '不存在的村').out[0]!.text).toMatch(/^❗ 没找到这个村/);
+  });
+
+  it('answers yes/no by number or word', () => {
+    const base = { reporter: 'family', relation: 'child' };
+    const r = begin(1, noButtons, base);
+    expect(r.state.at).toBe('householdAgrees');
+    expect(say(r, '1').state.answers.householdAgrees).toBe(true);
+    expect(say(r, '对').state.answers.householdAgrees).toBe(true);
+  });
+});
+
+describe('the flow engine with buttons', () => {
+  it('toggles multi-select with ✅ and redraws the same message', () => {
+    const r = begin(1, buttons, { reporter: 'self', place: { township: '530925101', village: '530925101201' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true });
+    const t1 = handle(r.state, { kind: 'choice', id: 'o:risks:illness' }, buttons);
+    expect(t1.out[0]!.replace).toBe(true);
+    expect(t1.out[0]!.buttons!.flat().map((b) => b.label)).toContain('✅ 有人生病');
+    const t2 = handle(t1.state, { kind: 'choice', id: 'o:risks:illness' }, buttons);
+    expect(t2.out[0]!.buttons!.flat().map((b) => b.label)).toContain('有人生病');
+    const done = handle(handle(t2.state, { kind: 'choice', id: 'o:risks:accident' }, buttons).state, { kind: 'choice', id: 'nav:done' }, buttons);
+    expect(done.state.answers.risks).toEqual(['accident']);
+  });
+
+  it('pages a long village list', () => {
+    const r = handle(begin(1, buttons, { reporter: 'self' }).state, { kind: 'choice', id: 'tw:530925101' }, buttons);
+    const labels = r.out[0]!.buttons!.flat().map((b) => b.label);
+    expect(labels).toContain('下一页 ➡️');
+    const page2 = handle(r.state, { kind: 'choice', id: 'nav:more' }, buttons);
+    expect(page2.out[0]!.buttons!.flat().map((b) => b.label)).toContain('丙山村');
+  });
+
+  it('refuses a button from an earlier question', () => {
+    const r = begin(1, buttons, { reporter: 'self' });
+    const stale = handle(r.state, { kind: 'choice', id: 'o:reporter:family' }, buttons);
+    expect(stale.out[0]!.text).toMatch(/^这个按钮已经过期了/);
+    expect(stale.state.answers.reporter).toBe('self');
+  });
+
+  it('counts progress over the steps that apply', () => {
+    const self = begin(1, buttons, { reporter: 'self' });
+    const proxy = begin(1, buttons, { reporter: 'family' });
+    const total = (s: State) => Number(/第 \d+\/(\d+) 步/.exec(handle(s, { kind: 'command', name: 'help', arg: '' }, buttons).out[0]!.text)![1]);
+    expect(total(proxy.state)).toBe(total(self.state) + 2);
+  });
+});
+
+describe('every parser error has words in every language', () => {
+  it.each(['zh-CN', 'en'] as const)('%s', (lng) => {
+    const t = tFor(lng, 'bot');
+    for (const code of PARSE_ERRORS) expect(t(`errors.${code}`), code).not.toBe(`errors.${code}`);
+  });
+});
