@@ -5,12 +5,13 @@ import type { Crypto } from '../server/crypto.ts';
 import type { Deployment } from '../server/deployment.ts';
 import type { Intake } from '../server/intake/leads.ts';
 import type { Logger } from '../server/log.ts';
+import type { Metrics } from '../server/metrics.ts';
 import { LANGUAGES, tFor, type Language } from '../server/i18n.ts';
 import { addDays } from '../server/time.ts';
 import { begin, handle, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
 import { emptyState, type Answers, type Capabilities, type Inbound, type Outbound, type State } from './engine/types.ts';
 import { selfReportFlow } from './flows/selfreport.ts';
-import type { Money } from './parse/index.ts';
+import { parseYesNo, type Money } from './parse/index.ts';
 import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
 
@@ -48,7 +49,7 @@ export function makeEngineContext(deployment: Deployment, lng: Language, caps: C
   return { t: (k, p) => t(k, p ?? {}), now, flow, caps, places, consent: consentFor(deployment, t) };
 }
 
-export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; now?: () => Date }) {
+export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; metrics?: Metrics; now?: () => Date }) {
   const { db, crypto, intake, deployment, logger } = deps;
   const clock = deps.now ?? (() => new Date());
   const places = placeTree(deployment);
@@ -152,8 +153,9 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         const text = t('withdraw.confirm', { receipt: lead.receiptNo });
         return { state: { ...state, withdrawId: lead.id }, out: [ctx.caps.buttons ? { text, buttons } : { text: `${text}\n${t('withdraw.confirm_words')}` }] };
       }
-      const yes = id === 'wd:yes' || (input.kind === 'text' && /^(是|是的|确定|yes|y)$/i.test(input.text.trim()));
-      const no = input.kind === 'text' && /^(否|不|不是|no|n)$/i.test(input.text.trim());
+      const typed = input.kind === 'text' ? parseYesNo(input.text) : undefined;
+      const yes = id === 'wd:yes' || (typed?.ok === true && typed.value);
+      const no = typed?.ok === true && !typed.value;
       if (no) return back(t('withdraw.kept'));
       if (!yes) return { state, out: [{ text: t('withdraw.confirm_words') }] };
       const r = await intake.withdraw(who.channel, who.userId, state.withdrawId!, ctx.now);
@@ -230,7 +232,10 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   return {
     async turn(turn: Turn): Promise<TurnResult> {
       const recorded = await record(turn);
-      if (recorded.handled) return { replies: recorded.replies ?? [], duplicate: true };
+      if (recorded.handled) {
+        deps.metrics?.botUpdates.inc({ channel: turn.who.channel, outcome: 'duplicate' });
+        return { replies: recorded.replies ?? [], duplicate: true };
+      }
       const { who } = turn;
       for (let attempt = 0; ; attempt++) {
         const now = clock();
@@ -260,6 +265,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
           status = 'idle';
           draftExpiresAt = null;
           logger.info({ channel: who.channel, lead: received.id, category: received.assessment.category }, 'self-report submitted');
+          deps.metrics?.reportsSubmitted.inc({ channel: who.channel });
         }
         if (status === 'idle' && Object.keys(result.state.answers).length === 0) draftExpiresAt = null;
 
@@ -287,6 +293,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
           if (clash && attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
           throw e;
         }
+        deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'handled' });
         return { replies: result.out, duplicate: false };
       }
     },

@@ -48,10 +48,10 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     if (master.created) logger.warn({ keyFile: displayPath(master.created) }, 'created a new encryption key file for personal data: back it up with DATA_DIR');
     const crypto = createCrypto(master.key);
     const intake = createIntake({ db, crypto, deployment: config.deployment });
-    const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, ...(opts.now ? { now: opts.now } : {}) });
+    const metrics = createMetrics();
+    const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, metrics, ...(opts.now ? { now: opts.now } : {}) });
 
     let shuttingDown = false;
-    const metrics = createMetrics();
     const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown });
     const telegram = config.telegram ? createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
     if (telegram) telegram.mount(app);

@@ -17,7 +17,19 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration };
+  const botUpdates = new Counter({
+    name: 'bot_updates_total',
+    help: 'Messenger updates handled, by channel and outcome (handled, duplicate).',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
+  const reportsSubmitted = new Counter({
+    name: 'selfreports_submitted_total',
+    help: 'Self-reports submitted as leads, by channel.',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration, botUpdates, reportsSubmitted };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

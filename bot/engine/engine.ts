@@ -93,7 +93,8 @@ function pageOf<T>(items: T[], page: number, size: number): { items: T[]; more: 
 function navRow(ctx: EngineContext, state: State, step: Step | undefined): Button[] {
   const nav: Button[] = [];
   if (state.history.length > 0 || state.editing) nav.push({ id: 'nav:back', label: ctx.t('engine.buttons.back') });
-  if (step?.optional) nav.push({ id: 'nav:skip', label: ctx.t('engine.buttons.skip') });
+  // (the media step has its own "none, skip" button)
+  if (step?.optional && step.kind !== 'media') nav.push({ id: 'nav:skip', label: ctx.t('engine.buttons.skip') });
   return nav;
 }
 

@@ -28,6 +28,7 @@ export type ApiCall = { method: string; payload: Record<string, unknown> };
  */
 export async function startFakeBotApi(opts: { failNext?: (method: string) => boolean } = {}) {
   const calls: ApiCall[] = [];
+  const pending: Array<Record<string, unknown>> = [];
   let messageId = 1000;
   const app = express();
   app.use(express.json({ limit: '5mb' }));
@@ -37,6 +38,13 @@ export async function startFakeBotApi(opts: { failNext?: (method: string) => boo
     if (opts.failNext?.(method)) {
       res.status(500).json({ ok: false, error_code: 500, description: 'Internal Server Error' });
       return;
+    }
+    if (method === 'getUpdates') {
+      // Long polling: hand out what is queued (after the offset the client confirms), or an empty list after a pause.
+      const offset = Number(payload.offset ?? 0);
+      while (pending.length > 0 && Number(pending[0]!.update_id) < offset) pending.shift();
+      if (pending.length > 0) return void res.json({ ok: true, result: pending.slice() });
+      return void setTimeout(() => res.json({ ok: true, result: [] }), 100);
     }
     calls.push({ method, payload });
     let result: unknown = true;
@@ -54,6 +62,8 @@ export async function startFakeBotApi(opts: { failNext?: (method: string) => boo
   return {
     url,
     calls,
+    /** queues an update for a bot that polls */
+    queueUpdate: (update: Record<string, unknown>) => pending.push(update),
     /** text of the messages sent or edited to one chat, in order */
     textsTo: (chatId: number) => calls.filter((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && c.payload.chat_id === chatId).map((c) => String(c.payload.text)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

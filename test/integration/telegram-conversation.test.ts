@@ -392,3 +392,27 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
     expect(log.text()).not.toMatch(/13987654321|530925199001011235|王芳/);
   });
 });
+
+describe(`Telegram long polling, ${TEST_DB}`, () => {
+  it('receives updates by polling, records them once, and stops cleanly', async () => {
+    const place = await freshDatabase();
+    const api = await startFakeBotApi();
+    const running = await start(testConfig(place, { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_API_ROOT: api.url }), memoryLogger().logger, {
+      host: '127.0.0.1',
+      telegramBotInfo: BOT_INFO,
+    });
+    try {
+      const chat = { id: 7001, type: 'private', first_name: 'P' };
+      api.queueUpdate({ update_id: 500, message: { message_id: 1, date: 0, chat, from: { id: 7001, is_bot: false, first_name: 'P' }, text: '/start' } });
+      for (let i = 0; i < 100 && api.textsTo(7001).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(api.textsTo(7001)[0]).toContain('申报不收任何费用');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(api.textsTo(7001)).toHaveLength(1);
+      expect(await running.db.prisma.inboundUpdate.count()).toBe(1);
+    } finally {
+      await running.stop();
+      await api.close();
+      await place.cleanup();
+    }
+  });
+});

@@ -106,5 +106,8 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
     expect(lead.flags).toEqual(expect.arrayContaining(['attention', 'housing_unsafe', 'sudden_event', 'income_incomplete', 'green_channel_candidate']));
     expect(lead.consent?.typedName).toBe('李明');
     expect(Buffer.from(lead.phoneEnc).toString('utf8')).not.toContain('13812345678');
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/selfreports_submitted_total\{channel="telegram"\} 1/);
+    expect(metrics).toMatch(/bot_updates_total\{channel="telegram",outcome="handled"\} \d+/);
   });
 });
