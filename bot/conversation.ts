@@ -14,6 +14,7 @@ import { selfReportFlow } from './flows/selfreport.ts';
 import { parseYesNo, type Money } from './parse/index.ts';
 import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
+import { FINAL, type Stage } from '../server/intake/procedure.ts';
 
 /**
  * One conversation turn, whatever the channel: record the update, load the person's state, run the flow or a
@@ -123,7 +124,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         return { state, out: [{ text: next.t('language.switched') }, ...(inFlow ? [render(state, next)] : [])], language };
       }
       case 'withdraw': {
-        const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !['confirmed', 'not_included', 'duplicate', 'withdrawn'].includes(l.stage));
+        const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
         if (open.length === 0) return { state, out: [{ text: t('withdraw.none') }] };
         const buttons = open.map((l) => [{ id: `wd:${l.id}`, label: l.receiptNo }]);
         buttons.push([{ id: 'wd:keep', label: t('withdraw.keep') }]);
@@ -144,7 +145,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       if (state.withdrawId === 'pick') {
         let leadId = id.startsWith('wd:') ? id.slice(3) : undefined;
         if (!leadId && /^\d+$/.test(id)) {
-          const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !['confirmed', 'not_included', 'duplicate', 'withdrawn'].includes(l.stage));
+          const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
           leadId = open[Number(id) - 1]?.id;
         }
         const lead = (await intake.leadsOfReporter(who.channel, who.userId)).find((l) => l.id === leadId);

@@ -59,9 +59,18 @@ export const deploymentSchema = z
       .strictObject({
         identificationDays: z.number().int().positive().default(15),
         publicityDays: z.number().int().positive().default(5),
+        /** Yunnan counts publicity in working days; elsewhere calendar days */
+        publicityDayType: z.enum(['calendar', 'working']).default('calendar'),
         planDays: z.number().int().positive().default(10),
       })
-      .default({ identificationDays: 15, publicityDays: 5, planDays: 10 }),
+      .default({ identificationDays: 15, publicityDays: 5, publicityDayType: 'calendar', planDays: 10 }),
+    /** Local days off and make-up working days, on top of the national holiday calendar. */
+    calendar: z
+      .strictObject({
+        holidays: z.array(z.strictObject({ date: z.iso.date({ error: 'must be a date such as 2026-03-02' }), name: z.string().optional() })).default([]),
+        workdays: z.array(z.strictObject({ date: z.iso.date({ error: 'must be a date such as 2026-03-02' }), name: z.string().optional() })).default([]),
+      })
+      .default({ holidays: [], workdays: [] }),
   })
   .superRefine((d, ctx) => {
     try {

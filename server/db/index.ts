@@ -52,15 +52,18 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * pglite-prisma-adapter's executeScript does not wait for the script, so a failing migration would surface as
- * an unhandled rejection instead of an error. This wraps the factory so scripts are awaited.
+ * Migration scripts must run whole, as the stock `prisma migrate deploy` runs them. The adapters do not:
+ * pglite-prisma-adapter does not wait for the script (a failing migration would surface as an unhandled
+ * rejection), and @prisma/adapter-pg splits it on every ";" (breaking function bodies, and statements after a
+ * ";" in a comment). This wraps a factory so each script goes to the database in one simple-protocol call.
  */
-function awaitingScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+export function wholeScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
   const fix = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
-    const inner = adapter as unknown as { client: PGlite; onError(e: unknown): never };
+    const inner = adapter as unknown as { client: { exec?: (sql: string) => Promise<unknown>; query: (sql: string) => Promise<unknown> }; onError(e: unknown): never };
     adapter.executeScript = async (script: string) => {
       try {
-        await inner.client.exec(script);
+        if (typeof inner.client.exec === 'function') await inner.client.exec(script);
+        else await inner.client.query(script);
       } catch (e) {
         inner.onError(e);
       }
@@ -119,7 +122,7 @@ export async function openPglite(dataDir: string, migrationsDir = MIGRATIONS_DIR
   if (!existing) writeFileSync(marker, JSON.stringify({ pglite: version, createdAt: new Date().toISOString() }, null, 2) + '\n');
 
   const expected = migrationNames(readMigrations(migrationsDir));
-  const factory = awaitingScripts(new PrismaPGlite(client));
+  const factory = wholeScripts(new PrismaPGlite(client));
   const prisma = new PrismaClient({ adapter: factory });
   let closed = false;
   return {
@@ -182,7 +185,7 @@ export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR):
       const pool = new pg.Pool({ connectionString: url, max: 2 });
       try {
         await locker.query('SELECT pg_advisory_lock(hashtext($1))', ['fanpin:migrate']);
-        return await migrateWith(new PrismaPg(pool), migrationsDir);
+        return await migrateWith(wholeScripts(new PrismaPg(pool)), migrationsDir);
       } finally {
         await pool.end().catch(() => {});
         await locker.end().catch(() => {});

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { FILTERS, MIGRATIONS_DIR, SCHEMA_PATH, readMigrations, withSchemaEngine } from './schema-engine.ts';
+import { wholeScripts } from './index.ts';
 
 /**
  * The SQL that would bring a database built from prisma/migrations up to prisma/schema.prisma.
@@ -13,7 +14,7 @@ export async function pendingSchemaChange(migrationsDir = MIGRATIONS_DIR): Promi
   try {
     const list = readMigrations(migrationsDir);
     const schema = readFileSync(SCHEMA_PATH, 'utf8');
-    return await withSchemaEngine(new PrismaPGlite(client), async (engine) => {
+    return await withSchemaEngine(wholeScripts(new PrismaPGlite(client)), async (engine) => {
       const from = list.migrationDirectories.length > 0 ? ({ tag: 'migrations', ...list } as const) : ({ tag: 'empty' } as const);
       const result = await engine.diff({
         from,

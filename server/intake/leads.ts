@@ -3,6 +3,8 @@ import type { Crypto } from '../crypto.ts';
 import { incomeLineFor, placeIndex, type Deployment } from '../deployment.ts';
 import { localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
+import { checkMove, clocks, FINAL, type EventRecord, type Move, type MoveRefusal, type Stage } from './procedure.ts';
+import { createCalendar } from '../reminders/calendar.ts';
 
 /** What the self-report hands to intake on submit: everything the household said, and the signed consent. */
 export type NewLead = Omit<AssessmentInput, 'line'> & {
@@ -30,8 +32,9 @@ export type NewLead = Omit<AssessmentInput, 'line'> & {
 
 export type ReceivedLead = { id: string; receiptNo: string; assessment: Assessment; reportedOn: string };
 
-/** Stages a household can be told about; the intake procedure (its own issue) adds the moves between them. */
-export const FINAL_STAGES = ['confirmed', 'not_included', 'duplicate', 'withdrawn'] as const;
+function toRecord(e: { at: Date; kind: string; toStage: string | null; data: unknown }): EventRecord {
+  return { at: e.at, kind: e.kind, toStage: e.toStage, data: (e.data as Record<string, unknown> | null) ?? null };
+}
 
 export function receiptNumber(countyCode: string, day: string, seq: number): string {
   return `${countyCode}-${day.replaceAll('-', '')}-${String(seq).padStart(4, '0')}`;
@@ -40,6 +43,30 @@ export function receiptNumber(countyCode: string, day: string, seq: number): str
 export function createIntake(deps: { db: Database; crypto: Crypto; deployment: Deployment }) {
   const { db, crypto, deployment } = deps;
   const places = placeIndex(deployment);
+
+  const calendar = createCalendar(deployment.calendar);
+
+  /**
+   * Moves a lead through the procedure: checked against the rules in procedure.ts, applied with an append-only
+   * event in one transaction; the row lock makes two moves of one lead happen one after the other.
+   */
+  async function move(leadId: string, m: Move, actor: string, now = new Date()): Promise<{ ok: true; stage: Stage } | { ok: false; refusal: MoveRefusal }> {
+    return db.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<Array<{ stage: string }>>`SELECT stage FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
+      const from = locked[0]?.stage as Stage | undefined;
+      if (!from) return { ok: false as const, refusal: { code: 'not_found' } };
+      const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
+      const refusal = checkMove(from, m, events, { rules: deployment.procedure, calendar, today: localDate(now, deployment.timezone) });
+      if (refusal) return { ok: false as const, refusal };
+      const data: Record<string, unknown> = {};
+      for (const k of ['judgement', 'reason', 'publicityStart', 'publicityEnd', 'category', 'duplicateOf'] as const) if (m[k] !== undefined) data[k] = m[k];
+      await tx.lead.update({ where: { id: leadId }, data: { stage: m.to, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}) } });
+      await tx.leadEvent.create({
+        data: { leadId, at: now, actor, kind: 'move', fromStage: from, toStage: m.to, data: Object.keys(data).length ? (data as object) : undefined, note: m.note ?? null },
+      });
+      return { ok: true as const, stage: m.to };
+    });
+  }
 
   return {
     /** The one entry point for new leads: routes to the village, assesses, numbers and stores it in one transaction. */
@@ -65,6 +92,17 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
           ON CONFLICT (county_code, day) DO UPDATE SET seq = receipt_counter.seq + 1
           RETURNING seq`;
         const receiptNo = receiptNumber(place.county.code, reportedOn, rows[0]!.seq);
+        // Another open lead of the same county with the same phone or ID: flag and link both, never merge.
+        const phoneHash = crypto.lookupHash('phone', input.phone);
+        const idHash = input.idNumber ? crypto.lookupHash('id', input.idNumber.slice(0, 18)) : null;
+        const twins = await tx.lead.findMany({
+          where: {
+            countyCode: place.county.code,
+            stage: { notIn: [...FINAL] },
+            OR: [{ phoneHash }, ...(idHash ? [{ idNumberHash: idHash }] : [])],
+          },
+          select: { id: true },
+        });
         const lead = await tx.lead.create({
           data: {
             receiptNo,
@@ -77,9 +115,10 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
             reporterRelation: input.reporterRelation,
             headName: input.headName,
             phoneEnc: crypto.encrypt(input.phone),
-            phoneHash: crypto.lookupHash('phone', input.phone),
+            phoneHash,
             idNumberEnc: input.idNumber ? crypto.encrypt(input.idNumber) : null,
-            idNumberHash: input.idNumber ? crypto.lookupHash('id', input.idNumber.slice(0, 18)) : null,
+            idNumberHash: idHash,
+            possibleDuplicates: twins.map((t) => t.id),
             answers: input.answers as object,
             a33: assessment.a33,
             a34: assessment.a34,
@@ -88,7 +127,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
             incomeLine: line?.yuanPerPerson ?? null,
             incomeLineYear: line?.year ?? null,
             category: assessment.category,
-            flags: assessment.flags,
+            flags: twins.length > 0 ? [...assessment.flags, 'possible_duplicate'] : assessment.flags,
             greenChannel: assessment.greenChannel,
             reportedOn: new Date(`${reportedOn}T00:00:00Z`),
             consent: {
@@ -108,6 +147,13 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
           },
           select: { id: true },
         });
+        await tx.leadEvent.create({ data: { leadId: lead.id, at: now, actor: 'household', kind: 'move', fromStage: null, toStage: 'received' } });
+        for (const twin of twins) {
+          await tx.$executeRaw`UPDATE lead SET possible_duplicates = array_append(possible_duplicates, ${lead.id}),
+            flags = CASE WHEN 'possible_duplicate' = ANY(flags) THEN flags ELSE array_append(flags, 'possible_duplicate') END WHERE id = ${twin.id}::uuid`;
+          await tx.leadEvent.create({ data: { leadId: twin.id, at: now, actor: 'system', kind: 'possible_duplicate', data: { other: lead.id } } });
+          await tx.leadEvent.create({ data: { leadId: lead.id, at: now, actor: 'system', kind: 'possible_duplicate', data: { other: twin.id } } });
+        }
         return { id: lead.id, receiptNo, assessment, reportedOn };
       });
     },
@@ -124,14 +170,28 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
 
     /** The household withdraws its own report; refused once the procedure has ended. */
     async withdraw(channel: string, reporterId: string, leadId: string, now = new Date()): Promise<'withdrawn' | 'not_found' | 'already_final'> {
-      const lead = await db.prisma.lead.findFirst({ where: { id: leadId, channel, reporterId }, select: { stage: true } });
+      const lead = await db.prisma.lead.findFirst({ where: { id: leadId, channel, reporterId }, select: { id: true } });
       if (!lead) return 'not_found';
-      if ((FINAL_STAGES as readonly string[]).includes(lead.stage)) return 'already_final';
-      const changed = await db.prisma.lead.updateMany({
-        where: { id: leadId, stage: lead.stage },
-        data: { stage: 'withdrawn', withdrawnAt: now },
+      const r = await move(leadId, { to: 'withdrawn' }, 'household', now);
+      return r.ok ? 'withdrawn' : 'already_final';
+    },
+
+    move,
+
+    /** A lead with its events (oldest first) and its clocks. */
+    async leadWithClocks(leadId: string, now = new Date()) {
+      const lead = await db.prisma.lead.findUnique({ where: { id: leadId }, include: { events: { orderBy: { id: 'asc' } } } });
+      if (!lead) return undefined;
+      const today = localDate(now, deployment.timezone);
+      const c = clocks({
+        receivedOn: lead.reportedOn.toISOString().slice(0, 10),
+        stage: lead.stage as Stage,
+        events: lead.events.map(toRecord),
+        rules: deployment.procedure,
+        today,
+        day: (at) => localDate(at, deployment.timezone),
       });
-      return changed.count === 1 ? 'withdrawn' : 'already_final';
+      return { lead, clocks: c };
     },
   };
 }
