@@ -7,6 +7,7 @@ import { openDatabase } from './server/db/index.ts';
 import { createMigration, pendingSchemaChange } from './server/db/migrations.ts';
 import { dumpEmbedded, restoreEmbedded } from './server/db/dump.ts';
 import { readmeWithTable } from './server/docs.ts';
+import { createTokens, parseScope } from './server/intake/tokens.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -14,7 +15,11 @@ const USAGE = `Usage: npm run cli -- <command>
   db check            exit 1 when schema.prisma and prisma/migrations disagree (npm run db:check)
   db dump <file.sql>  write the embedded database (DATA_DIR) to a SQL file (npm run db:dump -- <file>)
   db restore <file>   load such a file into a new, empty DATA_DIR, then migrate (npm run db:restore -- <file>)
-  docs config         write .env.example and README's configuration table from server/config.ts`;
+  docs config         write .env.example and README's configuration table from server/config.ts
+  token create --scope <county|township|village>:<code> --name <label>
+                      make an API token for one place; it is printed once, only its hash is kept
+  token revoke <id|name>
+  token list`;
 
 async function run(argv: string[]): Promise<number> {
   const [group, command, arg] = argv;
@@ -81,6 +86,40 @@ async function run(argv: string[]): Promise<number> {
       console.log('Wrote .env.example and the configuration table in README.md.');
       return 0;
     }
+    case 'token create':
+    case 'token revoke':
+    case 'token list': {
+      const config = loadConfig();
+      const db = await openDatabase(config);
+      try {
+        await db.migrate();
+        const tokens = createTokens(db);
+        if (command === 'create') {
+          const scopeText = flag(argv, '--scope');
+          const name = flag(argv, '--name');
+          if (!scopeText || !name) {
+            console.error('Usage: npm run cli -- token create --scope village:<12 digits> --name <label>');
+            return 2;
+          }
+          const scope = parseScope(scopeText, config.deployment);
+          const { id, token } = await tokens.create(name, scope);
+          console.log(`Token for ${scope.kind} ${scope.code} ("${name}", id ${id}). It is shown only now; keep it secret:\n${token}`);
+        } else if (command === 'revoke') {
+          if (!arg) {
+            console.error('Usage: npm run cli -- token revoke <id|name>');
+            return 2;
+          }
+          const n = await tokens.revoke(arg);
+          console.log(n ? `Revoked ${n} token(s).` : 'No active token with that id or name.');
+          return n ? 0 : 1;
+        } else {
+          for (const t of await tokens.list()) console.log([t.id, t.name, `${t.scopeKind}:${t.scopeCode}`, t.createdAt.toISOString(), t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : 'active'].join('\t'));
+        }
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
     case 'help ':
       console.log(USAGE);
       return 0;
@@ -90,11 +129,17 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
 loadDotEnv();
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    console.error(e instanceof ConfigError ? e.message : e);
+    // An operator gets the message; the stack only with LOG_LEVEL=debug.
+    console.error(e instanceof Error && process.env.LOG_LEVEL !== 'debug' ? e.message : e);
     process.exit(1);
   },
 );

@@ -13,6 +13,9 @@ import { createCrypto, resolveMasterKey } from './crypto.ts';
 import { createIntake, type Intake } from './intake/leads.ts';
 import { createConversations, type Conversations } from '../bot/conversation.ts';
 import { createTelegram } from '../bot/channels/telegram/index.ts';
+import { createTokens } from './intake/tokens.ts';
+import { createQueries } from './intake/queries.ts';
+import { apiRouter, openApiDocument } from './http/api.ts';
 
 export type Running = {
   config: Config;
@@ -56,6 +59,12 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const telegram = config.telegram ? createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
     if (telegram) telegram.mount(app);
     else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
+    const tokens = createTokens(db);
+    const queries = createQueries({ db, crypto, deployment: config.deployment });
+    app.get('/api/openapi.json', (_req, res) => {
+      res.json(openApiDocument());
+    });
+    app.use('/api/v1', apiRouter({ intake, queries, tokens, ...(opts.now ? { now: opts.now } : {}) }));
     opts.routes?.(app);
     finishApp(app, logger);
 

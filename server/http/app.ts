@@ -7,9 +7,9 @@ import { pickLanguage, tFor } from '../i18n.ts';
 export type AppDeps = { db: Database; logger: Logger; metrics: Metrics; isShuttingDown: () => boolean };
 
 /** A JSON error with a stable code; `message` is in the caller's language (Accept-Language). */
-export function sendError(req: Request, res: Response, status: number, code: string, key: string): void {
+export function sendError(req: Request, res: Response, status: number, code: string, key: string, params: Record<string, unknown> = {}, details?: unknown): void {
   const t = tFor(pickLanguage(req.get('accept-language')));
-  res.status(status).json({ error: { code, message: t(key) } });
+  res.status(status).json({ error: { code, message: t(key, params), ...(details !== undefined ? { details } : {}) } });
 }
 
 /**

@@ -45,6 +45,13 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
   const places = placeIndex(deployment);
 
   const calendar = createCalendar(deployment.calendar);
+  const day = (at: Date) => localDate(at, deployment.timezone);
+
+  /** The next open deadline of a lead, kept on the row so lists and stats can filter on it. */
+  function nextDeadline(receivedOn: string, stage: Stage, events: EventRecord[], now: Date) {
+    const c = clocks({ receivedOn, stage, events, rules: deployment.procedure, today: day(now), day });
+    return { nextDeadlineKind: c.next?.kind ?? null, nextDeadlineDue: c.next ? new Date(`${c.next.due}T00:00:00Z`) : null };
+  }
 
   /**
    * Moves a lead through the procedure: checked against the rules in procedure.ts, applied with an append-only
@@ -52,7 +59,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
    */
   async function move(leadId: string, m: Move, actor: string, now = new Date()): Promise<{ ok: true; stage: Stage } | { ok: false; refusal: MoveRefusal }> {
     return db.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<{ stage: string }>>`SELECT stage FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
+      const locked = await tx.$queryRaw<Array<{ stage: string; reported_on: Date }>>`SELECT stage, reported_on FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
       const from = locked[0]?.stage as Stage | undefined;
       if (!from) return { ok: false as const, refusal: { code: 'not_found' } };
       const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
@@ -60,7 +67,9 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       if (refusal) return { ok: false as const, refusal };
       const data: Record<string, unknown> = {};
       for (const k of ['judgement', 'reason', 'publicityStart', 'publicityEnd', 'category', 'duplicateOf'] as const) if (m[k] !== undefined) data[k] = m[k];
-      await tx.lead.update({ where: { id: leadId }, data: { stage: m.to, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}) } });
+      const after = [...events, { at: now, kind: 'move', toStage: m.to, data }];
+      const next = nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), m.to, after, now);
+      await tx.lead.update({ where: { id: leadId }, data: { stage: m.to, ...next, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}) } });
       await tx.leadEvent.create({
         data: { leadId, at: now, actor, kind: 'move', fromStage: from, toStage: m.to, data: Object.keys(data).length ? (data as object) : undefined, note: m.note ?? null },
       });
@@ -130,6 +139,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
             flags: twins.length > 0 ? [...assessment.flags, 'possible_duplicate'] : assessment.flags,
             greenChannel: assessment.greenChannel,
             reportedOn: new Date(`${reportedOn}T00:00:00Z`),
+            ...nextDeadline(reportedOn, 'received', [], now),
             consent: {
               create: {
                 textVersion: input.consent.textVersion,

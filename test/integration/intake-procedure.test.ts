@@ -1,39 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../server/db/index.ts';
 import { createCrypto } from '../../server/crypto.ts';
-import { createIntake, type Intake, type NewLead } from '../../server/intake/leads.ts';
+import { createIntake, type Intake } from '../../server/intake/leads.ts';
+import { newLead } from '../helpers/leads.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 
 const deployment = loadDeployment(SAMPLE_DEPLOYMENT);
-let seq = 0;
-
-function newLead(over: Partial<NewLead> = {}): NewLead {
-  seq++;
-  return {
-    submissionKey: `test:${seq}:${Math.random()}`,
-    channel: 'telegram',
-    reporterId: `u${seq}`,
-    reporterRelation: null,
-    villageCode: '530925101201',
-    headName: '李明',
-    phone: `139000${String(seq).padStart(5, '0')}`,
-    idNumber: null,
-    householdSize: 3,
-    householdType: 'ordinary',
-    incomes: { a28: { kind: 'amount', yuan: 6000 }, a29: { kind: 'amount', yuan: 0 }, a30: { kind: 'amount', yuan: 0 }, a31: { kind: 'amount', yuan: 0 }, a32: { kind: 'amount', yuan: 0 }, a35: { kind: 'amount', yuan: 0 }, a36: { kind: 'amount', yuan: 0 } },
-    risks: ['illness'],
-    guarantees: { housingUnsafe: false, childOutOfSchool: false, waterUnsafe: false, noMedicalInsurance: false },
-    exclusions: [],
-    eventDescribed: true,
-    answers: {},
-    consent: { textVersion: 'v1', textHash: 'h', language: 'zh-CN', signedAt: new Date(), typedName: '李明', sensitiveNoticeAt: null },
-    attachments: [],
-    ...over,
-  };
-}
-
 describe(`intake procedure on ${TEST_DB}`, () => {
   let place: TestPlace;
   let db: Database;

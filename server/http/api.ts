@@ -1,0 +1,138 @@
+import { Router, type Request, type Response, type NextFunction } from 'express';
+import { z } from 'zod';
+import type { Intake } from '../intake/leads.ts';
+import type { Queries } from '../intake/queries.ts';
+import type { Tokens, TokenInfo } from '../intake/tokens.ts';
+import { CATEGORIES, STAGES } from '../intake/procedure.ts';
+import { sendError } from './app.ts';
+
+/**
+ * The county intake API (JSON, zod-validated): leads with filters and cursors, one lead with its events, moves
+ * through the procedure, counts. Every request carries a bearer token scoped to a place; a lead outside the
+ * token's place does not exist for it. Every read of personal fields is written to the access log.
+ */
+
+const date = z.iso.date();
+export const listQuery = z.strictObject({
+  stage: z.enum(STAGES).optional(),
+  township: z.string().regex(/^\d{9}$/).optional(),
+  village: z.string().regex(/^\d{12}$/).optional(),
+  overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  category: z.string().max(40).optional(),
+  receivedFrom: date.optional(),
+  receivedTo: date.optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const moveBody = z.strictObject({
+  to: z.enum(STAGES),
+  note: z.string().max(1000).optional(),
+  judgement: z.enum(['fits', 'does_not_fit']).optional(),
+  reason: z.string().min(1).max(500).optional(),
+  publicityStart: date.optional(),
+  publicityEnd: date.optional(),
+  category: z.enum(CATEGORIES).optional(),
+  duplicateOf: z.uuid().optional(),
+});
+
+type Authed = Request & { token?: TokenInfo };
+
+function issues(e: z.ZodError) {
+  return e.issues.map((i) => ({ path: i.path.join('.'), problem: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message }));
+}
+
+export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Tokens; now?: () => Date }) {
+  const { intake, queries, tokens } = deps;
+  const now = deps.now ?? (() => new Date());
+  const r = Router();
+
+  r.use(async (req: Authed, res: Response, next: NextFunction) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+    const info = m ? await tokens.verify(m[1]!) : undefined;
+    if (!info) return sendError(req, res, 401, 'unauthorized', 'api.unauthorized');
+    req.token = info;
+    next();
+  });
+
+  r.get('/leads', async (req: Authed, res) => {
+    const q = listQuery.safeParse(req.query);
+    if (!q.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(q.error));
+    const { cursor, limit, ...filters } = q.data;
+    let page;
+    try {
+      page = await queries.list(req.token!.scope, filters, { cursor, limit }, now());
+    } catch (e) {
+      if (e instanceof SyntaxError) return sendError(req, res, 400, 'bad_cursor', 'api.bad_cursor');
+      throw e;
+    }
+    await tokens.logAccess(req.token!.id, page.items.map((l) => l.id), 'list');
+    res.json(page);
+  });
+
+  r.get('/leads/:id', async (req: Authed, res) => {
+    const id = z.uuid().safeParse(req.params.id);
+    const lead = id.success ? await queries.get(req.token!.scope, id.data, now()) : undefined;
+    if (!lead) return sendError(req, res, 404, 'lead_not_found', 'api.lead_not_found');
+    await tokens.logAccess(req.token!.id, [lead.id], 'read');
+    res.json(lead);
+  });
+
+  r.post('/leads/:id/events', async (req: Authed, res) => {
+    const id = z.uuid().safeParse(req.params.id);
+    if (!id.success || !(await queries.inScope(req.token!.scope, id.data))) return sendError(req, res, 404, 'lead_not_found', 'api.lead_not_found');
+    const body = moveBody.safeParse(req.body ?? {});
+    if (!body.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(body.error));
+    const scope = req.token!.scope;
+    if (body.data.to === 'confirmed' && scope.kind !== 'county') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'county' });
+    if (body.data.to === 'township_reviewed' && scope.kind === 'village') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'township' });
+    // The original of a duplicate must be a lead of the same county (division codes nest: the county is the first 6 digits).
+    if (body.data.duplicateOf && !(await queries.inScope({ kind: 'county', code: scope.code.slice(0, 6) }, body.data.duplicateOf)))
+      return sendError(req, res, 422, 'original_not_found', 'api.original_not_found');
+    const result = await intake.move(id.data, body.data, `token:${req.token!.id}`, now());
+    if (!result.ok) {
+      const { code, params } = result.refusal;
+      return sendError(req, res, 409, code, `api.refusal.${code}`, flatten(params ?? {}), params);
+    }
+    const lead = await queries.get(scope, id.data, now());
+    await tokens.logAccess(req.token!.id, [id.data], 'move');
+    res.status(201).json(lead);
+  });
+
+  r.get('/stats', async (req: Authed, res) => {
+    res.json(await queries.stats(req.token!.scope, now()));
+  });
+
+  return r;
+}
+
+function flatten(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+}
+
+/** The OpenAPI document of the intake API, at GET /api/openapi.json. Schemas come from the zod definitions. */
+export function openApiDocument() {
+  const error = { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} }, required: ['code', 'message'] } } };
+  const listParams = Object.keys(listQuery.shape).map((name) => ({ name, in: 'query', required: false, schema: z.toJSONSchema(listQuery.shape[name as keyof typeof listQuery.shape], { io: 'input' }) }));
+  const errors = (codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: 'error', content: { 'application/json': { schema: error } } }]));
+  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Self-report intake API', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Move: z.toJSONSchema(moveBody), Error: error } },
+    security: [{ bearer: [] }],
+    paths: {
+      '/api/v1/leads': { get: { summary: 'Leads of the token\'s place, newest first, with filters and a cursor', parameters: listParams, responses: { '200': { description: 'a page of leads' }, ...errors([400, 401]) } } },
+      '/api/v1/leads/{id}': { get: { summary: 'One lead with its events', parameters: [idParam], responses: { '200': { description: 'the lead' }, ...errors([401, 404]) } } },
+      '/api/v1/leads/{id}/events': {
+        post: {
+          summary: 'Move a lead through the procedure',
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Move' } } } },
+          responses: { '201': { description: 'the lead after the move' }, ...errors([400, 401, 403, 404, 409, 422]) },
+        },
+      },
+      '/api/v1/stats': { get: { summary: 'Counts by stage, overdue, and by village (villages without leads included)', responses: { '200': { description: 'counts' }, ...errors([401]) } } },
+    },
+  };
+}

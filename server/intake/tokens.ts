@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Prisma } from '../db/generated/client.ts';
+import type { Database } from '../db/index.ts';
+import { placeIndex, type Deployment } from '../deployment.ts';
+
+/**
+ * Bearer tokens for the intake API, each scoped to one place: a county, a township or a village. A token is
+ * shown once when made; only its SHA-256 is stored. A token sees and changes only the leads of its place.
+ */
+export type Scope = { kind: 'county' | 'township' | 'village'; code: string };
+export type TokenInfo = { id: string; name: string; scope: Scope };
+
+const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+export function parseScope(text: string, deployment: Deployment): Scope {
+  const m = /^(county|township|village):(\d+)$/.exec(text.trim());
+  if (!m) throw new Error('scope must be county:<6 digits>, township:<9 digits> or village:<12 digits>');
+  const scope = { kind: m[1] as Scope['kind'], code: m[2]! };
+  const places = placeIndex(deployment);
+  const known = scope.kind === 'county' ? places.counties.has(scope.code) : scope.kind === 'township' ? places.townships.has(scope.code) : places.villages.has(scope.code);
+  if (!known) throw new Error(`${scope.kind} ${scope.code} is not in the deployment's place tree`);
+  return scope;
+}
+
+/** The leads a scope may see. */
+export function scopeWhere(scope: Scope): Prisma.LeadWhereInput {
+  return scope.kind === 'county' ? { countyCode: scope.code } : scope.kind === 'township' ? { townshipCode: scope.code } : { villageCode: scope.code };
+}
+
+export function createTokens(db: Database) {
+  return {
+    async create(name: string, scope: Scope): Promise<{ id: string; token: string }> {
+      const token = `fp_${randomBytes(24).toString('base64url')}`;
+      const row = await db.prisma.apiToken.create({ data: { name, scopeKind: scope.kind, scopeCode: scope.code, tokenHash: hash(token) } });
+      return { id: row.id, token };
+    },
+    /** Revokes by id or by name; returns how many tokens stopped working. */
+    async revoke(idOrName: string, now = new Date()): Promise<number> {
+      const isId = /^[0-9a-f-]{36}$/.test(idOrName);
+      const r = await db.prisma.apiToken.updateMany({ where: { revokedAt: null, ...(isId ? { id: idOrName } : { name: idOrName }) }, data: { revokedAt: now } });
+      return r.count;
+    },
+    async list() {
+      return db.prisma.apiToken.findMany({ orderBy: { createdAt: 'asc' }, select: { id: true, name: true, scopeKind: true, scopeCode: true, createdAt: true, revokedAt: true } });
+    },
+    async verify(token: string): Promise<TokenInfo | undefined> {
+      const row = await db.prisma.apiToken.findUnique({ where: { tokenHash: hash(token) } });
+      if (!row || row.revokedAt) return undefined;
+      return { id: row.id, name: row.name, scope: { kind: row.scopeKind as Scope['kind'], code: row.scopeCode } };
+    },
+    /** Records who read which leads' personal fields. */
+    async logAccess(tokenId: string, leadIds: string[], action: string, at = new Date()): Promise<void> {
+      if (leadIds.length === 0) return;
+      await db.prisma.accessLog.createMany({ data: leadIds.map((leadId) => ({ tokenId, leadId, action, at })) });
+    },
+  };
+}
+
+export type Tokens = ReturnType<typeof createTokens>;

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { start, type Running } from '../../server/main.ts';
+import { createTokens } from '../../server/intake/tokens.ts';
+import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { memoryLogger } from '../helpers/log.ts';
+import { newLead } from '../helpers/leads.ts';
+
+const NOW = new Date('2026-12-20T02:00:00Z');
+const day = (d: string) => new Date(`${d}T02:00:00Z`);
+
+describe(`intake API on ${TEST_DB}`, () => {
+  let place: TestPlace;
+  let app: Running;
+  const tok = { county: '', mengku: '', bingdao: '', gongnong: '' };
+  const ids = { b1: '', b2: '', b3: '', g1: '', s1: '' };
+
+  beforeAll(async () => {
+    place = await freshDatabase();
+    app = await start(testConfig(place), memoryLogger().logger, { host: '127.0.0.1', now: () => NOW });
+    const tokens = createTokens(app.db);
+    tok.county = (await tokens.create('county office', { kind: 'county', code: '530925' })).token;
+    tok.mengku = (await tokens.create('勐库镇', { kind: 'township', code: '530925101' })).token;
+    tok.bingdao = (await tokens.create('冰岛村', { kind: 'village', code: '530925101201' })).token;
+    tok.gongnong = (await tokens.create('公弄村', { kind: 'village', code: '530925101202' })).token;
+    ids.b1 = (await app.intake.receiveLead(newLead({ villageCode: '530925101201', idNumber: '53092519900101123X' }), day('2026-11-24'))).id;
+    ids.b2 = (await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), day('2026-12-15'))).id;
+    ids.b3 = (await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), day('2026-12-16'))).id;
+    ids.g1 = (await app.intake.receiveLead(newLead({ villageCode: '530925101202' }), day('2026-12-01'))).id;
+    ids.s1 = (await app.intake.receiveLead(newLead({ villageCode: '530925200201' }), day('2026-12-02'))).id;
+  });
+  afterAll(async () => {
+    await app.stop();
+    await place.cleanup();
+  });
+
+  const get = (path: string, token: string | undefined) => {
+    const r = request(app.url).get(path);
+    return token ? r.set('authorization', `Bearer ${token}`) : r;
+  };
+
+  it('refuses requests without a valid token', async () => {
+    const r = await get('/api/v1/leads', undefined);
+    expect(r.status).toBe(401);
+    expect(r.body.error).toEqual({ code: 'unauthorized', message: '需要有效的访问令牌（Authorization: Bearer …）。' });
+    expect((await get('/api/v1/leads', 'fp_not-a-token')).status).toBe(401);
+  });
+
+  it('a village token sees only its village: by list, by id, and in the counts', async () => {
+    const list = await get('/api/v1/leads', tok.bingdao);
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((l: { id: string }) => l.id).sort()).toEqual([ids.b1, ids.b2, ids.b3].sort());
+    expect((await get(`/api/v1/leads/${ids.g1}`, tok.bingdao)).status).toBe(404);
+    expect((await get(`/api/v1/leads/${ids.g1}`, tok.gongnong)).status).toBe(200);
+    const stats = await get('/api/v1/stats', tok.bingdao);
+    expect(stats.body.total).toBe(3);
+    expect(stats.body.villages).toEqual([{ code: '530925101201', name: '冰岛村', township: '勐库镇', leads: 3 }]);
+    const township = await get('/api/v1/leads', tok.mengku);
+    expect(township.body.items).toHaveLength(4);
+    expect((await get(`/api/v1/leads/${ids.s1}`, tok.mengku)).status).toBe(404);
+  });
+
+  it('masks ID numbers except for the county, and logs every read of personal fields', async () => {
+    const village = await get(`/api/v1/leads/${ids.b1}`, tok.bingdao);
+    expect(village.body.idNumber).toBe('530925********123X');
+    expect(village.body.phone).toMatch(/^139\d{8}$/);
+    expect(village.body.events.map((e: { to: string }) => e.to)).toEqual(['received']);
+    const county = await get(`/api/v1/leads/${ids.b1}`, tok.county);
+    expect(county.body.idNumber).toBe('53092519900101123X');
+    const logged = await app.db.prisma.accessLog.findMany({ where: { leadId: ids.b1 } });
+    expect(logged.map((l) => l.action)).toEqual(expect.arrayContaining(['read']));
+    expect(logged.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('filters by stage, village, overdue and received dates, and pages with a cursor', async () => {
+    const overdue = await get('/api/v1/leads?overdue=true', tok.county);
+    // Today is 2026-12-20: received on 11-24 (due 12-09), 12-01 (due 12-16), 12-02 (due 12-17) are overdue.
+    expect(overdue.body.items.map((l: { id: string }) => l.id).sort()).toEqual([ids.b1, ids.g1, ids.s1].sort());
+    expect(overdue.body.items[0].nextDeadline).toMatchObject({ kind: 'identify', overdue: true });
+    const byVillage = await get('/api/v1/leads?village=530925101202', tok.county);
+    expect(byVillage.body.items.map((l: { id: string }) => l.id)).toEqual([ids.g1]);
+    const byDate = await get('/api/v1/leads?receivedFrom=2026-12-01&receivedTo=2026-12-15', tok.county);
+    expect(byDate.body.items.map((l: { id: string }) => l.id).sort()).toEqual([ids.b2, ids.g1, ids.s1].sort());
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: request.Response = await get(`/api/v1/leads?limit=2${cursor ? `&cursor=${cursor}` : ''}`, tok.county);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((l: { id: string }) => l.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(Object.values(ids).sort());
+    const bad = await get('/api/v1/leads?colour=red&stage=nowhere', tok.county);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('bad_request');
+    expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['stage', '']));
+  });
+
+  it('moves a lead, refusing moves the procedure does not allow with a clear 409', async () => {
+    const post = (id: string, token: string, body: unknown, lang = 'zh-CN') => request(app.url).post(`/api/v1/leads/${id}/events`).set('authorization', `Bearer ${token}`).set('accept-language', lang).send(body as object);
+    const ok = await post(ids.b2, tok.bingdao, { to: 'visited', judgement: 'fits', note: '已入户核查' });
+    expect(ok.status).toBe(201);
+    expect(ok.body.stage).toBe('visited');
+    const refused = await post(ids.b2, tok.bingdao, { to: 'confirmed', category: 'marginal' });
+    expect(refused.status).toBe(403);
+    const notAllowed = await post(ids.b2, tok.county, { to: 'township_reviewed' }, 'en');
+    expect(notAllowed.status).toBe(409);
+    expect(notAllowed.body.error.code).toBe('move_not_allowed');
+    expect(notAllowed.body.error.message).toContain('cannot go from "visited" to "township_reviewed"');
+    const unknownField = await post(ids.b2, tok.bingdao, { to: 'compared', colour: 'red' });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body.error.details[0].problem).toContain('colour');
+    expect((await post(ids.g1, tok.bingdao, { to: 'withdrawn' })).status).toBe(404);
+    const events = await get(`/api/v1/leads/${ids.b2}`, tok.county);
+    expect(events.body.events.map((e: { to: string }) => e.to)).toEqual(['received', 'visited']);
+  });
+
+  it('counts by stage and lists villages with no leads (空白村)', async () => {
+    const stats = await get('/api/v1/stats', tok.county);
+    expect(stats.body.total).toBe(5);
+    expect(stats.body.byStage.received).toBeGreaterThanOrEqual(4);
+    expect(stats.body.villagesWithoutLeads).toContain('530925100201');
+    expect(stats.body.villagesWithoutLeads).not.toContain('530925101201');
+    expect(stats.body.villages).toHaveLength(26);
+  });
+
+  it('stops a revoked token and serves the OpenAPI document', async () => {
+    await createTokens(app.db).revoke('公弄村');
+    expect((await get('/api/v1/leads', tok.gongnong)).status).toBe(401);
+    const doc = await request(app.url).get('/api/openapi.json');
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toEqual(['/api/v1/leads', '/api/v1/leads/{id}', '/api/v1/leads/{id}/events', '/api/v1/stats']);
+  });
+});
