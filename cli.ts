@@ -8,6 +8,9 @@ import { createMigration, pendingSchemaChange } from './server/db/migrations.ts'
 import { dumpEmbedded, restoreEmbedded } from './server/db/dump.ts';
 import { readmeWithTable } from './server/docs.ts';
 import { createTokens, parseScope } from './server/intake/tokens.ts';
+import { createOutbox } from './server/intake/outbox.ts';
+import { createCrypto, resolveMasterKey } from './server/crypto.ts';
+import { createLogger } from './server/log.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -19,7 +22,10 @@ const USAGE = `Usage: npm run cli -- <command>
   token create --scope <county|township|village>:<code> --name <label>
                       make an API token for one place; it is printed once, only its hash is kept
   token revoke <id|name>
-  token list`;
+  token list
+  outbox list [--state pending|failed|delivered|dead]
+                      deliveries to the county system (INTAKE_WEBHOOK_URL)
+  outbox retry <id>   send a failed or dead delivery again now`;
 
 async function run(argv: string[]): Promise<number> {
   const [group, command, arg] = argv;
@@ -115,6 +121,33 @@ async function run(argv: string[]): Promise<number> {
         } else {
           for (const t of await tokens.list()) console.log([t.id, t.name, `${t.scopeKind}:${t.scopeCode}`, t.createdAt.toISOString(), t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : 'active'].join('\t'));
         }
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'outbox list':
+    case 'outbox retry': {
+      const config = loadConfig();
+      const db = await openDatabase(config);
+      try {
+        await db.migrate();
+        const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
+        const logger = createLogger('warn');
+        const outbox = createOutbox({ db, crypto: createCrypto(master.key), deployment: config.deployment, logger, forwarding: config.forwarding });
+        if (command === 'retry') {
+          if (!arg || !/^\d+$/.test(arg)) {
+            console.error('Usage: npm run cli -- outbox retry <id>');
+            return 2;
+          }
+          const ok = await outbox.retry(BigInt(arg));
+          console.log(ok ? `Delivery ${arg} will be sent again within seconds by the running server.` : `No failed or dead delivery ${arg}.`);
+          return ok ? 0 : 1;
+        }
+        const rows = await outbox.list(flag(argv, '--state'));
+        for (const r of rows)
+          console.log(JSON.stringify({ id: String(r.id), lead: r.leadId, event: r.event, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastError: r.lastError, createdAt: r.createdAt, deliveredAt: r.deliveredAt }));
+        if (rows.length === 0) console.error('No deliveries in that state.');
       } finally {
         await db.close();
       }

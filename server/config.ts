@@ -75,6 +75,20 @@ export const envSchema = z.object({
   TELEGRAM_API_ROOT: documented('TELEGRAM_API_ROOT', z.url({ error: 'must be a URL' }).default('https://api.telegram.org'), {
     description: 'Bot API server: the public one, a self-hosted Bot API server, or a local fake for tests.',
   }),
+  INTAKE_WEBHOOK_URL: documented('INTAKE_WEBHOOK_URL', z.url({ error: 'must be an http(s) URL' }).optional(), {
+    description: "The county's own system: each new lead and each move is POSTed there as JSON keyed by the official field codes. Unset: nothing is forwarded.",
+    example: 'https://county.example/intake/hook',
+  }),
+  INTAKE_WEBHOOK_SECRET: documented('INTAKE_WEBHOOK_SECRET', z.string().min(16, 'must be at least 16 characters').optional(), {
+    description: 'Required with INTAKE_WEBHOOK_URL: key of the HMAC-SHA256 signature in the X-Signature header (t=<unix seconds>,v1=<hex of HMAC over "t.body">).',
+    secret: true,
+  }),
+  OUTBOX_MAX_ATTEMPTS: documented('OUTBOX_MAX_ATTEMPTS', z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(12), {
+    description: 'Delivery attempts before a forwarded event is dead-lettered (backoff doubles from 30 s up to 1 h, with jitter).',
+  }),
+  OUTBOX_TIMEOUT_MS: documented('OUTBOX_TIMEOUT_MS', z.coerce.number({ error: 'must be a number' }).int().min(100).max(120_000).default(10_000), {
+    description: 'How long one delivery waits for the county system to answer.',
+  }),
   LOG_LEVEL: documented('LOG_LEVEL', z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'), {
     description: 'Log verbosity. Logs are JSON lines on stdout and never contain personal data.',
   }),
@@ -91,6 +105,7 @@ export type Config = {
   deployment: Deployment;
   encryptionKey: string | undefined;
   telegram: { token: string; mode: 'polling' | 'webhook'; webhookSecret: string | undefined; apiRoot: string } | undefined;
+  forwarding: { url: string; secret: string; maxAttempts: number; timeoutMs: number } | undefined;
 };
 
 function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -102,6 +117,8 @@ function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
 export function parseEnv(env: NodeJS.ProcessEnv): Env {
   const result = envSchema
     .superRefine((e, ctx) => {
+      if (e.INTAKE_WEBHOOK_URL && !e.INTAKE_WEBHOOK_SECRET)
+        ctx.addIssue({ code: 'custom', path: ['INTAKE_WEBHOOK_SECRET'], message: 'required when INTAKE_WEBHOOK_URL is set' });
       if (e.TELEGRAM_MODE === 'webhook' && e.TELEGRAM_BOT_TOKEN && !e.TELEGRAM_WEBHOOK_SECRET)
         ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook' });
     })
@@ -137,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     telegram: parsed.TELEGRAM_BOT_TOKEN
       ? { token: parsed.TELEGRAM_BOT_TOKEN, mode: parsed.TELEGRAM_MODE, webhookSecret: parsed.TELEGRAM_WEBHOOK_SECRET, apiRoot: parsed.TELEGRAM_API_ROOT }
       : undefined,
+    forwarding:
+      parsed.INTAKE_WEBHOOK_URL && parsed.INTAKE_WEBHOOK_SECRET
+        ? { url: parsed.INTAKE_WEBHOOK_URL, secret: parsed.INTAKE_WEBHOOK_SECRET, maxAttempts: parsed.OUTBOX_MAX_ATTEMPTS, timeoutMs: parsed.OUTBOX_TIMEOUT_MS }
+        : undefined,
   };
 }
 

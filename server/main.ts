@@ -14,6 +14,7 @@ import { createIntake, type Intake } from './intake/leads.ts';
 import { createConversations, type Conversations } from '../bot/conversation.ts';
 import { createTelegram } from '../bot/channels/telegram/index.ts';
 import { createTokens } from './intake/tokens.ts';
+import { createOutbox, type Outbox } from './intake/outbox.ts';
 import { createQueries } from './intake/queries.ts';
 import { apiRouter, openApiDocument } from './http/api.ts';
 
@@ -22,6 +23,7 @@ export type Running = {
   db: Database;
   conversations: Conversations;
   intake: Intake;
+  outbox: Outbox;
   server: Server;
   url: string;
   /** Stop accepting, finish in-flight requests, close the database. Safe to call twice. */
@@ -35,6 +37,8 @@ export type StartOptions = {
   routes?: (app: Express) => void;
   /** the clock the conversations use (tests) */
   now?: () => Date;
+  /** how often the forwarding worker looks for deliveries due (tests make it short) */
+  outboxIntervalMs?: number;
   /** known Telegram bot identity, so start-up needs no getMe (tests) */
   telegramBotInfo?: UserFromGetMe;
 };
@@ -50,7 +54,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
     if (master.created) logger.warn({ keyFile: displayPath(master.created) }, 'created a new encryption key file for personal data: back it up with DATA_DIR');
     const crypto = createCrypto(master.key);
-    const intake = createIntake({ db, crypto, deployment: config.deployment });
+    const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger, forwarding: config.forwarding });
+    const intake = createIntake({ db, crypto, deployment: config.deployment, outbox });
     const metrics = createMetrics();
     const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, metrics, ...(opts.now ? { now: opts.now } : {}) });
 
@@ -83,6 +88,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     });
     const listening = server;
     if (telegram) await telegram.start();
+    outbox.start(opts.outboxIntervalMs ?? 2000);
+    if (config.forwarding) logger.info({ maxAttempts: config.forwarding.maxAttempts }, 'forwarding leads to the county system');
     const address = listening.address() as AddressInfo;
     const url = `http://127.0.0.1:${address.port}`;
     logger.info({ port: address.port, deployment: displayPath(config.deploymentPath) }, 'listening');
@@ -94,6 +101,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         logger.info({ reason }, 'shutting down: no new requests, finishing those in flight');
         await purgeJob.stop();
         await telegram?.stop();
+        await outbox.stop();
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
         listening.closeIdleConnections();
         const timer = setTimeout(() => listening.closeAllConnections(), 10_000);
@@ -104,7 +112,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, intake, server: listening, url, stop };
+    return { config, db, conversations, intake, outbox, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

@@ -5,6 +5,7 @@ import { localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
 import { checkMove, clocks, FINAL, type EventRecord, type Move, type MoveRefusal, type Stage } from './procedure.ts';
 import { createCalendar } from '../reminders/calendar.ts';
+import type { Outbox } from './outbox.ts';
 
 /** What the self-report hands to intake on submit: everything the household said, and the signed consent. */
 export type NewLead = Omit<AssessmentInput, 'line'> & {
@@ -40,7 +41,7 @@ export function receiptNumber(countyCode: string, day: string, seq: number): str
   return `${countyCode}-${day.replaceAll('-', '')}-${String(seq).padStart(4, '0')}`;
 }
 
-export function createIntake(deps: { db: Database; crypto: Crypto; deployment: Deployment }) {
+export function createIntake(deps: { db: Database; crypto: Crypto; deployment: Deployment; outbox?: Outbox }) {
   const { db, crypto, deployment } = deps;
   const places = placeIndex(deployment);
 
@@ -73,6 +74,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       await tx.leadEvent.create({
         data: { leadId, at: now, actor, kind: 'move', fromStage: from, toStage: m.to, data: Object.keys(data).length ? (data as object) : undefined, note: m.note ?? null },
       });
+      await deps.outbox?.enqueue(tx, leadId, 'lead.moved', { move: { from, to: m.to, at: now.toISOString(), actor, note: m.note ?? null, ...data } }, now);
       return { ok: true as const, stage: m.to };
     });
   }
@@ -128,7 +130,16 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
             idNumberEnc: input.idNumber ? crypto.encrypt(input.idNumber) : null,
             idNumberHash: idHash,
             possibleDuplicates: twins.map((t) => t.id),
-            answers: input.answers as object,
+            // The structured fields are canonical; the rest of what the household said stays beside them.
+            answers: {
+              ...input.answers,
+              householdSize: input.householdSize,
+              householdType: input.householdType,
+              risks: input.risks,
+              ...input.incomes,
+              ...input.guarantees,
+              exclusions: input.exclusions,
+            } as object,
             a33: assessment.a33,
             a34: assessment.a34,
             a37: assessment.a37,
@@ -158,6 +169,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
           select: { id: true },
         });
         await tx.leadEvent.create({ data: { leadId: lead.id, at: now, actor: 'household', kind: 'move', fromStage: null, toStage: 'received' } });
+        await deps.outbox?.enqueue(tx, lead.id, 'lead.received', {}, now);
         for (const twin of twins) {
           await tx.$executeRaw`UPDATE lead SET possible_duplicates = array_append(possible_duplicates, ${lead.id}),
             flags = CASE WHEN 'possible_duplicate' = ANY(flags) THEN flags ELSE array_append(flags, 'possible_duplicate') END WHERE id = ${twin.id}::uuid`;
