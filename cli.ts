@@ -11,6 +11,8 @@ import { createTokens, parseScope } from './server/intake/tokens.ts';
 import { createOutbox } from './server/intake/outbox.ts';
 import { createCrypto, resolveMasterKey } from './server/crypto.ts';
 import { createLogger } from './server/log.ts';
+import { createExports } from './server/intake/export.ts';
+import { createWriteStream } from 'node:fs';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -25,7 +27,9 @@ const USAGE = `Usage: npm run cli -- <command>
   token list
   outbox list [--state pending|failed|delivered|dead]
                       deliveries to the county system (INTAKE_WEBHOOK_URL)
-  outbox retry <id>   send a failed or dead delivery again now`;
+  outbox retry <id>   send a failed or dead delivery again now
+  leads export --format xlsx|csv --scope <county|township|village>:<code> --out <file> [--lang en]
+                      the place's leads with the official form's columns (XLSX adds the 入户排查情况汇总表 sheet)`;
 
 async function run(argv: string[]): Promise<number> {
   const [group, command, arg] = argv;
@@ -148,6 +152,31 @@ async function run(argv: string[]): Promise<number> {
         for (const r of rows)
           console.log(JSON.stringify({ id: String(r.id), lead: r.leadId, event: r.event, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastError: r.lastError, createdAt: r.createdAt, deliveredAt: r.deliveredAt }));
         if (rows.length === 0) console.error('No deliveries in that state.');
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'leads export': {
+      const format = flag(argv, '--format');
+      const scopeText = flag(argv, '--scope');
+      const out = flag(argv, '--out');
+      if ((format !== 'xlsx' && format !== 'csv') || !scopeText || !out) {
+        console.error('Usage: npm run cli -- leads export --format xlsx|csv --scope county:530925 --out leads.xlsx');
+        return 2;
+      }
+      const config = loadConfig();
+      const scope = parseScope(scopeText, config.deployment);
+      const db = await openDatabase(config);
+      try {
+        await db.migrate();
+        const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
+        const exports = createExports({ db, crypto: createCrypto(master.key), deployment: config.deployment });
+        const file = createWriteStream(out, { mode: 0o600 });
+        const lng = flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN';
+        const n = format === 'xlsx' ? await exports.xlsx(scope, file, lng) : await exports.csv(scope, file, lng);
+        if (!file.closed) await new Promise<void>((r) => file.on('close', () => r()));
+        console.log(`Wrote ${n} lead(s) to ${out} (it holds personal data: keep it safe).`);
       } finally {
         await db.close();
       }

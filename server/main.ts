@@ -16,6 +16,7 @@ import { createTelegram } from '../bot/channels/telegram/index.ts';
 import { createTokens } from './intake/tokens.ts';
 import { createOutbox, type Outbox } from './intake/outbox.ts';
 import { createQueries } from './intake/queries.ts';
+import { createExports } from './intake/export.ts';
 import { apiRouter, openApiDocument } from './http/api.ts';
 
 export type Running = {
@@ -69,7 +70,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     app.get('/api/openapi.json', (_req, res) => {
       res.json(openApiDocument());
     });
-    app.use('/api/v1', apiRouter({ intake, queries, tokens, ...(opts.now ? { now: opts.now } : {}) }));
+    const exports = createExports({ db, crypto, deployment: config.deployment });
+    app.use('/api/v1', apiRouter({ intake, queries, tokens, exports, ...(opts.now ? { now: opts.now } : {}) }));
     opts.routes?.(app);
     finishApp(app, logger);
 

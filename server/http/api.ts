@@ -5,6 +5,8 @@ import type { Queries } from '../intake/queries.ts';
 import type { Tokens, TokenInfo } from '../intake/tokens.ts';
 import { CATEGORIES, STAGES } from '../intake/procedure.ts';
 import { sendError } from './app.ts';
+import type { Exports } from '../intake/export.ts';
+import { pickLanguage } from '../i18n.ts';
 
 /**
  * The county intake API (JSON, zod-validated): leads with filters and cursors, one lead with its events, moves
@@ -42,7 +44,7 @@ function issues(e: z.ZodError) {
   return e.issues.map((i) => ({ path: i.path.join('.'), problem: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message }));
 }
 
-export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Tokens; now?: () => Date }) {
+export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Tokens; exports: Exports; now?: () => Date }) {
   const { intake, queries, tokens } = deps;
   const now = deps.now ?? (() => new Date());
   const r = Router();
@@ -99,6 +101,18 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     res.status(201).json(lead);
   });
 
+  r.get('/exports/leads.:format', async (req: Authed, res) => {
+    const format = req.params.format;
+    if (format !== 'xlsx' && format !== 'csv') return sendError(req, res, 404, 'not_found', 'http.not_found');
+    const lng = pickLanguage(req.get('accept-language'));
+    const name = `leads-${req.token!.scope.kind}-${req.token!.scope.code}.${format}`;
+    res.setHeader('content-type', format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${name}"`);
+    const log = (ids: string[]) => tokens.logAccess(req.token!.id, ids, 'export');
+    if (format === 'xlsx') await deps.exports.xlsx(req.token!.scope, res, lng, now(), log);
+    else await deps.exports.csv(req.token!.scope, res, lng, now(), log);
+  });
+
   r.get('/stats', async (req: Authed, res) => {
     res.json(await queries.stats(req.token!.scope, now()));
   });
@@ -132,6 +146,8 @@ export function openApiDocument() {
           responses: { '201': { description: 'the lead after the move' }, ...errors([400, 401, 403, 404, 409, 422]) },
         },
       },
+      '/api/v1/exports/leads.xlsx': { get: { summary: 'All leads of the token\'s place as XLSX (form columns, and the 入户排查情况汇总表 sheet)', responses: { '200': { description: 'the workbook' }, ...errors([401]) } } },
+      '/api/v1/exports/leads.csv': { get: { summary: 'All leads of the token\'s place as CSV (UTF-8 with BOM)', responses: { '200': { description: 'the table' }, ...errors([401]) } } },
       '/api/v1/stats': { get: { summary: 'Counts by stage, overdue, and by village (villages without leads included)', responses: { '200': { description: 'counts' }, ...errors([401]) } } },
     },
   };

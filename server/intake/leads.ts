@@ -70,7 +70,10 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       for (const k of ['judgement', 'reason', 'publicityStart', 'publicityEnd', 'category', 'duplicateOf'] as const) if (m[k] !== undefined) data[k] = m[k];
       const after = [...events, { at: now, kind: 'move', toStage: m.to, data }];
       const next = nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), m.to, after, now);
-      await tx.lead.update({ where: { id: leadId }, data: { stage: m.to, ...next, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}) } });
+      await tx.lead.update({
+        where: { id: leadId },
+        data: { stage: m.to, ...next, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}), ...(m.to === 'confirmed' ? { confirmedCategory: m.category ?? null } : {}) },
+      });
       await tx.leadEvent.create({
         data: { leadId, at: now, actor, kind: 'move', fromStage: from, toStage: m.to, data: Object.keys(data).length ? (data as object) : undefined, note: m.note ?? null },
       });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
+import ExcelJS from 'exceljs';
 import { start, type Running } from '../../server/main.ts';
 import { createTokens } from '../../server/intake/tokens.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
@@ -124,11 +125,50 @@ describe(`intake API on ${TEST_DB}`, () => {
     expect(stats.body.villages).toHaveLength(26);
   });
 
+  it('exports the place\'s leads as XLSX with the form\'s columns and the summary sheet, and as CSV', async () => {
+    const res = await get('/api/v1/exports/leads.xlsx', tok.bingdao).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('spreadsheetml');
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(res.body as never);
+    const [leads, summary] = book.worksheets;
+    const header = (leads!.getRow(1).values as unknown[]).slice(1);
+    expect(header.slice(0, 3)).toEqual(['回执号', '申报日期', '办理阶段']);
+    expect(header).toContain('A28工资性收入(元)');
+    expect(header.indexOf('A27风险类型')).toBeLessThan(header.indexOf('A28工资性收入(元)'));
+    expect(header.indexOf('A28工资性收入(元)')).toBeLessThan(header.indexOf('A38纳入监测对象的人均收入参考(元)'));
+    expect(leads!.rowCount).toBe(4); // header + the three leads of 冰岛村, none of the next village
+    const first = leads!.getRow(2).values as unknown[];
+    const col = (name: string) => header.indexOf(name) + 1;
+    expect(first[col('村(社区)')]).toBe('冰岛村');
+    expect(first[col('A5户主姓名')]).toBe('李明');
+    expect(first[col('A7居民身份证(残疾人证)号码')]).toBe('530925********123X'); // masked for a village token
+    expect(first[col('A28工资性收入(元)')]).toBe(6000);
+    expect(first[col('A34家庭人均纯收入(元)')]).toBe(2000);
+    expect(summary!.name).toBe('入户排查情况汇总表');
+    expect(summary!.getRow(2).getCell(1).value).toBe('地区');
+    expect(summary!.getRow(5).values).toEqual(expect.arrayContaining(['勐库镇冰岛村']));
+    expect(summary!.getRow(5).getCell(2).value).toBe(3);
+    const exportsLogged = await app.db.prisma.accessLog.count({ where: { action: 'export' } });
+    expect(exportsLogged).toBe(3);
+
+    const csv = await get('/api/v1/exports/leads.csv', tok.county);
+    expect(csv.status).toBe(200);
+    const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[0]!.startsWith('回执号,申报日期,办理阶段')).toBe(true);
+    expect(csv.text).toContain('53092519900101123X'); // the county sees the whole ID number
+  });
+
   it('stops a revoked token and serves the OpenAPI document', async () => {
     await createTokens(app.db).revoke('公弄村');
     expect((await get('/api/v1/leads', tok.gongnong)).status).toBe(401);
     const doc = await request(app.url).get('/api/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.body.paths)).toEqual(['/api/v1/leads', '/api/v1/leads/{id}', '/api/v1/leads/{id}/events', '/api/v1/stats']);
+    expect(Object.keys(doc.body.paths)).toEqual(['/api/v1/leads', '/api/v1/leads/{id}', '/api/v1/leads/{id}/events', '/api/v1/exports/leads.xlsx', '/api/v1/exports/leads.csv', '/api/v1/stats']);
   });
 });
