@@ -3,12 +3,22 @@
  * Bot API servers and the simulated people, off the app's event loop. It talks to 127.0.0.1 only.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { Agent, request } from 'node:http';
+import { rmSync, writeSync } from 'node:fs';
 import { startLeanBotApi, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
 import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
 
 const port = parentPort!;
-const { opts, botInfo, secret } = workerData as DriverData;
+const { opts, botInfo, secret, db, dataDir } = workerData as DriverData;
 const send = (m: ToMain) => port.postMessage(m);
+
+// Backstop for a main thread stuck in synchronous code, where its own --max-seconds timer cannot fire.
+setTimeout(() => {
+  writeSync(2, `\nbench: the app's thread has not finished ${opts.maxSeconds + 30} s after the start; killing the process.\n`);
+  writeSync(1, `${JSON.stringify({ channel: 'telegram', db, people: opts.people, error: 'timeout (main thread stuck)' })}\n`);
+  rmSync(dataDir, { recursive: true, force: true });
+  process.kill(process.pid, 'SIGKILL');
+}, (opts.maxSeconds + 30) * 1000).unref();
 
 // ---------------------------------------------------------------------------------------------------------
 // The report, as the Chinese integration test walks it (test/integration/telegram-selfreport.test.ts),
@@ -90,27 +100,43 @@ function person(userId: number): Person {
 
 class StepError extends Error {}
 
+/**
+ * The load generator's HTTP client: node:http with a keep-alive agent. Free sockets are reused oldest first
+ * ('fifo'), so under a steady load every pooled connection stays in use instead of some idling until the
+ * keep-alive timeout closes them and new ones must be opened; an idle socket is closed by this side after 4 s,
+ * before the server's 5 s keep-alive timeout can reset it.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'fifo', timeout: 4000 });
+
+function httpCall(url: string, method: 'GET' | 'POST', body?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-telegram-bot-api-secret-token': secret };
+    const req = request(url, { method, agent, headers, timeout: opts.requestTimeoutMs }, (res) => {
+      res.on('error', reject);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.resume();
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${opts.requestTimeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function deliver(t: Target, p: Person, update: object): Promise<Outcome> {
   const ib = t.api.inbox(p.chatId);
   ib.texts = [];
   ib.calls = 0;
   ib.lastAt = 0;
   const start = performance.now();
-  let res: Response;
+  let status: number;
   try {
-    res = await fetch(t.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
-      body: JSON.stringify(update),
-      signal: AbortSignal.timeout(opts.requestTimeoutMs),
-    });
-    await res.arrayBuffer();
+    status = await httpCall(t.url, 'POST', JSON.stringify(update));
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    throw new StepError(`request failed after ${Math.round(performance.now() - start)} ms: ${err.name} ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+    const err = e as Error & { code?: string };
+    throw new StepError(`request failed after ${Math.round(performance.now() - start)} ms: ${err.code ?? err.message}`);
   }
   const http = performance.now() - start;
-  return { status: res.status, http, latency: ib.calls > 0 ? ib.lastAt - start : http, texts: ib.texts };
+  return { status, http, latency: ib.calls > 0 ? ib.lastAt - start : http, texts: ib.texts };
 }
 
 function pickButton(kb: Keyboard | undefined, labels: string[]) {
@@ -245,6 +271,16 @@ function phaseResult(name: string, people: number, seconds: number, rec: Recorde
   };
 }
 
+/**
+ * Opens `n` keep-alive connections to the target's server (n requests for GET /healthz at once, a 404 on the
+ * baseline), so a measured phase does not begin with n connections opened against a server that is about to be
+ * saturated (the app then accepts them one by one between its other work: seconds of delay for the last ones).
+ */
+async function openConnections(t: Target, n: number) {
+  const url = new URL('/healthz', t.url).href;
+  await Promise.all(Array.from({ length: n }, () => httpCall(url, 'GET')));
+}
+
 async function measuredClosedLoop(name: string, t: Target, firstId: number): Promise<PhaseResult> {
   const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i));
   const rec = new Recorder();
@@ -365,12 +401,20 @@ async function run(ours: Target, echo: Target): Promise<DriverResult> {
   await closedLoop('warm-up', ours, Array.from({ length: opts.warmup }, (_, i) => person(1_000_001 + i)), warm);
   const warmSeconds = (performance.now() - w0) / 1000;
   const warmEcho = new Recorder();
-  await closedLoop('warm-up (baseline)', echo, Array.from({ length: Math.max(opts.warmup, 5) }, (_, i) => person(4_000_001 + i)), warmEcho);
+  // the baseline's measured phase lasts seconds, not a minute: warm it with a whole unmeasured pass (up to 200 people)
+  await closedLoop('warm-up (baseline)', echo, Array.from({ length: Math.min(opts.people, 200) }, (_, i) => person(4_000_001 + i)), warmEcho);
 
-  await mark('saturation');
-  const saturation = await measuredClosedLoop('saturation', ours, 2_000_001);
+  // the baseline first: its numbers do not depend on what the app left in the heap
+  await mark('connecting');
+  await openConnections(echo, opts.people);
   await mark('baseline');
   const baseline = await measuredClosedLoop('baseline', echo, 5_000_001);
+  await mark('connecting');
+  await openConnections(ours, opts.people);
+  await mark('saturation');
+  const saturation = await measuredClosedLoop('saturation', ours, 2_000_001);
+  await mark('connecting');
+  await openConnections(ours, opts.people);
   await mark('load');
   const load = await openLoop(ours, 3_000_001);
   await mark('end');
@@ -403,6 +447,7 @@ port.on('message', (m: ToDriver) => {
     );
   } else if (m.type === 'close') {
     clearInterval(rssTimer);
+    agent.destroy();
     void Promise.all([api.close(), baselineApi.close()]).then(() => send({ type: 'closed' }));
   }
 });

@@ -9,9 +9,12 @@ export type BenchOptions = {
   thinkMs: number;
   /** per-request timeout of the load generator, ms */
   requestTimeoutMs: number;
+  /** the whole run's limit, seconds */
+  maxSeconds: number;
 };
 
-export type DriverData = { opts: BenchOptions; botInfo: unknown; secret: string };
+/** `dataDir`: the app's temporary DATA_DIR, removed by the driver's backstop watchdog */
+export type DriverData = { opts: BenchOptions; botInfo: unknown; secret: string; db: string; dataDir: string };
 
 export type Pct = { n: number; mean: number; p50: number; p90: number; p99: number; max: number };
 

@@ -6,10 +6,11 @@
  * and the simulated people (bench/driver.ts), so the load generator's JavaScript does not run on the app's event
  * loop; it still shares the machine's CPUs with the app. Everything talks to 127.0.0.1 only.
  *
- * Phases: warm-up (not timed), saturation (closed loop, all people at once) for the app and for a bare grammY echo
- * bot behind express (the baseline), then realistic load (open loop at a fixed rate). Prints a table, then as its
- * last line one JSON object. Exit code 1 when the leads in the database differ from the reports the people
- * completed, or when any update failed; 3 when the run exceeds --max-seconds.
+ * Phases: warm-up (not timed), saturation (closed loop, all people at once) for a bare grammY echo bot behind
+ * express (the baseline) and then for the app, then realistic load on the app (open loop at a fixed rate). Prints a
+ * table, then as its last line one JSON object. Exit code 1 when the leads in the database differ from the reports
+ * the people completed, or when any update failed; 2 on a bad flag; 3 when the run exceeds --max-seconds (and if
+ * this thread is stuck then, the driver thread kills the process 30 s later).
  */
 import { Worker } from 'node:worker_threads';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { start, type Running } from '../server/main.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
-import type { BenchOptions, DriverData, DriverResult, Pct, ToDriver, ToMain } from './protocol.ts';
+import { percentiles, type BenchOptions, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
 
 const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -43,7 +44,7 @@ const USAGE = `usage: tsx bench/selfreport.ts [flags]
   --max-seconds S   stop with exit code 3 if the whole run takes longer (default 1800)
 Environment: DATABASE_URL (PostgreSQL instead of the embedded database; DATA_ENCRYPTION_KEY defaults to a fixed key).`;
 
-function parseArgs(argv: string[]): BenchOptions & { maxSeconds: number } {
+function parseArgs(argv: string[]): BenchOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -67,6 +68,7 @@ function parseArgs(argv: string[]): BenchOptions & { maxSeconds: number } {
     return n;
   };
   const people = num('people', 200, 1);
+  if (people > 100_000) usageError('--people must be at most 100000');
   const rate = num('rate', 100, 0.1, false);
   const seconds = num('seconds', 20, 1, false);
   return {
@@ -88,12 +90,14 @@ function usageError(message: string): never {
 // ---------------------------------------------------------------------------------------------------------
 // app-side counters, per phase (cheap wrappers and listeners: no profiler)
 
-type Acc = { n: number; sum: number };
-const acc = (): Acc => ({ n: 0, sum: 0 });
+type Acc = { n: number; sum: number; all?: number[] };
+const acc = (keep = false): Acc => ({ n: 0, sum: 0, ...(keep ? { all: [] } : {}) });
 const mean = (a: Acc) => (a.n ? a.sum / a.n : 0);
 
 type AppPhase = {
   handler: Acc;
+  /** TCP connections the app (or the baseline) accepted */
+  connections: number;
   turn: Acc;
   replied: Acc;
   lead: Acc;
@@ -111,36 +115,41 @@ type AppPhase = {
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
 
-function pgCpuTicks(): number | undefined {
+/** CPU ticks (utime + stime) of each PostgreSQL server process on this machine, by pid; undefined when none. */
+function pgCpuTicks(): Map<string, number> | undefined {
+  const out = new Map<string, number>();
   try {
-    let ticks = 0;
-    let found = false;
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const close = stat.lastIndexOf(')');
-        const comm = stat.slice(stat.indexOf('(') + 1, close);
-        if (comm !== 'postgres' && !comm.startsWith('postgres')) continue;
+        if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
         const f = stat.slice(close + 2).split(' ');
-        ticks += Number(f[11]) + Number(f[12]); // utime, stime
-        found = true;
+        out.set(pid, Number(f[11]) + Number(f[12]));
       } catch {
         // the process ended meanwhile
       }
     }
-    return found ? ticks : undefined;
   } catch {
     return undefined;
   }
+  return out.size > 0 ? out : undefined;
+}
+
+/** CPU used between two samples: processes that ended meanwhile are missed, so this is a lower bound. */
+function pgCpuDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks;
 }
 
 class PhaseClock {
   private t0 = performance.now();
   private elu0 = performance.eventLoopUtilization();
   private cpu0 = process.cpuUsage();
-  private pg0: number | undefined;
-  cur: Omit<AppPhase, 'seconds' | 'elu' | 'cpuPct' | 'pgCpuPct' | 'eldP99' | 'eldMax'> = { handler: acc(), turn: acc(), replied: acc(), lead: acc() };
+  private pg0: Map<string, number> | undefined;
+  cur: Omit<AppPhase, 'seconds' | 'elu' | 'cpuPct' | 'pgCpuPct' | 'eldP99' | 'eldMax'> = { handler: acc(true), connections: 0, turn: acc(true), replied: acc(), lead: acc() };
   constructor(private readonly watchPg: boolean) {
     this.pg0 = watchPg ? pgCpuTicks() : undefined;
     eld.reset();
@@ -154,7 +163,7 @@ class PhaseClock {
       seconds: wallMs / 1000,
       elu: performance.eventLoopUtilization(this.elu0).utilization,
       cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
-      pgCpuPct: this.pg0 !== undefined && pg1 !== undefined ? (((pg1 - this.pg0) * 10) / wallMs) * 100 : undefined, // 100 ticks a second
+      pgCpuPct: this.pg0 && pg1 ? ((pgCpuDelta(this.pg0, pg1) * 10) / wallMs) * 100 : undefined, // 100 ticks a second
       eldP99: eld.percentile(99) / 1e6,
       eldMax: eld.max / 1e6,
     };
@@ -162,12 +171,15 @@ class PhaseClock {
 }
 
 function timeRequests(server: Server, clock: () => PhaseClock) {
+  server.on('connection', () => void clock().cur.connections++);
   server.prependListener('request', (_req, res) => {
     const t0 = performance.now();
     res.once('finish', () => {
       const a = clock().cur.handler;
+      const ms = performance.now() - t0;
       a.n++;
-      a.sum += performance.now() - t0;
+      a.sum += ms;
+      a.all?.push(ms);
     });
   });
 }
@@ -181,8 +193,10 @@ function instrument(running: Running, clock: () => PhaseClock) {
         return await fn(...args);
       } finally {
         const a = pick(clock());
+        const ms = performance.now() - t0;
         a.n++;
-        a.sum += performance.now() - t0;
+        a.sum += ms;
+        a.all?.push(ms);
       }
     };
   const c = running.conversations;
@@ -294,30 +308,32 @@ async function main() {
   const dbKind = databaseUrl ? 'postgres' : 'pglite';
   const startedAt = performance.now();
 
+  const dataDir = mkdtempSync(join(tmpdir(), 'fanpin-bench-'));
   const watchdog = setTimeout(() => {
     process.stderr.write(`\nbench: the run took longer than --max-seconds ${opts.maxSeconds}; stopping.\n`);
+    rmSync(dataDir, { recursive: true, force: true });
     console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: 'timeout' }));
     process.exit(3);
   }, opts.maxSeconds * 1000);
   watchdog.unref();
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'fanpin-bench-'));
   let running: Running | undefined;
   let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
   let driver: ReturnType<typeof startDriver> | undefined;
+  // the app first, while the driver thread (and its watchdog) still runs
   const cleanup = async () => {
+    await running?.stop('bench finished');
+    await baseline?.close();
     if (driver) {
       driver.post({ type: 'close' });
       await Promise.race([driver.next('closed').catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
       await driver.worker.terminate();
     }
-    await baseline?.close();
-    await running?.stop('bench finished');
     rmSync(dataDir, { recursive: true, force: true });
   };
 
   try {
-    driver = startDriver({ opts, botInfo: BOT_INFO, secret: WEBHOOK_SECRET });
+    driver = startDriver({ opts, botInfo: BOT_INFO, secret: WEBHOOK_SECRET, db: dbKind, dataDir });
     const ready = await driver.next('ready');
 
     const env: Record<string, string> = {
@@ -343,6 +359,7 @@ async function main() {
     timeRequests(baseline.server, () => clock);
 
     const leadsBefore = await running.db.prisma.lead.count();
+    const rssAfterStartMb = process.memoryUsage.rss() / 2 ** 20;
     if (leadsBefore > 0) process.stderr.write(`bench: the database already holds ${leadsBefore} leads; comparing the increase\n`);
 
     const d = driver;
@@ -351,7 +368,7 @@ async function main() {
       phases.set(phaseName, clock.finish());
       phaseName = m.phase;
       clock = new PhaseClock(dbKind === 'postgres');
-      if (m.phase !== 'end') process.stderr.write(`bench: ${m.phase}\n`);
+      if (m.phase !== 'end' && m.phase !== 'connecting') process.stderr.write(`bench: ${m.phase}\n`);
       d.post({ type: 'ack', seq: m.seq });
     });
     d.post({ type: 'go', webhookUrl: `${running.url}/telegram/webhook`, baselineUrl: baseline.url });
@@ -365,12 +382,12 @@ async function main() {
     running = undefined;
     baseline = undefined;
 
-    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, (performance.now() - startedAt) / 1000);
+    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, rssAfterStartMb, (performance.now() - startedAt) / 1000);
     process.exit(ok ? 0 : 1);
   } catch (e) {
     process.stderr.write(`\nbench failed: ${String((e as Error)?.stack ?? e)}\n`);
     await cleanup().catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
-    console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: String((e as Error)?.message ?? e).split('\n')[0] }));
+    console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ') }));
     process.exit(1);
   }
 }
@@ -383,6 +400,7 @@ function report(
   leads: number,
   leadsBefore: number,
   peakRssMb: number,
+  rssAfterStartMb: number,
   totalSeconds: number,
 ): boolean {
   const sat = r.saturation;
@@ -440,6 +458,11 @@ function report(
   const pb = phases.get('baseline');
   const pl = phases.get('load');
   const per = (a: Acc | undefined) => (a && a.n ? f1(mean(a)) : '-');
+  const spread = (a: Acc | undefined) => {
+    if (!a?.all?.length) return '-';
+    const q = percentiles(a.all);
+    return `${f1(q.p50)} / ${f1(q.p99)} / ${f1(q.max)}`;
+  };
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}%`);
   const wrow = (label: string, s: string, b: string, l: string) => [label, s, b, l];
   const rest = (ph: AppPhase | undefined) => (ph && ph.handler.n ? f1(mean(ph.handler) - (ph.turn.sum + ph.replied.sum) / ph.handler.n) : '-');
@@ -451,17 +474,20 @@ function report(
         wrow('client: request start → last Bot API call', f1(sat.latency.mean), f1(base.latency.mean), f1(load.latency.mean)),
         wrow('client: request start → HTTP response', f1(sat.http.mean), f1(base.http.mean), f1(load.http.mean)),
         wrow('app: webhook request handled (server side)', per(ps?.handler), per(pb?.handler), per(pl?.handler)),
+        wrow('  p50 / p99 / max', spread(ps?.handler), spread(pb?.handler), spread(pl?.handler)),
         wrow('  conversations.turn (record, load, flow, store: database)', per(ps?.turn), '-', per(pl?.turn)),
+        wrow('    p50 / p99 / max', spread(ps?.turn), '-', spread(pl?.turn)),
         wrow('    of which intake.receiveLead, per report submitted', per(ps?.lead), '-', per(pl?.lead)),
         wrow('  conversations.replied (database)', per(ps?.replied), '-', per(pl?.replied)),
-        wrow('  rest: express, grammY, Bot API calls (sent in sequence)', rest(ps), per(pb?.handler), rest(pl)),
+        wrow('  rest: express, grammY, Bot API calls, waiting for the loop', rest(ps), per(pb?.handler), rest(pl)),
+        wrow('new TCP connections accepted by the server (count)', String(ps?.connections ?? '-'), String(pb?.connections ?? '-'), String(pl?.connections ?? '-')),
         wrow('fake Bot API: handling one call (driver thread)', sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3)),
         wrow('Bot API calls per update', f1(sat.api.calls / Math.max(1, sat.updates)), f1(base.api.calls / Math.max(1, base.updates)), f1(load.api.calls / Math.max(1, load.updates))),
         wrow('app thread busy (event-loop utilisation)', pct(ps && ps.elu * 100), pct(pb && pb.elu * 100), pct(pl && pl.elu * 100)),
         wrow('app thread event-loop delay p99 / max, ms', ps ? `${f1(ps.eldP99)} / ${f1(ps.eldMax)}` : '-', pb ? `${f1(pb.eldP99)} / ${f1(pb.eldMax)}` : '-', pl ? `${f1(pl.eldP99)} / ${f1(pl.eldMax)}` : '-'),
         wrow('driver thread busy (event-loop utilisation)', pct(sat.driverElu * 100), pct(base.driverElu * 100), pct(load.driverElu * 100)),
         wrow(`process CPU, all threads (of ${cpu.length * 100}%)`, pct(ps?.cpuPct), pct(pb?.cpuPct), pct(pl?.cpuPct)),
-        ...(db === 'postgres' ? [wrow('PostgreSQL server processes CPU (approx.)', pct(ps?.pgCpuPct), pct(pb?.pgCpuPct), pct(pl?.pgCpuPct))] : []),
+        ...(db === 'postgres' ? [wrow('PostgreSQL server processes CPU (lower bound)', pct(ps?.pgCpuPct), pct(pb?.pgCpuPct), pct(pl?.pgCpuPct))] : []),
       ],
       [false, true, true, true],
     ),
@@ -475,7 +501,7 @@ function report(
     `reports completed by the simulated people: ${r.reports.total} (warm-up ${r.reports.warmup}, saturation ${r.reports.saturation}, load ${r.reports.load}); ` +
       `leads in the database: ${leads}${leadsBefore ? ` (new; ${leadsBefore} before)` : ''}; distinct receipt numbers: ${r.reports.distinctReceipts}  ${reportsOk && receiptsOk ? 'OK' : 'MISMATCH'}`,
   );
-  p(`peak RSS of the process (app + driver thread): ${f1(peakRssMb)} MB; whole run ${f1(totalSeconds)} s`);
+  p(`peak RSS of the process (app + driver thread): ${f1(peakRssMb)} MB (${f1(rssAfterStartMb)} MB after start-up, before the first update); whole run ${f1(totalSeconds)} s`);
   if (r.errorCount > 0) {
     p(`ERRORS: ${r.errorCount} updates failed; first ones:`);
     for (const e of r.errorSamples) p(`  ${e}`);

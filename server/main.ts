@@ -76,11 +76,12 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     finishApp(app, logger);
 
     // Drafts never submitted are deleted 30 days after their last answer (checked at start and nightly).
+    let purging: Promise<unknown> = Promise.resolve();
     const purge = () =>
-      conversations.purgeDrafts().then(
+      (purging = conversations.purgeDrafts().then(
         (n) => n > 0 && logger.info({ drafts: n }, 'deleted expired drafts'),
         (e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'draft purge failed'),
-      );
+      ));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
 
@@ -104,6 +105,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         await purgeJob.stop();
         await telegram?.stop();
         await outbox.stop();
+        // PGlite's close() does not wait for a query in flight: let the start-up purge finish first.
+        await purging;
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
         listening.closeIdleConnections();
         const timer = setTimeout(() => listening.closeAllConnections(), 10_000);

@@ -107,3 +107,17 @@ describe(`HTTP on ${TEST_DB}`, () => {
     running = undefined;
   });
 });
+
+describe(`stop right after start, ${TEST_DB}`, () => {
+  it('does not hang when stopped while start-up work is still running', async () => {
+    const place = await freshDatabase();
+    try {
+      const running = await start(testConfig(place), memoryLogger().logger, { host: '127.0.0.1' });
+      const stopped = running.stop('test');
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('stop() hung')), 15_000));
+      await Promise.race([stopped, timeout]);
+    } finally {
+      await place.cleanup();
+    }
+  });
+});
