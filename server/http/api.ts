@@ -38,6 +38,13 @@ export const moveBody = z.strictObject({
   duplicateOf: z.uuid().optional(),
 });
 
+/** A fact that is not a move: green-channel help, or the contact person and plan after confirmation. */
+export const recordBody = z.strictObject({
+  record: z.enum(['green_channel', 'plan']),
+  note: z.string().max(1000).optional(),
+  contactPerson: z.string().min(1).max(50).optional(),
+});
+
 type Authed = Request & { token?: TokenInfo };
 
 function issues(e: z.ZodError) {
@@ -83,9 +90,17 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
   r.post('/leads/:id/events', async (req: Authed, res) => {
     const id = z.uuid().safeParse(req.params.id);
     if (!id.success || !(await queries.inScope(req.token!.scope, id.data))) return sendError(req, res, 404, 'lead_not_found', 'api.lead_not_found');
+    const scope = req.token!.scope;
+    if (req.body && typeof req.body === 'object' && 'record' in req.body) {
+      const rec = recordBody.safeParse(req.body);
+      if (!rec.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(rec.error));
+      const done = await intake.record(id.data, rec.data.record, rec.data, `token:${req.token!.id}`, now());
+      if (!done.ok) return sendError(req, res, 409, done.refusal.code, `api.refusal.${done.refusal.code}`, flatten(done.refusal.params ?? {}), done.refusal.params);
+      await tokens.logAccess(req.token!.id, [id.data], 'record');
+      return void res.status(201).json(await queries.get(scope, id.data, now()));
+    }
     const body = moveBody.safeParse(req.body ?? {});
     if (!body.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(body.error));
-    const scope = req.token!.scope;
     if (body.data.to === 'confirmed' && scope.kind !== 'county') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'county' });
     if (body.data.to === 'township_reviewed' && scope.kind === 'village') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'township' });
     // The original of a duplicate must be a lead of the same county (division codes nest: the county is the first 6 digits).
@@ -133,16 +148,16 @@ export function openApiDocument() {
   return {
     openapi: '3.1.0',
     info: { title: 'Self-report intake API', version: '1' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Move: z.toJSONSchema(moveBody), Error: error } },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Move: z.toJSONSchema(moveBody), Record: z.toJSONSchema(recordBody), Error: error } },
     security: [{ bearer: [] }],
     paths: {
       '/api/v1/leads': { get: { summary: 'Leads of the token\'s place, newest first, with filters and a cursor', parameters: listParams, responses: { '200': { description: 'a page of leads' }, ...errors([400, 401]) } } },
       '/api/v1/leads/{id}': { get: { summary: 'One lead with its events', parameters: [idParam], responses: { '200': { description: 'the lead' }, ...errors([401, 404]) } } },
       '/api/v1/leads/{id}/events': {
         post: {
-          summary: 'Move a lead through the procedure',
+          summary: 'Move a lead through the procedure, or record green-channel help or the plan after confirmation',
           parameters: [idParam],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Move' } } } },
+          requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Move' }, { $ref: '#/components/schemas/Record' }] } } } },
           responses: { '201': { description: 'the lead after the move' }, ...errors([400, 401, 403, 404, 409, 422]) },
         },
       },

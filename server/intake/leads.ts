@@ -82,7 +82,28 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
     });
   }
 
+  /**
+   * Records a fact that is not a move: help given through the green channel before the procedure (the clocks keep
+   * running), or the contact person and assistance plan after confirmation (which stops the 10-day clock).
+   */
+  async function record(leadId: string, kind: 'green_channel' | 'plan', details: { note?: string | undefined; contactPerson?: string | undefined }, actor: string, now = new Date()) {
+    return db.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<Array<{ stage: string; reported_on: Date }>>`SELECT stage, reported_on FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
+      const stage = locked[0]?.stage as Stage | undefined;
+      if (!stage) return { ok: false as const, refusal: { code: 'not_found' } as MoveRefusal };
+      if (kind === 'plan' && stage !== 'confirmed') return { ok: false as const, refusal: { code: 'plan_needs_confirmed', params: { stage } } as MoveRefusal };
+      if (kind === 'green_channel' && FINAL.includes(stage)) return { ok: false as const, refusal: { code: 'already_final', params: { stage } } as MoveRefusal };
+      const data = details.contactPerson ? { contactPerson: details.contactPerson } : undefined;
+      await tx.leadEvent.create({ data: { leadId, at: now, actor, kind, data, note: details.note ?? null } });
+      const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
+      await tx.lead.update({ where: { id: leadId }, data: nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), stage, events, now) });
+      await deps.outbox?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...(data ?? {}) } }, now);
+      return { ok: true as const, stage };
+    });
+  }
+
   return {
+    record,
     /** The one entry point for new leads: routes to the village, assesses, numbers and stores it in one transaction. */
     async receiveLead(input: NewLead, now = new Date()): Promise<ReceivedLead> {
       const earlier = await db.prisma.lead.findUnique({

@@ -89,7 +89,7 @@ export function createOutbox(deps: { db: Database; crypto: Crypto; deployment: D
   let running: Promise<unknown> | undefined;
 
   /** Called inside the transaction of a change: the event goes out if and only if the change is committed. */
-  async function enqueue(tx: Tx, leadId: string, event: 'lead.received' | 'lead.moved', extra: Record<string, unknown> = {}, now = new Date()) {
+  async function enqueue(tx: Tx, leadId: string, event: 'lead.received' | 'lead.moved' | 'lead.recorded', extra: Record<string, unknown> = {}, now = new Date()) {
     if (!forwarding) return;
     const lead = await tx.lead.findUniqueOrThrow({ where: { id: leadId } });
     const key = randomUUID();

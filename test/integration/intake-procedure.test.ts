@@ -69,6 +69,32 @@ describe(`intake procedure on ${TEST_DB}`, () => {
     await expect(db.prisma.leadEvent.deleteMany({ where: { leadId: id } })).rejects.toThrow(/append-only/);
   });
 
+  it('records green-channel help without stopping the clocks, and the plan after confirmation stops the 10-day clock', async () => {
+    const { id } = await intake.receiveLead(newLead({ risks: ['disaster'] }), new Date('2026-11-02T02:00:00Z'));
+    const at = (d: string) => new Date(`${d}T03:00:00Z`);
+    expect((await intake.record(id, 'green_channel', { note: '先发放临时救助 2000 元' }, 'token:county', at('2026-11-03'))).ok).toBe(true);
+    let c = (await intake.leadWithClocks(id, at('2026-11-04')))!;
+    expect(c.lead.stage).toBe('received');
+    expect(c.clocks.next).toMatchObject({ kind: 'identify', due: '2026-11-17' });
+    expect(await intake.record(id, 'plan', { contactPerson: '王村医' }, 'token:county', at('2026-11-04'))).toMatchObject({ ok: false, refusal: { code: 'plan_needs_confirmed' } });
+    await intake.move(id, { to: 'visited', judgement: 'fits' }, 'x', at('2026-11-04'));
+    await intake.move(id, { to: 'compared' }, 'x', at('2026-11-04'));
+    await intake.move(id, { to: 'publicized', publicityStart: '2026-11-05', publicityEnd: '2026-11-11' }, 'x', at('2026-11-05'));
+    await intake.move(id, { to: 'township_reviewed' }, 'x', at('2026-11-12'));
+    await intake.move(id, { to: 'confirmed', category: 'sudden_hardship' }, 'x', at('2026-11-13'));
+    c = (await intake.leadWithClocks(id, at('2026-11-14')))!;
+    expect(c.clocks.next).toMatchObject({ kind: 'plan', due: '2026-11-23' });
+    expect(c.lead.confirmedCategory).toBe('sudden_hardship');
+    expect((await intake.record(id, 'plan', { contactPerson: '王村医', note: '医疗救助 + 公益岗位' }, 'x', at('2026-11-15'))).ok).toBe(true);
+    c = (await intake.leadWithClocks(id, at('2026-12-30')))!;
+    expect(c.clocks.next).toBeUndefined();
+    expect(c.lead.nextDeadlineDue).toBeNull();
+    expect(c.lead.events.filter((e) => e.kind !== 'move').map((e) => [e.kind, e.data])).toEqual([
+      ['green_channel', null],
+      ['plan', { contactPerson: '王村医' }],
+    ]);
+  });
+
   it('flags and links an open lead of the same county with the same phone or ID, without merging', async () => {
     const first = await intake.receiveLead(newLead({ phone: '13711112222', idNumber: null }));
     const other = await intake.receiveLead(newLead({ phone: '13733334444', idNumber: '53092519900101123X' }));
