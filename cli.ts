@@ -1,15 +1,15 @@
 // `npm run cli -- <command>`: operator commands. Each command is a module function; this file only dispatches.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, loadDotEnv, ConfigError, REPO_ROOT, renderEnvExample } from './server/config.ts';
+import { loadConfig, loadDotEnv, REPO_ROOT, renderEnvExample, type Config } from './server/config.ts';
 import { displayPath } from './server/config-error.ts';
-import { openDatabase } from './server/db/index.ts';
+import { openDatabase, type Database } from './server/db/index.ts';
 import { createMigration, pendingSchemaChange } from './server/db/migrations.ts';
 import { dumpEmbedded, restoreEmbedded } from './server/db/dump.ts';
 import { readmeWithTable } from './server/docs.ts';
 import { createTokens, parseScope } from './server/intake/tokens.ts';
 import { createOutbox } from './server/intake/outbox.ts';
-import { createCrypto, resolveMasterKey } from './server/crypto.ts';
+import { createCrypto, resolveMasterKey, type Crypto } from './server/crypto.ts';
 import { createLogger } from './server/log.ts';
 import { createExports } from './server/intake/export.ts';
 import { createWriteStream } from 'node:fs';
@@ -99,10 +99,7 @@ async function run(argv: string[]): Promise<number> {
     case 'token create':
     case 'token revoke':
     case 'token list': {
-      const config = loadConfig();
-      const db = await openDatabase(config);
-      try {
-        await db.migrate();
+      return withDatabase(async ({ config, db }) => {
         const tokens = createTokens(db);
         if (command === 'create') {
           const scopeText = flag(argv, '--scope');
@@ -125,20 +122,13 @@ async function run(argv: string[]): Promise<number> {
         } else {
           for (const t of await tokens.list()) console.log([t.id, t.name, `${t.scopeKind}:${t.scopeCode}`, t.createdAt.toISOString(), t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : 'active'].join('\t'));
         }
-      } finally {
-        await db.close();
-      }
-      return 0;
+        return 0;
+      });
     }
     case 'outbox list':
     case 'outbox retry': {
-      const config = loadConfig();
-      const db = await openDatabase(config);
-      try {
-        await db.migrate();
-        const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
-        const logger = createLogger('warn');
-        const outbox = createOutbox({ db, crypto: createCrypto(master.key), deployment: config.deployment, logger, forwarding: config.forwarding });
+      return withDatabase(async ({ config, db, crypto }) => {
+        const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger: createLogger('warn'), forwarding: config.forwarding });
         if (command === 'retry') {
           if (!arg || !/^\d+$/.test(arg)) {
             console.error('Usage: npm run cli -- outbox retry <id>');
@@ -152,10 +142,8 @@ async function run(argv: string[]): Promise<number> {
         for (const r of rows)
           console.log(JSON.stringify({ id: String(r.id), lead: r.leadId, event: r.event, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastError: r.lastError, createdAt: r.createdAt, deliveredAt: r.deliveredAt }));
         if (rows.length === 0) console.error('No deliveries in that state.');
-      } finally {
-        await db.close();
-      }
-      return 0;
+        return 0;
+      });
     }
     case 'leads export': {
       const format = flag(argv, '--format');
@@ -165,22 +153,16 @@ async function run(argv: string[]): Promise<number> {
         console.error('Usage: npm run cli -- leads export --format xlsx|csv --scope county:530925 --out leads.xlsx');
         return 2;
       }
-      const config = loadConfig();
-      const scope = parseScope(scopeText, config.deployment);
-      const db = await openDatabase(config);
-      try {
-        await db.migrate();
-        const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
-        const exports = createExports({ db, crypto: createCrypto(master.key), deployment: config.deployment });
+      return withDatabase(async ({ config, db, crypto }) => {
+        const scope = parseScope(scopeText, config.deployment);
+        const exports = createExports({ db, crypto, deployment: config.deployment });
         const file = createWriteStream(out, { mode: 0o600 });
         const lng = flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN';
         const n = format === 'xlsx' ? await exports.xlsx(scope, file, lng) : await exports.csv(scope, file, lng);
         if (!file.closed) await new Promise<void>((r) => file.on('close', () => r()));
         console.log(`Wrote ${n} lead(s) to ${out} (it holds personal data: keep it safe).`);
-      } finally {
-        await db.close();
-      }
-      return 0;
+        return 0;
+      });
     }
     case 'help ':
       console.log(USAGE);
@@ -188,6 +170,19 @@ async function run(argv: string[]): Promise<number> {
     default:
       console.error(USAGE);
       return 2;
+  }
+}
+
+/** Opens the configured database (migrated) and the field encryption for one command, and closes it after. */
+async function withDatabase(fn: (ctx: { config: Config; db: Database; crypto: Crypto }) => Promise<number>): Promise<number> {
+  const config = loadConfig();
+  const db = await openDatabase(config);
+  try {
+    await db.migrate();
+    const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
+    return await fn({ config, db, crypto: createCrypto(master.key) });
+  } finally {
+    await db.close();
   }
 }
 

@@ -175,8 +175,16 @@ export function loadDeployment(file: string): Deployment {
   return parseDeployment(text, file);
 }
 
-/** Places by code, for routing and pickers. */
+const indexes = new WeakMap<Deployment, ReturnType<typeof buildPlaceIndex>>();
+
+/** Places by code, for routing and pickers; built once per deployment. */
 export function placeIndex(d: Deployment) {
+  let idx = indexes.get(d);
+  if (!idx) indexes.set(d, (idx = buildPlaceIndex(d)));
+  return idx;
+}
+
+function buildPlaceIndex(d: Deployment) {
   const villages = new Map<string, { village: Village; township: Township; county: County }>();
   const townships = new Map<string, { township: Township; county: County }>();
   const counties = new Map<string, County>();

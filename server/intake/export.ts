@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { once } from 'node:events';
 import ExcelJS from 'exceljs';
 import { stringify } from 'csv-stringify';
 import type { Prisma } from '../db/generated/client.ts';
@@ -45,11 +46,12 @@ async function* leadsOf(db: Database, scope: Scope): AsyncGenerator<LeadRow[]> {
 export function createExports(deps: { db: Database; crypto: Crypto; deployment: Deployment }) {
   const { db, crypto, deployment } = deps;
   const places = placeIndex(deployment);
+  const officialT = tFor('zh-CN', 'common');
 
   function row(l: LeadRow, scope: Scope, lng: Language, today: string): Array<string | number | null> {
     const t = tFor(lng, 'common');
     const tb = tFor(lng, 'bot');
-    const p = formPayload(l, crypto, deployment);
+    const p = formPayload(l, crypto, deployment, officialT);
     const yes = (v: unknown) => (v === true ? t('export.summary.yes') : v === false ? t('export.summary.no') : null);
     const id = p.members[0]!.A7;
     const a = l.answers as Record<string, unknown>;
@@ -65,7 +67,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       township: p.address?.township.name ?? null,
       village: p.address?.village.name ?? null,
       phone: p.phone,
-      A3: l.confirmedCategory ? tFor('zh-CN', 'common')(`official.A3.${l.confirmedCategory}`) : null,
+      A3: l.confirmedCategory ? officialT(`official.A3.${l.confirmedCategory}`) : null,
       A3_preliminary: p.A3_preliminary,
       A4: yes(p.A4),
       A5: p.members[0]!.A5,
@@ -149,6 +151,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         for (const l of batch) sheet.addRow(row(l, scope, lng, today)).commit();
         await onBatch?.(batch.map((l) => l.id));
         n += batch.length;
+        // Let the reader catch up: without this, a slow client makes the zip stream pile up in memory.
+        if (out.writableNeedDrain) await once(out, 'drain');
       }
       sheet.commit();
 

@@ -174,6 +174,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
             flags: twins.length > 0 ? [...assessment.flags, 'possible_duplicate'] : assessment.flags,
             greenChannel: assessment.greenChannel,
             reportedOn: new Date(`${reportedOn}T00:00:00Z`),
+            createdAt: now,
             ...nextDeadline(reportedOn, 'received', [], now),
             consent: {
               create: {

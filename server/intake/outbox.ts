@@ -32,8 +32,7 @@ export function backoffMs(attempts: number, random = Math.random): number {
 }
 
 /** A lead as the county system reads it: keyed by the official data-collection form's field codes (annex 3). */
-export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: Deployment) {
-  const t = tFor('zh-CN', 'common');
+export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: Deployment, t = tFor('zh-CN', 'common')) {
   const place = placeIndex(deployment).villages.get(lead.villageCode);
   const a = lead.answers as Record<string, unknown>;
   const money = (v: unknown) => (v && typeof v === 'object' && (v as { kind: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);

@@ -39,8 +39,10 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
     if (f.village) and.push({ villageCode: f.village });
     if (f.category) and.push({ category: f.category });
     if (f.overdue !== undefined) and.push(f.overdue ? { nextDeadlineDue: { lt: today(now) } } : { OR: [{ nextDeadlineDue: null }, { nextDeadlineDue: { gte: today(now) } }] });
-    if (f.receivedFrom) and.push({ reportedOn: { gte: new Date(`${f.receivedFrom}T00:00:00Z`) } });
-    if (f.receivedTo) and.push({ reportedOn: { lte: new Date(`${f.receivedTo}T00:00:00Z`) } });
+    // reportedOn is the local date of createdAt: a createdAt range a day wider on each side lets the
+    // (place, createdAt) index do the work, and the reportedOn condition keeps the answer exact.
+    if (f.receivedFrom) and.push({ reportedOn: { gte: new Date(`${f.receivedFrom}T00:00:00Z`) } }, { createdAt: { gte: new Date(Date.parse(`${f.receivedFrom}T00:00:00Z`) - 86_400_000) } });
+    if (f.receivedTo) and.push({ reportedOn: { lte: new Date(`${f.receivedTo}T00:00:00Z`) } }, { createdAt: { lt: new Date(Date.parse(`${f.receivedTo}T00:00:00Z`) + 2 * 86_400_000) } });
     return { AND: and };
   }
 

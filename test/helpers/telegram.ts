@@ -1,4 +1,7 @@
 import express from 'express';
+import { start, type Running } from '../../server/main.ts';
+import type { Logger } from '../../server/log.ts';
+import { testConfig, type TestPlace } from './db.ts';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -136,4 +139,13 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
       return ((withButtons?.payload.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> } | undefined)?.inline_keyboard ?? []).flat().map((b) => b.text);
     },
   };
+}
+
+/** Starts the whole app with the Telegram channel in webhook mode against a fake Bot API. */
+export async function startWithTelegram(place: TestPlace, api: FakeApi, logger: Logger, now: Date): Promise<Running> {
+  return start(
+    testConfig(place, { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET, TELEGRAM_API_ROOT: api.url }),
+    logger,
+    { host: '127.0.0.1', now: () => now, telegramBotInfo: BOT_INFO },
+  );
 }

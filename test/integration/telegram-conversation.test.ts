@@ -3,7 +3,7 @@ import { start, type Running } from '../../server/main.ts';
 import { TELEGRAM_CAPS } from '../../bot/channels/telegram/index.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
+import { BOT_INFO, BOT_TOKEN, startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
 
 type Person = ReturnType<typeof telegramPerson>;
 const NOW = new Date('2026-11-24T02:00:00Z');
@@ -60,11 +60,7 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
   const log = memoryLogger();
 
   async function boot() {
-    running = await start(
-      testConfig(place, { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET, TELEGRAM_API_ROOT: api.url }),
-      log.logger,
-      { host: '127.0.0.1', now: () => NOW, telegramBotInfo: BOT_INFO },
-    );
+    running = await startWithTelegram(place, api, log.logger, NOW);
     return running;
   }
   const personOn = (app: Running, id: number, lang?: string) => telegramPerson(`${app.url}/telegram/webhook`, api, id, lang);

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { start, type Running } from '../../server/main.ts';
-import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import type { Running } from '../../server/main.ts';
+import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
 
 const NOW = new Date('2026-11-24T02:00:00Z'); // 10:00 in Asia/Shanghai
 
@@ -13,11 +13,7 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
   const log = memoryLogger();
 
   async function boot() {
-    running = await start(
-      testConfig(place, { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET, TELEGRAM_API_ROOT: api.url }),
-      log.logger,
-      { host: '127.0.0.1', now: () => NOW, telegramBotInfo: BOT_INFO },
-    );
+    running = await startWithTelegram(place, api, log.logger, NOW);
     return running;
   }
 
