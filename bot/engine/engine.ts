@@ -1,5 +1,5 @@
 import type { Answers, Button, Capabilities, Flow, FlowContext, Inbound, Outbound, State, Step } from './types.ts';
-import { parseChoiceNumbers, parseYesNo } from '../parse/index.ts';
+import { parseChoiceNumbers, parseYesNo, placeQuery } from '../parse/index.ts';
 
 /**
  * Runs a declared flow for one person: pure, so it knows nothing of messengers or databases. Given the state,
@@ -283,16 +283,18 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     if (byLabel) return handle(state, { kind: 'choice', id: byLabel.id }, ctx);
     const step = stepById(ctx.flow, state.at);
     const numbered = !ctx.caps.buttons || (step && (step.kind === 'single' || step.kind === 'multi' || step.kind === 'place'));
-    if (numbered && /^[\d\s、,，和.第个]+$/.test(input.text.trim()) && buttons.length > 0 && !(step && ['count', 'money', 'phone', 'idNumber', 'date'].includes(step.kind))) {
+    const numericAnswer = step && ['count', 'money', 'phone', 'idNumber', 'date'].includes(step.kind);
+    if (numbered && !numericAnswer && buttons.length > 0) {
       const picked = parseChoiceNumbers(input.text, buttons.length);
-      if (!picked.ok) return miss(state, ctx, picked.error);
-      if (step?.kind === 'multi') {
-        const ids = picked.value.map((n) => buttons[n - 1]!.id).filter((id) => id.startsWith('o:'));
-        const optionIds = ids.map((id) => id.split(':')[2]!);
-        return finishMulti({ ...state, picking: optionIds }, ctx, step);
+      if (!picked.ok && picked.error === 'choice_out_of_range') return miss(state, ctx, picked.error);
+      if (picked.ok) {
+        if (step?.kind === 'multi') {
+          const ids = picked.value.map((n) => buttons[n - 1]!.id).filter((id) => id.startsWith('o:'));
+          return finishMulti({ ...state, picking: ids.map((id) => id.split(':')[2]!) }, ctx, step);
+        }
+        if (picked.value.length !== 1) return miss(state, ctx, 'choose_one');
+        return handle(state, { kind: 'choice', id: buttons[picked.value[0]! - 1]!.id }, ctx);
       }
-      if (picked.value.length !== 1) return miss(state, ctx, 'choose_one');
-      return handle(state, { kind: 'choice', id: buttons[picked.value[0]! - 1]!.id }, ctx);
     }
   }
 
@@ -418,13 +420,13 @@ function finishMulti(state: State, ctx: EngineContext, step: Step): Result {
 
 /** Typed place names: a village (or township) found by name, across the county. */
 function placeSearch(state: State, ctx: EngineContext, step: Step, text: string): Result {
-  const q = text.trim().replace(/[村镇乡]$/u, '');
+  const q = placeQuery(text);
   if (q.length === 0) return miss(state, ctx, 'place_not_found');
   const villages = ctx.places.townships.flatMap((tw) => tw.villages.filter((v) => v.name.includes(q)).map((v) => ({ tw, v })));
   const inTownship = state.township ? villages.filter((x) => x.tw.code === state.township) : villages;
   const found = inTownship.length > 0 ? inTownship : villages;
   if (found.length === 1) return answered(state, ctx, step, { township: found[0]!.tw.code, village: found[0]!.v.code });
-  const township = ctx.places.townships.find((tw) => tw.name.replace(/[镇乡]$/u, '') === q || tw.name === text.trim());
+  const township = ctx.places.townships.find((tw) => placeQuery(tw.name) === q);
   if (township) return say({ ...state, township: township.code, page: undefined }, ctx);
   if (found.length > 1) {
     const buttons = found.slice(0, ctx.caps.maxButtons - 1).map((x) => ({ id: `vl:${x.v.code}`, label: `${x.tw.name} ${x.v.name}` }));
