@@ -98,6 +98,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     const inFlow = state.at !== null;
 
     const command = input.kind === 'command' ? input.name : input.kind === 'choice' && input.id.startsWith('start:') ? input.id.slice(6) : undefined;
+    // Any command leaves a withdrawal that was being confirmed.
+    if (command && state.withdrawing) return converse(turn, { ...row, state: { ...state, withdrawing: undefined } }, ctx);
     switch (command) {
       case 'start': {
         const prefill = prefillFrom(input.kind === 'command' ? input.arg : '');
@@ -131,18 +133,18 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         const out = ctx.caps.buttons
           ? { text: t('withdraw.pick'), buttons }
           : { text: `${t('withdraw.pick')}\n${open.map((l, i) => `${i + 1}. ${l.receiptNo}`).join('\n')}\n${t('withdraw.pick_numbers')}` };
-        return { state: { ...state, withdrawId: 'pick', returnTo: state.at, at: 'withdraw' }, out: [out] };
+        return { state: { ...state, withdrawing: {} }, out: [out] };
       }
     }
 
-    if (state.at === 'withdraw') {
+    if (state.withdrawing) {
       const id = input.kind === 'choice' ? input.id : input.kind === 'text' ? input.text.trim() : '';
       const back = (text: string): Result => {
-        const restored: State = { ...state, at: state.returnTo ?? null, returnTo: undefined, withdrawId: undefined };
+        const restored: State = { ...state, withdrawing: undefined };
         return { state: restored, out: [{ text }, ...(restored.at ? [render(restored, ctx)] : [])] };
       };
       if (id === 'wd:keep' || id === 'wd:no') return back(t('withdraw.kept'));
-      if (state.withdrawId === 'pick') {
+      if (!state.withdrawing.leadId) {
         let leadId = id.startsWith('wd:') ? id.slice(3) : undefined;
         if (!leadId && /^\d+$/.test(id)) {
           const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
@@ -152,14 +154,14 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         if (!lead) return back(t('withdraw.not_found'));
         const buttons = [[{ id: 'wd:yes', label: t('withdraw.yes') }, { id: 'wd:no', label: t('withdraw.no') }]];
         const text = t('withdraw.confirm', { receipt: lead.receiptNo });
-        return { state: { ...state, withdrawId: lead.id }, out: [ctx.caps.buttons ? { text, buttons } : { text: `${text}\n${t('withdraw.confirm_words')}` }] };
+        return { state: { ...state, withdrawing: { leadId: lead.id } }, out: [ctx.caps.buttons ? { text, buttons } : { text: `${text}\n${t('withdraw.confirm_words')}` }] };
       }
       const typed = input.kind === 'text' ? parseYesNo(input.text) : undefined;
       const yes = id === 'wd:yes' || (typed?.ok === true && typed.value);
       const no = typed?.ok === true && !typed.value;
       if (no) return back(t('withdraw.kept'));
       if (!yes) return { state, out: [{ text: t('withdraw.confirm_words') }] };
-      const r = await intake.withdraw(who.channel, who.userId, state.withdrawId!, ctx.now);
+      const r = await intake.withdraw(who.channel, who.userId, state.withdrawing.leadId, ctx.now);
       return back(t(`withdraw.${r}`));
     }
 

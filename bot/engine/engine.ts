@@ -58,6 +58,11 @@ function nextAt(flow: Flow, answers: Answers, from: string | null, editing: bool
   return SUMMARY;
 }
 
+/** The first required question that applies and has no answer yet. */
+function firstMissing(flow: Flow, answers: Answers): string | undefined {
+  return applicable(flow, answers).find((s) => !s.optional && answers[s.id] === undefined)?.id;
+}
+
 /** Drops answers to steps that no longer apply (e.g. relation after switching to "myself"). */
 function prune(flow: Flow, answers: Answers): Answers {
   const keep = new Set(applicable(flow, answers).map((s) => s.id));
@@ -322,10 +327,15 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     if (id === 'nav:back') return back(state, ctx);
     if (at === CONFIRM_CANCEL) {
       if (id === 'cancel:yes') return { state: { ...state, at: state.returnTo ?? null, returnTo: undefined }, out: [{ text: ctx.t('engine.cancelled') }], effect: { type: 'cancelled' } };
-      if (id === 'cancel:no') return say({ ...state, at: state.returnTo ?? SUMMARY, returnTo: undefined }, ctx);
+      if (id === 'cancel:no') return say({ ...state, at: state.returnTo ?? firstMissing(ctx.flow, state.answers) ?? SUMMARY, returnTo: undefined }, ctx);
     }
     if (at === SUMMARY) {
-      if (id === 'sum:ok') return goTo({ ...state, consent: { version: ctx.consent.version, hash: ctx.consent.hash, shownAt: ctx.now.toISOString() } }, ctx, CONSENT);
+      if (id === 'sum:ok') {
+        // Nothing is signed while a required answer is missing: ask it first, then come back here.
+        const missing = firstMissing(ctx.flow, state.answers);
+        if (missing) return goTo({ ...state, editing: true }, ctx, missing);
+        return goTo({ ...state, consent: { version: ctx.consent.version, hash: ctx.consent.hash, shownAt: ctx.now.toISOString() } }, ctx, CONSENT);
+      }
       if (id === 'sum:edit') return goTo(state, ctx, EDIT_PICK);
     }
     if (at === EDIT_PICK) {
@@ -382,6 +392,8 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     return say({ ...state, media: [...(state.media ?? []), { kind: input.media, fileId: input.fileId }] }, ctx);
   }
   if (at === SIGNATURE) {
+    const missing = firstMissing(ctx.flow, state.answers);
+    if (missing) return goTo({ ...state, editing: true }, ctx, missing);
     const name = input.text.trim();
     if (name.length < 2 || name.length > 20 || !/^[\p{L}·• ]+$/u.test(name)) return say(state, ctx, `❗ ${ctx.t('errors.signature')}`);
     return { state: { ...state, answers: { ...state.answers, signature: name } }, out: [], effect: { type: 'submit' } };

@@ -79,7 +79,8 @@ export type State = {
   returnTo?: string | null;
   sensitiveNoticeAt?: string;
   consent?: { version: string; hash: string; shownAt: string; agreedAt?: string };
-  withdrawId?: string;
+  /** a withdrawal being confirmed, beside whatever the person was doing (which `at` keeps) */
+  withdrawing?: { leadId?: string };
   /** photos and voice notes received at the media step */
   media?: Array<{ kind: string; fileId: string }>;
   /** a cancelled draft resumes here */

@@ -343,6 +343,29 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
     expect(lead.withdrawnAt).not.toBeNull();
   });
 
+  it('a withdrawal left half-way never withdraws by accident, and never mixes with a draft or a cancel', async () => {
+    const p = personOn(await boot(), 6013);
+    await fillUpTo(p);
+    await signAndSubmit(p);
+    await fillUpTo(p, 'householdSize'); // a second report in progress
+    await p.say('/withdraw');
+    await p.tap('530925-20261124-0001');
+    await p.say('/start');
+    let r = await p.tap('继续上次没填完的申报');
+    expect(r.texts[0]).toContain('家里一共几口人');
+    r = await p.say('好');
+    expect(r.texts[0]).toContain('❗');
+    expect((await running!.db.prisma.lead.findFirstOrThrow()).stage).toBe('received');
+
+    await p.say('/cancel');
+    await p.say('/withdraw');
+    r = await p.tap('不撤回了');
+    expect(r.texts[0]).toContain('好的，没有撤回');
+    r = await p.tap('不取消，接着填');
+    expect(r.texts[0]).toContain('家里一共几口人');
+    expect(await running!.db.prisma.lead.count()).toBe(1);
+  });
+
   it('a village QR poster link starts with the village chosen, still editable', async () => {
     const p = personOn(await boot(), 6010);
     const r = await p.say('/start v530925202203');
