@@ -68,13 +68,9 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(q.error));
     const { cursor, limit, ...filters } = q.data;
-    let page;
-    try {
-      page = await queries.list(req.token!.scope, filters, { cursor, limit }, now());
-    } catch (e) {
-      if (e instanceof SyntaxError) return sendError(req, res, 400, 'bad_cursor', 'api.bad_cursor');
-      throw e;
-    }
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (after === null) return sendError(req, res, 400, 'bad_cursor', 'api.bad_cursor');
+    const page = await queries.list(req.token!.scope, filters, { after, limit }, now());
     await tokens.logAccess(req.token!.id, page.items.map((l) => l.id), 'list');
     res.json(page);
   });
@@ -103,8 +99,8 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     if (!body.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(body.error));
     if (body.data.to === 'confirmed' && scope.kind !== 'county') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'county' });
     if (body.data.to === 'township_reviewed' && scope.kind === 'village') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'township' });
-    // The original of a duplicate must be a lead of the same county (division codes nest: the county is the first 6 digits).
-    if (body.data.duplicateOf && !(await queries.inScope({ kind: 'county', code: scope.code.slice(0, 6) }, body.data.duplicateOf)))
+    // The original of a duplicate must be another lead the token may see.
+    if (body.data.duplicateOf && (body.data.duplicateOf === id.data || !(await queries.inScope(scope, body.data.duplicateOf))))
       return sendError(req, res, 422, 'original_not_found', 'api.original_not_found');
     const result = await intake.move(id.data, body.data, `token:${req.token!.id}`, now());
     if (!result.ok) {
@@ -133,6 +129,18 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
   });
 
   return r;
+}
+
+const cursorShape = z.tuple([z.iso.datetime(), z.uuid()]);
+
+/** A page cursor is base64url JSON [createdAt, id]; anything else is refused (null). */
+function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  try {
+    const parsed = cursorShape.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return parsed.success ? { createdAt: new Date(parsed.data[0]), id: parsed.data[1] } : null;
+  } catch {
+    return null;
+  }
 }
 
 function flatten(params: Record<string, unknown>): Record<string, unknown> {

@@ -32,7 +32,9 @@ async function* leadsOf(db: Database, scope: Scope): AsyncGenerator<LeadRow[]> {
   let after: { createdAt: Date; id: string } | undefined;
   for (;;) {
     const rows = await db.prisma.lead.findMany({
-      where: after ? { AND: [scopeWhere(scope), { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] }] } : scopeWhere(scope),
+      where: after
+        ? { AND: [scopeWhere(scope), { createdAt: { gte: after.createdAt } }, { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] }] }
+        : scopeWhere(scope),
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: BATCH,
     });

@@ -96,15 +96,24 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
     };
   }
 
+  /** A token below the county sees only the possible duplicates inside its own place. */
+  async function withVisibleDuplicates<T extends { possibleDuplicates: string[] }>(scope: Scope, items: T[]): Promise<T[]> {
+    if (scope.kind === 'county') return items;
+    const all = [...new Set(items.flatMap((i) => i.possibleDuplicates))];
+    if (all.length === 0) return items;
+    const visible = new Set((await db.prisma.lead.findMany({ where: { AND: [scopeWhere(scope), { id: { in: all } }] }, select: { id: true } })).map((r) => r.id));
+    return items.map((i) => ({ ...i, possibleDuplicates: i.possibleDuplicates.filter((d) => visible.has(d)) }));
+  }
+
   return {
     view,
-    async list(scope: Scope, f: LeadFilters, page: { cursor?: string | undefined; limit: number }, now = new Date()) {
+    async list(scope: Scope, f: LeadFilters, page: { after?: { createdAt: Date; id: string } | undefined; limit: number }, now = new Date()) {
       const w = where(scope, f, now);
       let after: Prisma.LeadWhereInput | undefined;
-      if (page.cursor) {
-        const [at, id] = JSON.parse(Buffer.from(page.cursor, 'base64url').toString('utf8')) as [string, string];
-        const t = new Date(at);
-        after = { OR: [{ createdAt: { lt: t } }, { createdAt: t, id: { lt: id } }] };
+      if (page.after) {
+        const { createdAt: t, id } = page.after;
+        // The plain bound lets the (place, createdAt) index start at the cursor; the OR breaks ties by id.
+        after = { AND: [{ createdAt: { lte: t } }, { OR: [{ createdAt: { lt: t } }, { createdAt: t, id: { lt: id } }] }] };
       }
       const rows = await db.prisma.lead.findMany({
         where: after ? { AND: [w, after] } : w,
@@ -115,14 +124,18 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       const items = rows.slice(0, page.limit);
       const last = items[items.length - 1];
       const nextCursor = more && last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url') : null;
-      return { items: items.map((l) => view(l, scope, now)), nextCursor };
+      return { items: await withVisibleDuplicates(scope, items.map((l) => view(l, scope, now))), nextCursor };
     },
     async get(scope: Scope, id: string, now = new Date()) {
       const l = await db.prisma.lead.findFirst({ where: { AND: [scopeWhere(scope), { id }] }, include: { events: { orderBy: { id: 'asc' } }, attachments: true } });
       if (!l) return undefined;
+      const [visible] = await withVisibleDuplicates(scope, [view(l, scope, now)]);
+      const hidden = new Set(l.possibleDuplicates.filter((d) => !visible!.possibleDuplicates.includes(d)));
       return {
-        ...view(l, scope, now),
-        events: l.events.map((e) => ({ at: e.at.toISOString(), actor: e.actor, kind: e.kind, from: e.fromStage, to: e.toStage, data: e.data, note: e.note })),
+        ...visible!,
+        events: l.events
+          .filter((e) => !(e.kind === 'possible_duplicate' && hidden.has(String((e.data as { other?: string } | null)?.other))))
+          .map((e) => ({ at: e.at.toISOString(), actor: e.actor, kind: e.kind, from: e.fromStage, to: e.toStage, data: e.data, note: e.note })),
         attachments: l.attachments.map((x) => ({ channel: x.channel, kind: x.kind, fileId: x.fileId })),
       };
     },

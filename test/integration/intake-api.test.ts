@@ -171,4 +171,25 @@ describe(`intake API on ${TEST_DB}`, () => {
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(['/api/v1/leads', '/api/v1/leads/{id}', '/api/v1/leads/{id}/events', '/api/v1/exports/leads.xlsx', '/api/v1/exports/leads.csv', '/api/v1/stats']);
   });
+
+  it('refuses a bad cursor and keeps duplicates outside the token\'s place out of sight', async () => {
+    for (const bad of ['eA', Buffer.from('"x"').toString('base64url'), Buffer.from('null').toString('base64url'), Buffer.from('["2026-01-01T00:00:00Z","nope"]').toString('base64url')]) {
+      const r = await get(`/api/v1/leads?cursor=${bad}`, tok.county);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.code).toBe('bad_cursor');
+    }
+    const s1 = await app.db.prisma.lead.findUniqueOrThrow({ where: { id: ids.s1 } });
+    const phone = (await get(`/api/v1/leads/${ids.s1}`, tok.county)).body.phone as string;
+    expect(s1.villageCode).toBe('530925200201');
+    const twin = (await app.intake.receiveLead(newLead({ villageCode: '530925101201', phone }), day('2026-12-18'))).id;
+    const county = await get(`/api/v1/leads/${twin}`, tok.county);
+    expect(county.body.possibleDuplicates).toEqual([ids.s1]);
+    const village = await get(`/api/v1/leads/${twin}`, tok.bingdao);
+    expect(village.body.possibleDuplicates).toEqual([]);
+    expect(JSON.stringify(village.body.events)).not.toContain(ids.s1);
+    const post = (body: unknown) => request(app.url).post(`/api/v1/leads/${twin}/events`).set('authorization', `Bearer ${tok.bingdao}`).send(body as object);
+    expect((await post({ to: 'duplicate', duplicateOf: ids.s1 })).status).toBe(422);
+    expect((await post({ to: 'duplicate', duplicateOf: twin })).status).toBe(422);
+    expect((await post({ to: 'duplicate', duplicateOf: ids.b3 })).status).toBe(201);
+  });
 });
