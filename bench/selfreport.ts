@@ -184,7 +184,7 @@ function timeRequests(server: Server, clock: () => PhaseClock) {
   });
 }
 
-/** Wraps conversations.turn / .replied and intake.receiveLead (the adapter calls them through these objects). */
+/** Wraps conversations.turn / .claimReplies / .repliesSent and intake.receiveLead (the adapter calls them through these objects). */
 function instrument(running: Running, clock: () => PhaseClock) {
   const timed = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, pick: (c: PhaseClock) => Acc) =>
     async (...args: A): Promise<R> => {
@@ -201,7 +201,8 @@ function instrument(running: Running, clock: () => PhaseClock) {
     };
   const c = running.conversations;
   c.turn = timed(c.turn.bind(c), (k) => k.cur.turn);
-  c.replied = timed(c.replied.bind(c), (k) => k.cur.replied);
+  c.claimReplies = timed(c.claimReplies.bind(c), (k) => k.cur.replied);
+  c.repliesSent = timed(c.repliesSent.bind(c), (k) => k.cur.replied);
   const i = running.intake;
   i.receiveLead = timed(i.receiveLead.bind(i), (k) => k.cur.lead);
   timeRequests(running.server, clock);
@@ -478,7 +479,7 @@ function report(
         wrow('  conversations.turn (record, load, flow, store: database)', per(ps?.turn), '-', per(pl?.turn)),
         wrow('    p50 / p99 / max', spread(ps?.turn), '-', spread(pl?.turn)),
         wrow('    of which intake.receiveLead, per report submitted', per(ps?.lead), '-', per(pl?.lead)),
-        wrow('  conversations.replied (database)', per(ps?.replied), '-', per(pl?.replied)),
+        wrow('  claim + mark replies sent (database)', per(ps?.replied), '-', per(pl?.replied)),
         wrow('  rest: express, grammY, Bot API calls, waiting for the loop', rest(ps), per(pb?.handler), rest(pl)),
         wrow('new TCP connections accepted by the server (count)', String(ps?.connections ?? '-'), String(pb?.connections ?? '-'), String(pl?.connections ?? '-')),
         wrow('fake Bot API: handling one call (driver thread)', sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3)),

@@ -286,12 +286,19 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
                 data: { channel: who.channel, userId: who.userId, chatId: who.chatId, state: stateBox, status, draftExpiresAt, language: result.language ?? row.language },
               });
             }
-            await tx.inboundUpdate.update({
-              where: { channel_platformId: { channel: who.channel, platformId: turn.platformId } },
+            // Another request (a redelivery racing this one) may have handled the update meanwhile: then this
+            // turn is the duplicate and nothing of it is kept.
+            const marked = await tx.inboundUpdate.updateMany({
+              where: { channel: who.channel, platformId: turn.platformId, handledAt: null },
               data: { handledAt: now, replies: crypto.encryptJson(result.out) },
             });
+            if (marked.count !== 1) throw new AlreadyHandled();
           });
         } catch (e) {
+          if (e instanceof AlreadyHandled) {
+            deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'duplicate' });
+            return { replies: [], duplicate: true };
+          }
           const clash = e instanceof ConcurrentTurn || (e as { code?: string }).code === 'P2002';
           if (clash && attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
           throw e;
@@ -301,13 +308,25 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       }
     },
 
-    /** The adapter sent the replies: a later redelivery of this update is answered with nothing. */
-    async replied(channel: string, platformId: string): Promise<void> {
-      await db.prisma.inboundUpdate.update({ where: { channel_platformId: { channel, platformId } }, data: { repliedAt: new Date(), replies: null } });
+    /**
+     * Sending the replies of an update: claim them first (one sender wins when a redelivery races the first
+     * handling), mark them sent after, or give the claim back when sending failed so a redelivery sends them.
+     */
+    async claimReplies(channel: string, platformId: string): Promise<boolean> {
+      const r = await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId, repliedAt: null, NOT: { replies: null } }, data: { repliedAt: new Date() } });
+      return r.count === 1;
+    },
+    async repliesSent(channel: string, platformId: string): Promise<void> {
+      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { replies: null } });
+    },
+    async releaseReplies(channel: string, platformId: string): Promise<void> {
+      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } });
     },
 
     /** Deletes drafts nobody touched for 30 days (cancelled, or simply abandoned): never-submitted data is not kept. */
     async purgeDrafts(now = clock()): Promise<number> {
+      // Recorded updates hold what people typed: kept while a redelivery is possible, deleted after the draft period.
+      await db.prisma.inboundUpdate.deleteMany({ where: { receivedAt: { lt: addDaysDate(now, -DRAFT_DAYS) }, handledAt: { not: null } } });
       const expired = await db.prisma.conversation.findMany({ where: { draftExpiresAt: { lt: now } }, select: { id: true, version: true } });
       let n = 0;
       for (const c of expired) {
@@ -323,6 +342,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
 }
 
 class ConcurrentTurn extends Error {}
+class AlreadyHandled extends Error {}
 
 function addDaysDate(now: Date, days: number): Date {
   return new Date(now.getTime() + days * 86_400_000);

@@ -126,13 +126,14 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         out.on('error', reject);
       });
       const write = async (r: unknown[]) => {
-        if (!csv.write(r)) await new Promise((resolve) => csv.once('drain', resolve));
+        if (out.destroyed) throw new Error('the reader went away');
+        if (!csv.write(r)) await Promise.race([once(csv, 'drain'), once(out, 'close')]);
       };
       await write(EXPORT_COLUMNS.map((c) => t(`export.columns.${c}`)));
       let n = 0;
       for await (const batch of leadsOf(db, scope)) {
-        for (const l of batch) await write(row(l, scope, lng, today));
         await onBatch?.(batch.map((l) => l.id));
+        for (const l of batch) await write(row(l, scope, lng, today));
         n += batch.length;
       }
       csv.end();
@@ -150,11 +151,12 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       sheet.getRow(1).commit();
       let n = 0;
       for await (const batch of leadsOf(db, scope)) {
-        for (const l of batch) sheet.addRow(row(l, scope, lng, today)).commit();
         await onBatch?.(batch.map((l) => l.id));
+        for (const l of batch) sheet.addRow(row(l, scope, lng, today)).commit();
         n += batch.length;
         // Let the reader catch up: without this, a slow client makes the zip stream pile up in memory.
-        if (out.writableNeedDrain) await once(out, 'drain');
+        if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+        if (out.destroyed) throw new Error('the reader went away');
       }
       sheet.commit();
 

@@ -217,8 +217,9 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
 
     /** The household withdraws its own report; refused once the procedure has ended. */
     async withdraw(channel: string, reporterId: string, leadId: string, now = new Date()): Promise<'withdrawn' | 'not_found' | 'already_final'> {
-      const lead = await db.prisma.lead.findFirst({ where: { id: leadId, channel, reporterId }, select: { id: true } });
+      const lead = await db.prisma.lead.findFirst({ where: { id: leadId, channel, reporterId }, select: { id: true, stage: true } });
       if (!lead) return 'not_found';
+      if (lead.stage === 'withdrawn') return 'withdrawn'; // asked twice (a redelivery): the same answer
       const r = await move(leadId, { to: 'withdrawn' }, 'household', now);
       return r.ok ? 'withdrawn' : 'already_final';
     },

@@ -103,22 +103,26 @@ export function createOutbox(deps: { db: Database; crypto: Crypto; deployment: D
   async function deliverDue(now = new Date(), limit = 20, maxRounds = 10): Promise<{ delivered: number; failed: number; dead: number }> {
     const counts = { delivered: 0, failed: 0, dead: 0 };
     if (!forwarding) return counts;
+    const started = Date.now();
     for (let round = 0; round < maxRounds; round++) {
-      if ((await deliverRound(now, limit, counts)) === 0) break;
+      // Each round claims at the time it starts, so a long round does not claim rows whose locks have lapsed.
+      const at = new Date(now.getTime() + (Date.now() - started));
+      if ((await deliverRound(at, limit, counts)) === 0) break;
     }
     return counts;
   }
 
   async function deliverRound(now: Date, limit: number, counts: { delivered: number; failed: number; dead: number }): Promise<number> {
     if (!forwarding) return 0;
-    const lockUntil = new Date(now.getTime() + LOCK_MS);
+    // The lock outlasts the longest round (every row timing out), so no other instance takes a row in flight.
+    const lockUntil = new Date(now.getTime() + Math.max(LOCK_MS, 2 * limit * forwarding.timeoutMs));
     const claimed = await db.prisma.$queryRaw<Array<{ id: bigint; key: string; payload: Uint8Array; attempts: number }>>`
       UPDATE outbox SET locked_until = ${lockUntil}
       WHERE id IN (
         SELECT o.id FROM outbox o
         WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at <= ${now}
           AND (o.locked_until IS NULL OR o.locked_until < ${now})
-          AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.lead_id = o.lead_id AND e.id < o.id AND e.state IN ('pending', 'failed'))
+          AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.lead_id = o.lead_id AND e.id < o.id AND e.state IN ('pending', 'failed', 'dead'))
         ORDER BY o.id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
       RETURNING id, key, payload, attempts`;
     for (const row of claimed.sort((x, y) => Number(x.id - y.id))) {

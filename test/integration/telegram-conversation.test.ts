@@ -291,7 +291,19 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
     expect(again.status).toBe(200);
     expect(again.texts).toEqual([]);
 
+    // The same update delivered twice at once (a webhook retried while the first is still running): one answer.
+    const racing = p.textUpdate('13987654321');
+    const callsBefore = api.calls.length;
+    const both = await Promise.all([p.deliver(racing), p.deliver(racing)]);
+    expect(both.map((b) => b.status)).toEqual([200, 200]);
+    const sent = api.calls.slice(callsBefore).filter((c) => c.method === 'sendMessage');
+    expect(sent).toHaveLength(1);
+    expect(String(sent[0]!.payload.text)).toContain('身份证号');
+    expect((await p.say('返回')).texts[0]).toContain('手机号');
+    await p.say('13987654321');
+
     // The process saved the answer and its reply, then died before sending it.
+    await p.say('返回');
     const lost = p.textUpdate('13987654321');
     const parsed = { kind: 'text' as const, text: '13987654321' };
     const who = { channel: 'telegram', userId: '6007', chatId: '6007', languageCode: 'zh-hans' };

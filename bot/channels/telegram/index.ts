@@ -80,10 +80,17 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
     const platformId = String(update.update_id);
     const who = { channel: 'telegram', userId: String(parsed.user.id), chatId: String(parsed.chatId), languageCode: parsed.user.language_code };
     try {
-      const { replies, duplicate } = await conversations.turn({ who, platformId, payload: update, input: parsed.input, caps: TELEGRAM_CAPS });
+      const { replies } = await conversations.turn({ who, platformId, payload: update, input: parsed.input, caps: TELEGRAM_CAPS });
       const tapped = update.callback_query?.message ? { messageId: update.callback_query.message.message_id } : undefined;
-      for (const out of replies) await send(ctx, parsed.chatId, out, tapped);
-      if (replies.length > 0 || !duplicate) await conversations.replied('telegram', platformId);
+      if (replies.length > 0 && (await conversations.claimReplies('telegram', platformId))) {
+        try {
+          for (const out of replies) await send(ctx, parsed.chatId, out, tapped);
+        } catch (e) {
+          await conversations.releaseReplies('telegram', platformId);
+          throw e;
+        }
+        await conversations.repliesSent('telegram', platformId);
+      }
     } finally {
       // A tapped button always gets its answer, or the phone shows a spinner.
       if (update.callback_query) await ctx.answerCallbackQuery().catch(() => {});
