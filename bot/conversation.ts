@@ -323,6 +323,22 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } });
     },
 
+    /**
+     * Updates recorded but never handled (the process died, or handling failed), and replies saved but never
+     * sent, older than `olderThanMs`: a sweeper hands their payloads to the channel again.
+     */
+    async unfinished(channel: string, olderThanMs: number, now = new Date(), limit = 50): Promise<unknown[]> {
+      const before = new Date(now.getTime() - olderThanMs);
+      const since = new Date(now.getTime() - 86_400_000);
+      const rows = await db.prisma.inboundUpdate.findMany({
+        where: { channel, receivedAt: { lt: before, gt: since }, OR: [{ handledAt: null }, { repliedAt: null, NOT: { replies: null } }] },
+        orderBy: { id: 'asc' },
+        take: limit,
+        select: { payload: true },
+      });
+      return rows.map((r) => crypto.decryptJson<unknown>(r.payload));
+    },
+
     /** Deletes drafts nobody touched for 30 days (cancelled, or simply abandoned): never-submitted data is not kept. */
     async purgeDrafts(now = clock()): Promise<number> {
       // Recorded updates hold what people typed: kept while a redelivery is possible, deleted after the draft period.

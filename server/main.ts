@@ -12,7 +12,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { createCrypto, resolveMasterKey } from './crypto.ts';
 import { createIntake, type Intake } from './intake/leads.ts';
 import { createConversations, type Conversations } from '../bot/conversation.ts';
-import { createTelegram } from '../bot/channels/telegram/index.ts';
+import { createTelegram, type Telegram } from '../bot/channels/telegram/index.ts';
 import { createTokens } from './intake/tokens.ts';
 import { createOutbox, type Outbox } from './intake/outbox.ts';
 import { createQueries } from './intake/queries.ts';
@@ -23,6 +23,7 @@ export type Running = {
   config: Config;
   db: Database;
   conversations: Conversations;
+  telegram: Telegram | undefined;
   intake: Intake;
   outbox: Outbox;
   server: Server;
@@ -117,7 +118,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, intake, outbox, server: listening, url, stop };
+    return { config, db, conversations, telegram, intake, outbox, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

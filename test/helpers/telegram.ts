@@ -29,7 +29,7 @@ export type ApiCall = { method: string; payload: Record<string, unknown> };
  * A local stand-in for the Telegram Bot API: answers every method grammY calls and records the calls.
  * Its keep-alive timeout is longer than the client's, so idle pooled sockets are not reset under load.
  */
-export async function startFakeBotApi(opts: { failNext?: (method: string) => boolean } = {}) {
+export async function startFakeBotApi(opts: { failNext?: (method: string) => number | false } = {}) {
   const calls: ApiCall[] = [];
   const pending: Array<Record<string, unknown>> = [];
   let messageId = 1000;
@@ -38,8 +38,9 @@ export async function startFakeBotApi(opts: { failNext?: (method: string) => boo
   app.post('/bot:token/:method', (req, res) => {
     const method = req.params.method;
     const payload = (req.body ?? {}) as Record<string, unknown>;
-    if (opts.failNext?.(method)) {
-      res.status(500).json({ ok: false, error_code: 500, description: 'Internal Server Error' });
+    const failure = opts.failNext?.(method);
+    if (failure) {
+      res.status(failure).json({ ok: false, error_code: failure, description: 'failed on purpose' });
       return;
     }
     if (method === 'getUpdates') {

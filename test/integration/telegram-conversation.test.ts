@@ -447,3 +447,28 @@ describe(`Telegram long polling, ${TEST_DB}`, () => {
     }
   });
 });
+
+describe(`Telegram replies that could not be sent, ${TEST_DB}`, () => {
+  it('are sent by the sweeper later, once', async () => {
+    const place = await freshDatabase();
+    let failures = 1;
+    const api = await startFakeBotApi({ failNext: (method) => (method === 'sendMessage' && failures-- > 0 ? 400 : false) });
+    const running = await startWithTelegram(place, api, memoryLogger().logger, NOW);
+    try {
+      const p = telegramPerson(`${running.url}/telegram/webhook`, api, 7100);
+      const first = await p.say('/start');
+      expect(first.status).toBe(500); // Telegram will redeliver; the sweeper does not wait for that
+      expect(api.textsTo(7100)).toEqual([]);
+      expect(await running.telegram!.sweep(0)).toBe(1);
+      expect(api.textsTo(7100)).toHaveLength(1);
+      expect(api.textsTo(7100)[0]).toContain('申报不收任何费用');
+      expect(await running.telegram!.sweep(0)).toBe(0);
+      await p.deliver(first.update); // Telegram's own redelivery comes too late to answer twice
+      expect(api.textsTo(7100)).toHaveLength(1);
+    } finally {
+      await running.stop();
+      await api.close();
+      await place.cleanup();
+    }
+  });
+});

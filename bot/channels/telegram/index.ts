@@ -108,8 +108,26 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
     return g.length === secret.length && timingSafeEqual(g, secret);
   }
 
+  let sweeper: NodeJS.Timeout | undefined;
+  /**
+   * Handles again what was recorded but not finished: in polling mode Telegram has already moved past such an
+   * update, and in webhook mode a reply that could not be sent waits here. Safe to run on several instances.
+   */
+  async function sweep(olderThanMs = 60_000): Promise<number> {
+    const payloads = await conversations.unfinished('telegram', olderThanMs);
+    for (const update of payloads) {
+      try {
+        await bot.handleUpdate(update as Update);
+      } catch (e) {
+        logger.warn({ err: { message: (e as Error).message } }, 'telegram update still failing; will try again');
+      }
+    }
+    return payloads.length;
+  }
+
   return {
     bot,
+    sweep,
     /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
     mount(app: Express) {
       if (opts.mode !== 'webhook') return;
@@ -141,8 +159,11 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
         });
       }
       logger.info({ mode: opts.mode, bot: bot.botInfo.username }, 'telegram channel on');
+      sweeper = setInterval(() => void sweep().catch(() => {}), 60_000);
+      sweeper.unref();
     },
     async stop() {
+      if (sweeper) clearInterval(sweeper);
       if (bot.isRunning()) await bot.stop();
     },
   };
