@@ -472,3 +472,22 @@ describe(`Telegram replies that could not be sent, ${TEST_DB}`, () => {
     }
   });
 });
+
+describe(`a person who blocked the bot, ${TEST_DB}`, () => {
+  it('gets nothing resent: the replies are dropped once and the webhook is not retried', async () => {
+    const place = await freshDatabase();
+    const api = await startFakeBotApi({ failNext: (method) => (method === 'sendMessage' ? 403 : false) });
+    const log = memoryLogger();
+    const running = await startWithTelegram(place, api, log.logger, NOW);
+    try {
+      const p = telegramPerson(`${running.url}/telegram/webhook`, api, 7200);
+      expect((await p.say('/start')).status).toBe(200);
+      expect(await running.telegram!.sweep(0)).toBe(0);
+      expect(log.lines().some((l) => l.msg === 'recipient unreachable (blocked the bot); replies dropped')).toBe(true);
+    } finally {
+      await running.stop();
+      await api.close();
+      await place.cleanup();
+    }
+  });
+});

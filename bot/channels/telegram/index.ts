@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Bot, type Context, type RawApi } from 'grammy';
+import { Bot, GrammyError, type Context, type RawApi } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Express, Request, Response } from 'express';
@@ -86,6 +86,12 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
         try {
           for (const out of replies) await send(ctx, parsed.chatId, out, tapped);
         } catch (e) {
+          // 403: the person blocked the bot or deleted the chat. Retrying cannot help: the replies are dropped.
+          if (e instanceof GrammyError && e.error_code === 403) {
+            logger.warn({ channel: 'telegram', update: platformId }, 'recipient unreachable (blocked the bot); replies dropped');
+            await conversations.repliesSent('telegram', platformId);
+            return;
+          }
           await conversations.releaseReplies('telegram', platformId);
           throw e;
         }
