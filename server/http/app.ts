@@ -68,7 +68,7 @@ export function finishApp(app: express.Express, logger: Logger): void {
     const e = err as { type?: string; status?: number; name?: string };
     if (e.type === 'entity.too.large') return sendError(req, res, 413, 'too_large', 'http.too_large');
     if (e.type === 'entity.parse.failed') return sendError(req, res, 400, 'bad_json', 'http.bad_json');
-    logger.error({ err: { name: e.name, message: (err as Error).message, stack: (err as Error).stack } }, 'unhandled error in request');
+    logger.error({ err: { type: e.name, message: (err as Error).message, stack: (err as Error).stack } }, 'unhandled error in request');
     if (res.headersSent) return void res.destroy(); // a stream cut half-way: the client sees the failure
 
     sendError(req, res, 500, 'internal', 'http.internal');

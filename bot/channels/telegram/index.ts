@@ -104,7 +104,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
   });
 
   bot.catch((err) => {
-    logger.error({ err: { name: err.error instanceof Error ? err.error.name : 'Error', message: err.error instanceof Error ? err.error.message : String(err.error) } }, 'telegram update failed');
+    logger.error({ err: { type: err.error instanceof Error ? err.error.name : 'Error', message: err.error instanceof Error ? err.error.message : String(err.error) } }, 'telegram update failed');
   });
 
   const secret = opts.webhookSecret ? Buffer.from(opts.webhookSecret) : undefined;
