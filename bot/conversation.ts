@@ -15,6 +15,8 @@ import { parseYesNo, type Money } from './parse/index.ts';
 import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
 import { FINAL, type Stage } from '../server/intake/procedure.ts';
+import type { Desk } from './desk.ts';
+import type { StaffMember } from '../server/staff/accounts.ts';
 
 /**
  * One conversation turn, whatever the channel: record the update, load the person's state, run the flow or a
@@ -50,7 +52,7 @@ export function makeEngineContext(deployment: Deployment, lng: Language, caps: C
   return { t: (k, p) => t(k, p ?? {}), now, flow, caps, places, consent: consentFor(deployment, t) };
 }
 
-export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; metrics?: Metrics; now?: () => Date }) {
+export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; metrics?: Metrics; now?: () => Date; desk?: Desk }) {
   const { db, crypto, intake, deployment, logger } = deps;
   const clock = deps.now ?? (() => new Date());
   const places = placeTree(deployment);
@@ -87,7 +89,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     return { text: `${ctx.t('status.title')}\n\n${lines.join('\n')}` };
   }
 
-  type Row = { state: State; language: Language; status: string };
+  type Row = { state: State; language: Language; status: string; staff?: StaffMember | undefined };
 
   /** Everything that is not a step of the flow: start, status, withdraw, language, and idle chatter. */
   async function converse(turn: Turn, row: Row, ctx: EngineContext): Promise<Result & { language?: Language; status?: string }> {
@@ -97,6 +99,12 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     const hasDraft = Object.keys(state.answers).length > 0 && state.resumeAt !== undefined;
     const inFlow = state.at !== null;
 
+    // Staff: /join for anyone, and for staff the menu, tasks and lead cards (ARCHITECTURE: the staff commands).
+    if (deps.desk && !state.withdrawing) {
+      const handled = await deps.desk.handle({ input, state, who, language: row.language, caps: turn.caps, now: ctx.now, staff: row.staff, hasDraft: hasDraft || inFlow });
+      // A tap on a lead card in the middle of a report: afterwards, the question they were at is shown again.
+      if (handled) return handled.state.at && !handled.state.desk && input.kind === 'choice' ? { ...handled, out: [...handled.out, render(handled.state, ctx)] } : handled;
+    }
     const command = input.kind === 'command' ? input.name : input.kind === 'choice' && input.id.startsWith('start:') ? input.id.slice(6) : undefined;
     // Any command leaves a withdrawal that was being confirmed.
     if (command && state.withdrawing) return converse(turn, { ...row, state: { ...state, withdrawing: undefined } }, ctx);
@@ -246,6 +254,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         const row: Row = existing
           ? { state: crypto.decryptJson<State>(existing.state), language: existing.language as Language, status: existing.status }
           : { state: emptyState(flow.version), language: pickUserLanguage(who.languageCode), status: 'idle' };
+        row.staff = deps.desk ? await deps.desk.member(who.channel, who.userId) : undefined;
         const ctx = engineContext(row.language, turn.caps, now);
         let result = await converse(turn, row, ctx);
         let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);

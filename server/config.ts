@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
@@ -89,6 +90,12 @@ export const envSchema = z.object({
   OUTBOX_TIMEOUT_MS: documented('OUTBOX_TIMEOUT_MS', z.coerce.number({ error: 'must be a number' }).int().min(100).max(120_000).default(10_000), {
     description: 'How long one delivery waits for the county system to answer.',
   }),
+  REMINDER_CRON: documented('REMINDER_CRON', z.string().refine((v) => cron.validate(v), 'must be a cron expression such as "* * * * *"').default('* * * * *'), {
+    description: 'When the reminder scheduler runs its tick (node-cron syntax, in the deployment\'s time zone). Each tick sends only what is due and not yet sent.',
+  }),
+  TELEGRAM_SEND_RATE: documented('TELEGRAM_SEND_RATE', z.coerce.number({ error: 'must be a number' }).int().min(1).max(30).default(25), {
+    description: 'Messages a second the bot sends to staff (Telegram allows about 30 a second per bot, one a second per chat).',
+  }),
   LOG_LEVEL: documented('LOG_LEVEL', z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'), {
     description: 'Log verbosity. Logs are JSON lines on stdout and never contain personal data.',
   }),
@@ -106,6 +113,10 @@ export type Config = {
   encryptionKey: string | undefined;
   telegram: { token: string; mode: 'polling' | 'webhook'; webhookSecret: string | undefined; apiRoot: string } | undefined;
   forwarding: { url: string; secret: string; maxAttempts: number; timeoutMs: number } | undefined;
+  reminderCron: string;
+  telegramSendRate: number;
+  /** attempts before a staff message is dead-lettered (the same setting as forwarding) */
+  deliveryMaxAttempts: number;
 };
 
 function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -158,6 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       parsed.INTAKE_WEBHOOK_URL && parsed.INTAKE_WEBHOOK_SECRET
         ? { url: parsed.INTAKE_WEBHOOK_URL, secret: parsed.INTAKE_WEBHOOK_SECRET, maxAttempts: parsed.OUTBOX_MAX_ATTEMPTS, timeoutMs: parsed.OUTBOX_TIMEOUT_MS }
         : undefined,
+    reminderCron: parsed.REMINDER_CRON,
+    telegramSendRate: parsed.TELEGRAM_SEND_RATE,
+    deliveryMaxAttempts: parsed.OUTBOX_MAX_ATTEMPTS,
   };
 }
 

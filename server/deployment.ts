@@ -15,6 +15,12 @@ const digits = (n: number, what: string) =>
     .string({ error: `must be a ${n}-digit ${what} division code, written in quotes` })
     .regex(new RegExp(`^\\d{${n}}$`), `must be a ${n}-digit ${what} division code`);
 
+/** The roles staff can have (server/staff). */
+export const STAFF_ROLES = ['village_cadre', 'contact_person', 'township_reviewer', 'county_officer'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+const hhmm = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'must be a time such as 21:00');
+
 const name = z.string({ error: 'must be a name' }).trim().min(1, 'must not be empty');
 
 const village = z.strictObject({
@@ -64,6 +70,40 @@ export const deploymentSchema = z
         planDays: z.number().int().positive().default(10),
       })
       .default({ identificationDays: 15, publicityDays: 5, publicityDayType: 'calendar', planDays: 10 }),
+    /** When staff are nudged (server/reminders): offsets in days before a deadline, escalation, quiet hours, follow-ups. */
+    reminders: z
+      .strictObject({
+        /** days before a deadline on which the role that must act is nudged (0 = on the day); daily once overdue */
+        deadlineOffsets: z.array(z.number().int().min(0).max(60)).min(1).default([5, 2, 1, 0]),
+        /** an overdue lead goes to the township reviewer at once, and to the county officer after this many days */
+        escalateToCountyAfterDays: z.number().int().min(0).max(60).default(3),
+        quietHours: z
+          .strictObject({ from: hhmm, to: hhmm })
+          .default({ from: '21:00', to: '08:00' }),
+        /** contact persons: a follow-up every N months after confirmation or the last follow-up */
+        followUpEveryMonths: z.number().int().min(1).max(12).default(1),
+        /** a 回头看 re-check this many months after the risk was marked eliminated */
+        recheckAfterMonths: z.number().int().min(1).max(24).default(6),
+        /** a follow-up not yet recorded is asked about again every N days */
+        followUpRepeatDays: z.number().int().min(1).max(60).default(7),
+      })
+      .default({ deadlineOffsets: [5, 2, 1, 0], escalateToCountyAfterDays: 3, quietHours: { from: '21:00', to: '08:00' }, followUpEveryMonths: 1, recheckAfterMonths: 6, followUpRepeatDays: 7 }),
+    /** Hard cut-offs of work campaigns ("6月10日24时前完成全部数据录入"): countdown nudges to the audience. */
+    campaigns: z
+      .array(
+        z.strictObject({
+          id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'must be a short id of lower-case letters, digits, - and _'),
+          name,
+          /** local date and time of the cut-off; "2026-06-10 24:00" is the end of 10 June */
+          cutoff: z.string().regex(/^\d{4}-\d{2}-\d{2} (?:[01]\d|2[0-4]):[0-5]\d$/, 'must be a local date and time such as "2026-06-10 24:00"'),
+          roles: z.array(z.enum(STAFF_ROLES)).min(1).default([...STAFF_ROLES]),
+          /** division codes (county, township or village) the campaign covers; empty means the whole deployment */
+          places: z.array(z.string().regex(/^\d{6}(\d{3}(\d{3})?)?$/, 'must be a 6-, 9- or 12-digit division code')).default([]),
+          /** days before the cut-off's date on which the countdown goes out (0 = on the day) */
+          offsets: z.array(z.number().int().min(0).max(90)).min(1).default([7, 3, 1, 0]),
+        }),
+      )
+      .default([]),
     /** Local days off and make-up working days, on top of the national holiday calendar. */
     calendar: z
       .strictObject({
@@ -102,6 +142,14 @@ export const deploymentSchema = z
         });
       });
     });
+    const campaignIds = new Set<string>();
+    d.campaigns.forEach((c, i) => {
+      if (campaignIds.has(c.id)) ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'id'], message: `id ${c.id} is used twice` });
+      campaignIds.add(c.id);
+      c.places.forEach((code, pi) => {
+        if (!seen.has(code)) ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'places', pi], message: `${code} is not in the place tree` });
+      });
+    });
     const lines = new Map<string, number>();
     d.incomeLines.forEach((l, i) => {
       const key = `${l.province}/${l.year}`;
@@ -115,6 +163,8 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 export type County = Deployment['counties'][number];
 export type Township = County['townships'][number];
 export type Village = Township['villages'][number];
+export type Campaign = Deployment['campaigns'][number];
+export type ReminderRules = Deployment['reminders'];
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -18,6 +18,10 @@ import { createOutbox, type Outbox } from './intake/outbox.ts';
 import { createQueries } from './intake/queries.ts';
 import { createExports } from './intake/export.ts';
 import { apiRouter, openApiDocument } from './http/api.ts';
+import { createStaffAccounts, type StaffAccounts } from './staff/accounts.ts';
+import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
+import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
+import { createDesk } from '../bot/desk.ts';
 
 export type Running = {
   config: Config;
@@ -26,6 +30,9 @@ export type Running = {
   telegram: Telegram | undefined;
   intake: Intake;
   outbox: Outbox;
+  staff: StaffAccounts;
+  deliveries: Deliveries;
+  scheduler: Scheduler;
   server: Server;
   url: string;
   /** Stop accepting, finish in-flight requests, close the database. Safe to call twice. */
@@ -43,6 +50,10 @@ export type StartOptions = {
   outboxIntervalMs?: number;
   /** known Telegram bot identity, so start-up needs no getMe (tests) */
   telegramBotInfo?: UserFromGetMe;
+  /** how often the staff message worker runs (default 1 s); 0 leaves it off (tests drive deliverDue) */
+  deliveryIntervalMs?: number;
+  /** false leaves the reminder cron off (tests call scheduler.tick(now)) */
+  scheduler?: boolean;
 };
 
 export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -59,12 +70,23 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger, forwarding: config.forwarding });
     const intake = createIntake({ db, crypto, deployment: config.deployment, outbox });
     const metrics = createMetrics();
-    const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, metrics, ...(opts.now ? { now: opts.now } : {}) });
+    const staff = createStaffAccounts({ db, deployment: config.deployment });
+    intake.setContactPersonCheck((id, village, tx) => staff.isContactPerson(id, village, tx));
+    let onUnreachable: (staffId: string, now: Date) => Promise<void> = async () => {};
+    const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger, maxAttempts: config.deliveryMaxAttempts, onUnreachable: (id, now) => onUnreachable(id, now) });
+    const desk = createDesk({ intake, accounts: staff, deliveries, crypto, deployment: config.deployment, logger });
+    onUnreachable = (id, now) => desk.unreachable(id, now, db.prisma);
+    intake.onReceived((tx, leadId, now) => desk.noticeNewLead(tx, leadId, now));
+    const scheduler = createScheduler({ db, deployment: config.deployment, deliveries, logger, render: (s, list) => desk.renderReminders(s, list) });
+    const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, metrics, desk, ...(opts.now ? { now: opts.now } : {}) });
 
     let shuttingDown = false;
     const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown });
     const telegram = config.telegram ? createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
-    if (telegram) telegram.mount(app);
+    if (telegram) {
+      telegram.mount(app);
+      deliveries.registerSender('telegram', telegram.sender(config.telegramSendRate));
+    }
     else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
     const tokens = createTokens(db);
     const queries = createQueries({ db, crypto, deployment: config.deployment });
@@ -93,6 +115,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const listening = server;
     if (telegram) await telegram.start();
     outbox.start(opts.outboxIntervalMs ?? 2000);
+    if (opts.deliveryIntervalMs !== 0) deliveries.start(opts.deliveryIntervalMs ?? 1000);
+    if (opts.scheduler !== false) scheduler.start(config.reminderCron);
     if (config.forwarding) logger.info({ maxAttempts: config.forwarding.maxAttempts }, 'forwarding leads to the county system');
     const address = listening.address() as AddressInfo;
     const url = `http://127.0.0.1:${address.port}`;
@@ -105,6 +129,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         logger.info({ reason }, 'shutting down: no new requests, finishing those in flight');
         await purgeJob.stop();
         await telegram?.stop();
+        await scheduler.stop();
+        await deliveries.stop();
         await outbox.stop();
         // PGlite's close() does not wait for a query in flight: let the start-up purge finish first.
         await purging;
@@ -118,7 +144,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, telegram, intake, outbox, server: listening, url, stop };
+    return { config, db, conversations, telegram, intake, outbox, staff, deliveries, scheduler, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

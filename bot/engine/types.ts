@@ -83,6 +83,8 @@ export type State = {
   withdrawing?: { leadId?: string };
   /** photos and voice notes received at the media step */
   media?: Array<{ kind: string; fileId: string }>;
+  /** staff: a reason or note asked for after a tap on a lead card; the next text answers it */
+  desk?: { awaiting: 'reason' | 'note'; leadId: string; action: string };
   /** a cancelled draft resumes here */
   resumeAt?: string | null;
   /** answers a deep link fills in before the first question (the village of a QR poster) */

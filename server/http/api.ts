@@ -40,9 +40,11 @@ export const moveBody = z.strictObject({
 
 /** A fact that is not a move: green-channel help, or the contact person and plan after confirmation. */
 export const recordBody = z.strictObject({
-  record: z.enum(['green_channel', 'plan']),
+  record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated']),
   note: z.string().max(1000).optional(),
   contactPerson: z.string().min(1).max(50).optional(),
+  /** plan: the contact person as a staff member of the lead's village (they get the follow-up reminders) */
+  contactStaffId: z.uuid().optional(),
 });
 
 type Authed = Request & { token?: TokenInfo };
@@ -97,14 +99,12 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     }
     const body = moveBody.safeParse(req.body ?? {});
     if (!body.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(body.error));
-    if (body.data.to === 'confirmed' && scope.kind !== 'county') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'county' });
-    if (body.data.to === 'township_reviewed' && scope.kind === 'village') return sendError(req, res, 403, 'scope_too_narrow', 'api.scope_too_narrow', { needs: 'township' });
-    // The original of a duplicate must be another lead the token may see.
-    if (body.data.duplicateOf && (body.data.duplicateOf === id.data || !(await queries.inScope(scope, body.data.duplicateOf))))
-      return sendError(req, res, 422, 'original_not_found', 'api.original_not_found');
-    const result = await intake.move(id.data, body.data, `token:${req.token!.id}`, now());
+    const result = await intake.moveInScope(scope, id.data, body.data, `token:${req.token!.id}`, now());
     if (!result.ok) {
       const { code, params } = result.refusal;
+      if (code === 'not_found') return sendError(req, res, 404, 'lead_not_found', 'api.lead_not_found');
+      if (code === 'scope_too_narrow') return sendError(req, res, 403, code, 'api.scope_too_narrow', flatten(params ?? {}));
+      if (code === 'original_not_found') return sendError(req, res, 422, code, 'api.original_not_found');
       return sendError(req, res, 409, code, `api.refusal.${code}`, flatten(params ?? {}), params);
     }
     const lead = await queries.get(scope, id.data, now());

@@ -1,9 +1,11 @@
 import type { Database } from '../db/index.ts';
 import type { Crypto } from '../crypto.ts';
 import { incomeLineFor, placeIndex, type Deployment } from '../deployment.ts';
-import { localDate } from '../time.ts';
+import { addMonths, localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
-import { checkMove, clocks, FINAL, type EventRecord, type Move, type MoveRefusal, type Stage } from './procedure.ts';
+import { actingRole, checkMove, clocks, FINAL, scopeAllowsMove, STAGES, type EventRecord, type Move, type MoveRefusal, type Stage } from './procedure.ts';
+import { scopeWhere, type Scope } from './tokens.ts';
+import { Prisma } from '../db/generated/client.ts';
 import { createCalendar } from '../reminders/calendar.ts';
 import type { Outbox } from './outbox.ts';
 
@@ -41,8 +43,18 @@ export function receiptNumber(countyCode: string, day: string, seq: number): str
   return `${countyCode}-${day.replaceAll('-', '')}-${String(seq).padStart(4, '0')}`;
 }
 
+/** Facts recorded about a lead that are not moves. */
+export type RecordKind = 'green_channel' | 'plan' | 'follow_up' | 'risk_eliminated' | 'note';
+export type RecordDetails = { note?: string | undefined; contactPerson?: string | undefined; contactStaffId?: string | undefined };
+
+/** Told inside the transaction that stores a new lead (the staff notice is written with the lead, or not at all). */
+export type LeadReceivedHook = (tx: Prisma.TransactionClient, leadId: string, now: Date) => Promise<void>;
+
 export function createIntake(deps: { db: Database; crypto: Crypto; deployment: Deployment; outbox?: Outbox }) {
   const { db, crypto, deployment } = deps;
+  const receivedHooks: LeadReceivedHook[] = [];
+  /** Whether a staff id is a contact person of a village (the staff module answers; intake does not read its tables). */
+  let contactPersonOf: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean> = async () => false;
   const places = placeIndex(deployment);
 
   const calendar = createCalendar(deployment.calendar);
@@ -84,26 +96,73 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
 
   /**
    * Records a fact that is not a move: help given through the green channel before the procedure (the clocks keep
-   * running), or the contact person and assistance plan after confirmation (which stops the 10-day clock).
+   * running), the contact person and assistance plan after confirmation (which stops the 10-day clock and starts
+   * the contact person's follow-up schedule), a follow-up done, or the risk marked eliminated (a 回头看 re-check
+   * falls due months later).
    */
-  async function record(leadId: string, kind: 'green_channel' | 'plan', details: { note?: string | undefined; contactPerson?: string | undefined }, actor: string, now = new Date()) {
+  async function record(leadId: string, kind: RecordKind, details: RecordDetails, actor: string, now = new Date()) {
     return db.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<{ stage: string; reported_on: Date }>>`SELECT stage, reported_on FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
+      const locked = await tx.$queryRaw<Array<{ stage: string; reported_on: Date; follow_up_kind: string | null; contact_staff_id: string | null }>>`
+        SELECT stage, reported_on, follow_up_kind, contact_staff_id FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
       const stage = locked[0]?.stage as Stage | undefined;
       if (!stage) return { ok: false as const, refusal: { code: 'not_found' } as MoveRefusal };
-      if (kind === 'plan' && stage !== 'confirmed') return { ok: false as const, refusal: { code: 'plan_needs_confirmed', params: { stage } } as MoveRefusal };
+      if (kind !== 'green_channel' && kind !== 'note' && stage !== 'confirmed') return { ok: false as const, refusal: { code: 'plan_needs_confirmed', params: { stage } } as MoveRefusal };
       if (kind === 'green_channel' && FINAL.includes(stage)) return { ok: false as const, refusal: { code: 'already_final', params: { stage } } as MoveRefusal };
-      const data = details.contactPerson ? { contactPerson: details.contactPerson } : undefined;
-      await tx.leadEvent.create({ data: { leadId, at: now, actor, kind, data, note: details.note ?? null } });
+      if ((kind === 'follow_up' || kind === 'risk_eliminated') && !locked[0]!.contact_staff_id)
+        return { ok: false as const, refusal: { code: 'contact_person_required' } as MoveRefusal };
+      if (details.contactStaffId) {
+        const village = (await tx.lead.findUniqueOrThrow({ where: { id: leadId }, select: { villageCode: true } })).villageCode;
+        if (!(await contactPersonOf(details.contactStaffId, village, tx))) return { ok: false as const, refusal: { code: 'contact_person_unknown' } as MoveRefusal };
+      }
+      const data: Record<string, unknown> = {};
+      if (details.contactPerson) data.contactPerson = details.contactPerson;
+      if (details.contactStaffId) data.contactStaffId = details.contactStaffId;
+      await tx.leadEvent.create({ data: { leadId, at: now, actor, kind, data: Object.keys(data).length ? (data as object) : undefined, note: details.note ?? null } });
       const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
-      await tx.lead.update({ where: { id: leadId }, data: nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), stage, events, now) });
-      await deps.outbox?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...(data ?? {}) } }, now);
+      const today = day(now);
+      const r = deployment.reminders;
+      const dueDate = (d: string) => new Date(`${d}T00:00:00Z`);
+      const followUp: Prisma.LeadUpdateInput =
+        kind === 'plan' && details.contactStaffId
+          ? { contactStaffId: details.contactStaffId, followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
+          : kind === 'follow_up'
+            ? locked[0]!.follow_up_kind === 'recheck'
+              ? { followUpKind: null, followUpDue: null } // the 回头看 is done: no more reminders for this household
+              : { followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
+            : kind === 'risk_eliminated'
+              ? { riskEliminatedOn: dueDate(today), followUpKind: 'recheck', followUpDue: dueDate(addMonths(today, r.recheckAfterMonths)) }
+              : {};
+      await tx.lead.update({ where: { id: leadId }, data: { ...nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), stage, events, now), ...followUp } });
+      await deps.outbox?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...data } }, now);
       return { ok: true as const, stage };
     });
   }
 
+  /**
+   * A move made by someone who covers a place (an API token, a staff member): the same rules for both. A lead
+   * outside the place is "not found"; confirming needs the county, the township review a township or the county.
+   */
+  async function moveInScope(scope: Scope, leadId: string, m: Move, actor: string, now = new Date()) {
+    const visible = await db.prisma.lead.count({ where: { AND: [scopeWhere(scope), { id: leadId }] } });
+    if (visible !== 1) return { ok: false as const, refusal: { code: 'not_found' } as MoveRefusal };
+    const narrow = scopeAllowsMove(scope.kind, m.to);
+    if (narrow) return { ok: false as const, refusal: narrow };
+    // The original of a duplicate must be another lead of the same place.
+    if (m.duplicateOf && (m.duplicateOf === leadId || (await db.prisma.lead.count({ where: { AND: [scopeWhere(scope), { id: m.duplicateOf }] } })) !== 1))
+      return { ok: false as const, refusal: { code: 'original_not_found' } as MoveRefusal };
+    return move(leadId, m, actor, now);
+  }
+
   return {
     record,
+    moveInScope,
+    /** Registers code to run inside the transaction that stores each new lead. */
+    onReceived(hook: LeadReceivedHook) {
+      receivedHooks.push(hook);
+    },
+    setContactPersonCheck(fn: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean>) {
+      contactPersonOf = fn;
+    },
     /** The one entry point for new leads: routes to the village, assesses, numbers and stores it in one transaction. */
     async receiveLead(input: NewLead, now = new Date()): Promise<ReceivedLead> {
       const earlier = await db.prisma.lead.findUnique({
@@ -195,6 +254,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
         });
         await tx.leadEvent.create({ data: { leadId: lead.id, at: now, actor: 'household', kind: 'move', fromStage: null, toStage: 'received' } });
         await deps.outbox?.enqueue(tx, lead.id, 'lead.received', {}, now);
+        for (const hook of receivedHooks) await hook(tx, lead.id, now);
         for (const twin of twins) {
           await tx.$executeRaw`UPDATE lead SET possible_duplicates = array_append(possible_duplicates, ${lead.id}),
             flags = CASE WHEN 'possible_duplicate' = ANY(flags) THEN flags ELSE array_append(flags, 'possible_duplicate') END WHERE id = ${twin.id}::uuid`;
@@ -225,6 +285,34 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
     },
 
     move,
+
+    /**
+     * A staff member's open items, ordered by deadline: the leads of their place waiting for their role (a
+     * contact person: the households assigned to them, by follow-up date). One page and the total.
+     */
+    async tasks(scope: Scope, role: string, staffId: string, offset: number, limit: number) {
+      type Row = { id: string; receipt_no: string; head_name: string; village_code: string; stage: string; kind: string | null; due: string | null };
+      if (role === 'contact_person') {
+        const where = Prisma.sql`contact_staff_id = ${staffId}::uuid AND stage = 'confirmed' AND follow_up_due IS NOT NULL`;
+        const rows = await db.prisma.$queryRaw<Row[]>`
+          SELECT id::text, receipt_no, head_name, village_code, stage, follow_up_kind AS kind, to_char(follow_up_due, 'YYYY-MM-DD') AS due
+          FROM lead WHERE ${where} ORDER BY follow_up_due, id LIMIT ${limit} OFFSET ${offset}`;
+        const total = await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM lead WHERE ${where}`;
+        return { rows, total: Number(total[0]!.n) };
+      }
+      const column = Prisma.raw(scope.kind === 'county' ? 'county_code' : scope.kind === 'township' ? 'township_code' : 'village_code');
+      const stages = STAGES.filter((st) => actingRole(st) === role || (st === 'visited' && role === 'township_reviewer'));
+      const judgement = Prisma.sql`(SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1)`;
+      const visited =
+        role === 'township_reviewer' ? Prisma.sql`${judgement} = 'does_not_fit'` : role === 'county_officer' ? Prisma.sql`${judgement} IS DISTINCT FROM 'does_not_fit'` : Prisma.sql`true`;
+      const where = Prisma.sql`l.${column} = ${scope.code} AND l.stage = ANY(${stages}::text[])
+        AND (l.stage <> 'confirmed' OR l.next_deadline_kind = 'plan') AND (l.stage <> 'visited' OR ${visited})`;
+      const rows = await db.prisma.$queryRaw<Row[]>`
+        SELECT l.id::text, l.receipt_no, l.head_name, l.village_code, l.stage, l.next_deadline_kind AS kind, to_char(l.next_deadline_due, 'YYYY-MM-DD') AS due
+        FROM lead l WHERE ${where} ORDER BY l.next_deadline_due NULLS LAST, l.created_at, l.id LIMIT ${limit} OFFSET ${offset}`;
+      const total = await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM lead l WHERE ${where}`;
+      return { rows, total: Number(total[0]!.n) };
+    },
 
     /** A lead with its events (oldest first) and its clocks. */
     async leadWithClocks(leadId: string, now = new Date()) {

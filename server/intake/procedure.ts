@@ -1,5 +1,5 @@
 import type { Calendar } from '../reminders/calendar.ts';
-import { addDays } from '../time.ts';
+import { addDays, daysBetween } from '../time.ts';
 
 /**
  * The identification procedure (DOMAIN.md, "After submission"; seeds/001 and 002): its stages, the moves
@@ -55,6 +55,40 @@ export type Move = {
   /** duplicate: the original lead */
   duplicateOf?: string | undefined;
 };
+
+/** The places a reader or actor covers: a token's scope, or a staff member's place. */
+export type ScopeKind = 'county' | 'township' | 'village';
+
+/** Who may make a move: confirming needs the county, the township review a township or the county. */
+export function scopeAllowsMove(kind: ScopeKind, to: Stage): MoveRefusal | undefined {
+  if (to === 'confirmed' && kind !== 'county') return { code: 'scope_too_narrow', params: { needs: 'county' } };
+  if (to === 'township_reviewed' && kind === 'village') return { code: 'scope_too_narrow', params: { needs: 'township' } };
+  return undefined;
+}
+
+/**
+ * The role that must act next on a lead in `stage`: the village visits and publicizes, the county compares data
+ * and confirms, the township reviews; after confirmation the village names the contact person and plan.
+ */
+export type ActingRole = 'village_cadre' | 'township_reviewer' | 'county_officer';
+export function actingRole(stage: Stage, judgement?: unknown): ActingRole | undefined {
+  switch (stage) {
+    case 'received':
+    case 'assigned':
+    case 'compared':
+    case 'confirmed':
+      return 'village_cadre';
+    case 'visited':
+      // a household judged not to fit waits for the township to close it as not included
+      return judgement === 'does_not_fit' ? 'township_reviewer' : 'county_officer';
+    case 'publicized':
+      return 'township_reviewer';
+    case 'township_reviewed':
+      return 'county_officer';
+    default:
+      return undefined;
+  }
+}
 
 export type EventRecord = { at: Date; kind: string; toStage: string | null; data: Record<string, unknown> | null };
 
@@ -116,9 +150,6 @@ export function checkMove(stage: Stage, move: Move, events: EventRecord[], ctx: 
 export type Deadline = { kind: 'identify' | 'publicity' | 'plan'; due: string; done: boolean; overdue: boolean; daysLeft: number };
 export type Clocks = { deadlines: Deadline[]; next: Deadline | undefined };
 
-function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
 
 /**
  * The lead's clocks from its events: identify within N days of receipt (to confirmation or another ending),

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Bot, GrammyError, type Context, type RawApi } from 'grammy';
+import { Api, Bot, GrammyError, type Context, type RawApi } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Express, Request, Response } from 'express';
@@ -7,6 +7,7 @@ import type { Conversations } from '../../conversation.ts';
 import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Logger } from '../../../server/log.ts';
 import { tFor } from '../../../server/i18n.ts';
+import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
 
 /**
  * Telegram through grammY, as transport only: updates become the engine's inbound shape, replies become
@@ -131,9 +132,35 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
     return payloads.length;
   }
 
+  /**
+   * Sending to staff from the outbox. A plain Api without auto-retry: the outbox worker obeys 429 retry_after
+   * for the whole channel instead of one request sleeping on it.
+   */
+  const plainApi = new Api(opts.token, { apiRoot: opts.apiRoot });
+  function sender(ratePerSecond: number): Sender {
+    return {
+      ratePerSecond,
+      async send(chatId: string, out: Outbound): Promise<SendOutcome> {
+        const reply_markup = keyboard(out);
+        try {
+          await plainApi.sendMessage(chatId, out.text, reply_markup ? { reply_markup } : {});
+          return { ok: true };
+        } catch (e) {
+          if (e instanceof GrammyError) {
+            if (e.error_code === 429) return { ok: false, kind: 'retry_after', retryAfterS: e.parameters.retry_after ?? 5, error: `429 ${e.description}` };
+            if (e.error_code === 403 || (e.error_code === 400 && /chat not found/i.test(e.description))) return { ok: false, kind: 'unreachable', error: `${e.error_code} ${e.description}` };
+            return { ok: false, kind: 'error', error: `${e.error_code} ${e.description}` };
+          }
+          return { ok: false, kind: 'error', error: `${(e as Error).name}: ${(e as Error).message}` };
+        }
+      },
+    };
+  }
+
   return {
     bot,
     sweep,
+    sender,
     /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
     mount(app: Express) {
       if (opts.mode !== 'webhook') return;

@@ -1,0 +1,312 @@
+import type { Prisma } from '../server/db/generated/client.ts';
+import type { Crypto } from '../server/crypto.ts';
+import { placeIndex, type Deployment, type StaffRole } from '../server/deployment.ts';
+import type { Intake } from '../server/intake/leads.ts';
+import { publicityMinimumEnd, type Move, type MoveRefusal, type Stage } from '../server/intake/procedure.ts';
+import { tFor, type Language } from '../server/i18n.ts';
+import type { Logger } from '../server/log.ts';
+import { createCalendar } from '../server/reminders/calendar.ts';
+import type { Reminder } from '../server/reminders/planner.ts';
+import { covers, placeKindOf, scopeOf, type StaffAccounts, type StaffMember } from '../server/staff/accounts.ts';
+import type { Deliveries } from '../server/staff/deliveries.ts';
+import { addDays, daysBetween, localDate } from '../server/time.ts';
+import type { Result } from './engine/engine.ts';
+import type { Capabilities, Inbound, Outbound, State } from './engine/types.ts';
+import { ACTIONS, actionsFor, leadCard, NEEDS_REASON, reminderMessage, staffMenu, tasksPage, type CardLead, type DeskAction, type T } from './flows/staff.ts';
+
+/**
+ * The staff side of the bot: `/join <code>`, the staff menu, lead cards with the next moves, `/tasks`, follow-ups,
+ * and the notices sent to staff (new lead, reminders, "cannot reach"). Every move goes through the intake module
+ * with the staff member's place as its scope: the same rules as the API.
+ */
+
+const PAGE = 5;
+type Tx = Prisma.TransactionClient;
+type LeadRow = Prisma.LeadGetPayload<{ include: { events: true } }>;
+
+export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deliveries: Deliveries; crypto: Crypto; deployment: Deployment; logger: Logger }) {
+  const { intake, accounts, deliveries, crypto, deployment, logger } = deps;
+  const places = placeIndex(deployment);
+  const calendar = createCalendar(deployment.calendar);
+  const tz = deployment.timezone;
+
+  const placeName = (code: string) => {
+    const v = places.villages.get(code);
+    if (v) return `${v.township.name}${v.village.name}`;
+    return places.townships.get(code)?.township.name ?? places.counties.get(code)?.name ?? code;
+  };
+  const tOf = (lng: string): T => {
+    const t = tFor((lng === 'en' ? 'en' : 'zh-CN') as Language, 'bot');
+    return (k, p) => t(k, p ?? {});
+  };
+
+  function cardData(lead: LeadRow, staff: { role: StaffRole }, now: Date, clocksNext?: { kind: string; due: string } | undefined): CardLead {
+    const a = lead.answers as Record<string, unknown>;
+    const visit = [...lead.events].reverse().find((e) => e.toStage === 'visited');
+    const next = clocksNext ?? (lead.nextDeadlineKind && lead.nextDeadlineDue ? { kind: lead.nextDeadlineKind, due: lead.nextDeadlineDue.toISOString().slice(0, 10) } : undefined);
+    return {
+      id: lead.id,
+      receiptNo: lead.receiptNo,
+      place: placeName(lead.villageCode),
+      headName: lead.headName,
+      // the phone is for the village staff who visit; township and county see the rest
+      phone: placeKindOf(staff.role) === 'village' ? crypto.decrypt(lead.phoneEnc) : undefined,
+      householdSize: a.householdSize,
+      risks: (a.risks as string[] | undefined) ?? [],
+      category: lead.category,
+      flags: lead.flags,
+      stage: lead.stage as Stage,
+      judgement: (visit?.data as { judgement?: string } | null)?.judgement,
+      deadline: next ? { ...next, daysLeft: daysBetween(localDate(now, tz), next.due) } : undefined,
+      contactStaffId: lead.contactStaffId,
+      followUpKind: lead.followUpKind,
+      followUpDue: lead.followUpDue ? lead.followUpDue.toISOString().slice(0, 10) : null,
+    };
+  }
+
+  async function card(staff: StaffMember, leadId: string, t: T, now: Date, opts: { done?: string; replace?: boolean } = {}): Promise<Outbound | undefined> {
+    const found = await intake.leadWithClocks(leadId, now);
+    if (!found || !covers(staff, found.lead)) return undefined;
+    const next = found.clocks.next;
+    return leadCard(cardData(found.lead, staff, now, next ? { kind: next.kind, due: next.due } : undefined), staff, t, opts);
+  }
+
+  function refusalText(r: MoveRefusal, t: T): string {
+    const key = `desk.refusal.${r.code}`;
+    const text = t(key, r.params ?? {});
+    return text === key ? t('desk.refusal.other') : text;
+  }
+
+  async function tasks(staff: StaffMember, page: number, t: T, now: Date, replace: boolean): Promise<Outbound> {
+    const { rows, total } = await intake.tasks(scopeOf(staff), staff.role, staff.id, page * PAGE, PAGE);
+    const today = localDate(now, tz);
+    const items = rows.map((r) => ({
+      id: r.id,
+      receiptNo: r.receipt_no,
+      headName: r.head_name,
+      place: placeName(r.village_code),
+      stage: r.stage,
+      kind: r.kind,
+      due: r.due,
+      daysLeft: r.due ? daysBetween(today, r.due) : null,
+    }));
+    return tasksPage(items, page, total, PAGE, t, replace);
+  }
+
+  /** The move or record behind a tapped action, once anything it needs (a reason) is known. */
+  async function act(staff: StaffMember, leadId: string, action: DeskAction, extra: { reason?: string; contactStaffId?: string }, t: T, now: Date): Promise<Outbound[]> {
+    const actor = `staff:${staff.id}`;
+    const found = await intake.leadWithClocks(leadId, now);
+    if (!found || !covers(staff, found.lead)) return [{ text: t('desk.refusal.not_found') }];
+    const view = cardData(found.lead, staff, now);
+    if (!actionsFor(view, staff).includes(action) && !(action === 'contact' && extra.contactStaffId)) return [{ text: t('desk.not_your_step') }, ...(await cardOrNothing(staff, leadId, t, now))];
+
+    let result: { ok: true } | { ok: false; refusal: MoveRefusal };
+    const move = (m: Move) => intake.moveInScope(scopeOf(staff), leadId, m, actor, now);
+    const today = localDate(now, tz);
+    switch (action) {
+      case 'contacted':
+        result = await move({ to: 'assigned', note: t('desk.note_contacted') });
+        break;
+      case 'fits':
+        result = await move({ to: 'visited', judgement: 'fits' });
+        break;
+      case 'notfit':
+        result = await move({ to: 'visited', judgement: 'does_not_fit', reason: extra.reason });
+        break;
+      case 'compared':
+        result = await move({ to: 'compared' });
+        break;
+      case 'pub0':
+      case 'pub1': {
+        const start = action === 'pub0' ? today : addDays(today, 1);
+        result = await move({ to: 'publicized', publicityStart: start, publicityEnd: publicityMinimumEnd(start, deployment.procedure, calendar) });
+        break;
+      }
+      case 'reviewed':
+        result = await move({ to: 'township_reviewed' });
+        break;
+      case 'cat_unstable_escaped':
+      case 'cat_marginal':
+      case 'cat_sudden_hardship':
+        result = await move({ to: 'confirmed', category: action.slice(4) as 'marginal' });
+        break;
+      case 'exclude':
+        result = await move({ to: 'not_included', reason: extra.reason });
+        break;
+      case 'contact':
+        result = await intake.record(leadId, 'plan', { contactStaffId: extra.contactStaffId }, actor, now);
+        break;
+      case 'fu':
+        result = await intake.record(leadId, 'follow_up', {}, actor, now);
+        break;
+      case 'elim':
+        result = await intake.record(leadId, 'risk_eliminated', {}, actor, now);
+        break;
+    }
+    if (!result.ok) return [{ text: refusalText(result.refusal, t) }, ...(await cardOrNothing(staff, leadId, t, now))];
+    logger.info({ lead: leadId, staff: staff.id, action }, 'staff action recorded');
+    const done = t('desk.done', { action: t(`desk.action.${action}`) });
+    const updated = await card(staff, leadId, t, now, { done, replace: true });
+    return updated ? [updated] : [{ text: done }];
+  }
+
+  async function cardOrNothing(staff: StaffMember, leadId: string, t: T, now: Date): Promise<Outbound[]> {
+    const c = await card(staff, leadId, t, now);
+    return c ? [c] : [];
+  }
+
+  /** Contact persons of the lead's village to pick from (the village cadre names one after confirmation). */
+  async function contactChoices(staff: StaffMember, leadId: string, t: T, now: Date): Promise<Outbound[]> {
+    const found = await intake.leadWithClocks(leadId, now);
+    if (!found || !covers(staff, found.lead)) return [{ text: t('desk.refusal.not_found') }];
+    const people = await accounts.withRole('contact_person', found.lead.villageCode);
+    if (people.length === 0) return [{ text: t('desk.no_contact_persons', { village: placeName(found.lead.villageCode) }) }];
+    return [
+      {
+        text: t('desk.pick_contact', { receipt: found.lead.receiptNo }),
+        buttons: people.slice(0, 20).map((p, i) => [{ id: `act:${leadId}:cp${i}`, label: p.name ?? t('desk.unnamed', { n: i + 1 }) }]),
+      },
+    ];
+  }
+
+  return {
+    placeName,
+    member: (channel: string, userId: string) => accounts.byIdentity(channel, userId),
+
+    /**
+     * Handles what is the desk's: `/join` for anyone; for staff the menu, tasks, cards, actions and the reason or
+     * note they were asked for. Returns undefined for anything else (the self-report flow takes it).
+     */
+    async handle(args: { input: Inbound; state: State; who: { channel: string; userId: string; chatId: string }; language: string; caps: Capabilities; now: Date; staff: StaffMember | undefined; hasDraft: boolean }): Promise<Result | undefined> {
+      const { input, state, who, now } = args;
+      const t = tOf(args.language);
+      const reply = (out: Outbound[], next: State = state): Result => ({ state: next, out });
+
+      if (input.kind === 'command' && input.name === 'join') {
+        if (!input.arg.trim()) return reply([{ text: t('desk.join_usage') }]);
+        if (args.staff) return reply([{ text: t('desk.already_staff', { role: t(`desk.role.${args.staff.role}`), place: placeName(args.staff.placeCode) }) }]);
+        const r = await accounts.join({ ...who, language: args.language }, input.arg, now);
+        if (!r.ok) return reply([{ text: r.reason === 'slow_down' ? t('desk.join_slow_down', { minutes: Math.ceil(r.waitSeconds / 60) }) : t(`desk.join_${r.reason}`) }]);
+        logger.info({ staff: r.staff.id, role: r.staff.role }, 'staff joined');
+        return reply([{ text: t('desk.joined', { role: t(`desk.role.${r.staff.role}`), place: placeName(r.staff.placeCode) }) }, staffMenu(r.staff, placeName(r.staff.placeCode), t, args.hasDraft)]);
+      }
+      const staff = args.staff;
+      if (!staff) return undefined;
+      await accounts.seen(staff.id, who.chatId, args.language);
+      const inFlow = state.at !== null;
+
+      // A reason or note asked for after a tap: the next text answers it; a command or tap leaves it.
+      if (state.desk) {
+        const pending = state.desk;
+        const cleared: State = { ...state, desk: undefined };
+        if (input.kind === 'text') {
+          const text = input.text.trim();
+          if (pending.awaiting === 'reason') {
+            if (text.length < 2) return reply([{ text: t('desk.reason_too_short') }]);
+            return reply(await act(staff, pending.leadId, pending.action as DeskAction, { reason: text.slice(0, 500) }, t, now), cleared);
+          }
+          const r = await intake.record(pending.leadId, 'note', { note: text.slice(0, 1000) }, `staff:${staff.id}`, now);
+          return reply([{ text: r.ok ? t('desk.note_saved') : refusalText(r.refusal, t) }], cleared);
+        }
+        if (input.kind === 'choice' && input.id === 'desk:skip') return reply([{ text: t(pending.awaiting === 'note' ? 'desk.note_skipped' : 'desk.cancelled_action') }], cleared);
+        if (input.kind !== 'choice' && input.kind !== 'command') return reply([{ text: t(pending.awaiting === 'note' ? 'desk.note_prompt' : 'desk.reason_prompt') }]);
+        return this.handle({ ...args, state: cleared });
+      }
+
+      if (input.kind === 'choice') {
+        const id = input.id;
+        let m = /^tasks:(\d{1,4})$/.exec(id);
+        if (m) return reply([await tasks(staff, Number(m[1]), t, now, true)]);
+        m = /^lead:([0-9a-f-]{36})$/.exec(id);
+        if (m) return reply([(await card(staff, m[1]!, t, now)) ?? { text: t('desk.refusal.not_found') }]);
+        m = /^act:([0-9a-f-]{36}):(\w+)$/.exec(id);
+        if (m) {
+          const leadId = m[1]!;
+          const action = m[2]!;
+          const cp = /^cp(\d{1,2})$/.exec(action);
+          if (cp) {
+            const found = await intake.leadWithClocks(leadId, now);
+            const person = found && covers(staff, found.lead) ? (await accounts.withRole('contact_person', found.lead.villageCode))[Number(cp[1])] : undefined;
+            if (!person) return reply([{ text: t('desk.refusal.contact_person_unknown') }]);
+            const out = await act(staff, leadId, 'contact', { contactStaffId: person.id }, t, now);
+            return reply(out);
+          }
+          if (!(ACTIONS as readonly string[]).includes(action)) return reply([{ text: t('desk.refusal.other') }]);
+          const a = action as DeskAction;
+          if (a === 'contact') return reply(await contactChoices(staff, leadId, t, now));
+          if (NEEDS_REASON.includes(a)) {
+            const found = await intake.leadWithClocks(leadId, now);
+            if (!found || !covers(staff, found.lead)) return reply([{ text: t('desk.refusal.not_found') }]);
+            if (!actionsFor(cardData(found.lead, staff, now), staff).includes(a)) return reply([{ text: t('desk.not_your_step') }]);
+            const prompt = { text: t('desk.reason_prompt_for', { action: t(`desk.action.${a}`), receipt: found.lead.receiptNo }), buttons: [[{ id: 'desk:skip', label: t('desk.cancel_action') }]] };
+            return reply([prompt], { ...state, desk: { awaiting: 'reason', leadId, action: a } });
+          }
+          const out = await act(staff, leadId, a, {}, t, now);
+          if (a === 'fu' && out[0]?.replace) {
+            // one tap recorded it; a note is welcome but not needed
+            return reply([...out, { text: t('desk.note_prompt'), buttons: [[{ id: 'desk:skip', label: t('desk.no_note') }]] }], { ...state, desk: { awaiting: 'note', leadId, action: a } });
+          }
+          return reply(out);
+        }
+        if (id === 'desk:skip') return reply([{ text: t('desk.cancelled_action') }]);
+        if (id === 'start:menu') return reply([staffMenu(staff, placeName(staff.placeCode), t, args.hasDraft)]);
+        return undefined;
+      }
+      if (input.kind === 'command') {
+        if (input.name === 'tasks') return reply([await tasks(staff, 0, t, now, false)]);
+        if (input.name === 'menu' || input.name === 'start') {
+          // a report in progress is kept: the menu offers to go on with it
+          const next: State = inFlow ? { ...state, at: null, resumeAt: state.at } : state;
+          return reply([staffMenu(staff, placeName(staff.placeCode), t, args.hasDraft)], next);
+        }
+        if (input.name === 'help' && !inFlow) return reply([{ text: t('desk.help') }]);
+        return undefined;
+      }
+      if (!inFlow && input.kind === 'text') return reply([staffMenu(staff, placeName(staff.placeCode), t, args.hasDraft)]);
+      return undefined;
+    },
+
+    /** A new lead: its card to the village's cadres (or, with none, up the chain), in the lead's transaction. */
+    async noticeNewLead(tx: Tx, leadId: string, now: Date) {
+      const lead = await tx.lead.findUniqueOrThrow({ where: { id: leadId }, include: { events: true } });
+      const chain: Array<[StaffRole, string]> = [
+        ['village_cadre', lead.villageCode],
+        ['township_reviewer', lead.townshipCode],
+        ['county_officer', lead.countyCode],
+      ];
+      for (const [role, place] of chain) {
+        const people = (await accounts.withRole(role, place, tx)).filter((p) => !p.unreachableAt);
+        if (people.length === 0) continue;
+        for (const p of people) {
+          const t = tOf(p.language);
+          const message = leadCard(cardData(lead, p, now), p, t, { title: t('desk.new_lead_title') });
+          await deliveries.enqueue(tx, { key: `new-lead:${leadId}:${p.id}`, channel: p.channel, chatId: p.chatId, staffId: p.id, message }, now);
+        }
+        return;
+      }
+    },
+
+    /** Reminders of one tick for one person, in their language. */
+    renderReminders(staff: { language: string }, reminders: Reminder[]): Outbound {
+      return reminderMessage(reminders, tOf(staff.language), placeName);
+    },
+
+    /** A person blocked the bot: marked unreachable (once), and whoever they escalate to is told. */
+    async unreachable(staffId: string, now: Date, db: { $transaction: <R>(fn: (tx: Tx) => Promise<R>) => Promise<R> }) {
+      const s = await accounts.byId(staffId);
+      if (!s || !(await accounts.markUnreachable(staffId, now))) return;
+      const targets = await accounts.escalationTargets(s);
+      logger.warn({ staff: staffId, role: s.role, told: targets.length }, 'staff member unreachable (blocked the bot)');
+      await db.$transaction(async (tx) => {
+        for (const p of targets) {
+          const t = tOf(p.language);
+          const message = { text: t('desk.unreachable', { name: s.name ?? t('desk.unnamed', { n: '' }), role: t(`desk.role.${s.role}`), place: placeName(s.placeCode) }) };
+          await deliveries.enqueue(tx, { key: `unreachable:${staffId}:${now.toISOString()}:${p.id}`, channel: p.channel, chatId: p.chatId, staffId: p.id, message }, now);
+        }
+      });
+    },
+  };
+}
+
+export type Desk = ReturnType<typeof createDesk>;

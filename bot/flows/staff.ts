@@ -1,0 +1,143 @@
+import type { Button, Outbound } from '../engine/types.ts';
+import { actingRole, type Stage } from '../../server/intake/procedure.ts';
+import type { StaffRole } from '../../server/deployment.ts';
+
+/**
+ * What staff see and can tap (the staff commands of ARCHITECTURE's flows/): the lead card with the next moves
+ * their role may make, the task list, reminder messages. Pure: words come from the `t` passed in (locales,
+ * `bot:desk.*` and `bot:reminders.*`), data from the caller. No messenger types.
+ */
+
+export type T = (key: string, params?: Record<string, unknown>) => string;
+
+export type CardLead = {
+  id: string;
+  receiptNo: string;
+  place: string;
+  headName: string;
+  /** shown to village staff only */
+  phone?: string | undefined;
+  householdSize: unknown;
+  risks: string[];
+  category: string;
+  flags: string[];
+  stage: Stage;
+  judgement?: unknown;
+  deadline?: { kind: string; due: string; daysLeft: number } | undefined;
+  contactStaffId: string | null;
+  followUpKind: string | null;
+  followUpDue: string | null;
+};
+
+export const ACTIONS = [
+  'contacted',
+  'fits',
+  'notfit',
+  'compared',
+  'pub0',
+  'pub1',
+  'reviewed',
+  'cat_unstable_escaped',
+  'cat_marginal',
+  'cat_sudden_hardship',
+  'exclude',
+  'contact',
+  'fu',
+  'elim',
+] as const;
+export type DeskAction = (typeof ACTIONS)[number];
+
+/** Actions that need a sentence typed after the tap (the reason is recorded with the move). */
+export const NEEDS_REASON: readonly DeskAction[] = ['notfit', 'exclude'];
+
+/** The next moves a staff member's role may make on a lead at its stage (the intake rules still decide). */
+export function actionsFor(lead: Pick<CardLead, 'stage' | 'judgement' | 'contactStaffId' | 'followUpKind'>, staff: { id: string; role: StaffRole }): DeskAction[] {
+  const notFit = lead.judgement === 'does_not_fit';
+  switch (staff.role) {
+    case 'village_cadre':
+      if (lead.stage === 'received') return ['contacted', 'fits', 'notfit'];
+      if (lead.stage === 'assigned') return ['fits', 'notfit'];
+      if (lead.stage === 'compared') return ['pub0', 'pub1'];
+      if (lead.stage === 'confirmed' && !lead.contactStaffId) return ['contact'];
+      return [];
+    case 'county_officer':
+      if (lead.stage === 'visited') return notFit ? ['exclude'] : ['compared', 'exclude'];
+      if (lead.stage === 'township_reviewed') return ['cat_unstable_escaped', 'cat_marginal', 'cat_sudden_hardship', 'exclude'];
+      return [];
+    case 'township_reviewer':
+      if (lead.stage === 'publicized') return ['reviewed', 'exclude'];
+      if (lead.stage === 'visited' && notFit) return ['exclude'];
+      return [];
+    case 'contact_person':
+      if (lead.stage === 'confirmed' && lead.contactStaffId === staff.id) return lead.followUpKind === 'follow_up' ? ['fu', 'elim'] : lead.followUpKind ? ['fu'] : [];
+      return [];
+  }
+}
+
+function deadlineLine(d: NonNullable<CardLead['deadline']>, t: T): string {
+  const when = d.daysLeft > 0 ? t('desk.days_left', { count: d.daysLeft }) : d.daysLeft === 0 ? t('desk.due_today') : t('desk.days_overdue', { count: -d.daysLeft });
+  return t('desk.deadline_line', { kind: t(`desk.deadline.${d.kind}`), due: d.due, when });
+}
+
+/** The lead as a staff member sees it, with buttons for the moves they may make. */
+export function leadCard(lead: CardLead, staff: { id: string; role: StaffRole }, t: T, opts: { title?: string; done?: string; replace?: boolean } = {}): Outbound {
+  const lines = [
+    ...(opts.done ? [opts.done, ''] : []),
+    `${opts.title ?? t('desk.card_title')} ${lead.receiptNo}`,
+    t('desk.card_who', { place: lead.place, name: lead.headName, size: lead.householdSize ?? '?' }),
+    ...(lead.phone ? [t('desk.card_phone', { phone: lead.phone })] : []),
+    ...(lead.risks.length ? [t('desk.card_risks', { risks: lead.risks.map((r) => t(`desk.risk.${r}`)).join('、') })] : []),
+    t('desk.card_category', { category: t(`desk.category.${lead.category}`) }),
+    ...(lead.flags.length ? [t('desk.card_flags', { flags: lead.flags.map((f) => t(`desk.flag.${f.startsWith('exclusion_') ? 'exclusion' : f}`, { what: t(`options.exclusions.${f.slice(10)}`) })).join('；') })] : []),
+    t('desk.card_stage', { stage: t(`desk.stage.${lead.stage}`) }),
+    ...(lead.deadline ? [deadlineLine(lead.deadline, t)] : []),
+    ...(lead.followUpDue ? [t(`desk.card_follow_up.${lead.followUpKind ?? 'follow_up'}`, { due: lead.followUpDue })] : []),
+  ];
+  const actions = actionsFor(lead, staff);
+  const buttons: Button[][] = [];
+  for (const a of actions) {
+    const b = { id: `act:${lead.id}:${a}`, label: t(`desk.action.${a}`) };
+    const last = buttons[buttons.length - 1];
+    if (last && last.length < 2 && a.startsWith('cat_') === last[0]!.id.includes(':cat_')) last.push(b);
+    else buttons.push([b]);
+  }
+  if (actions.length === 0) lines.push(t(actingRole(lead.stage, lead.judgement) ? 'desk.waiting_for_others' : 'desk.nothing_to_do'));
+  return { text: lines.join('\n'), ...(buttons.length ? { buttons } : {}), ...(opts.replace ? { replace: true } : {}) };
+}
+
+export type TaskItem = { id: string; receiptNo: string; headName: string; place: string; stage: string; kind: string | null; due: string | null; daysLeft: number | null };
+
+/** `/tasks`: one page of open items ordered by deadline, each a button to its card. */
+export function tasksPage(items: TaskItem[], page: number, total: number, pageSize: number, t: T, replace = false): Outbound {
+  if (total === 0) return { text: t('desk.tasks_none') };
+  const pages = Math.ceil(total / pageSize);
+  const lines = items.map((it, i) => {
+    const when = it.daysLeft === null ? '' : it.daysLeft > 0 ? t('desk.days_left', { count: it.daysLeft }) : it.daysLeft === 0 ? t('desk.due_today') : t('desk.days_overdue', { count: -it.daysLeft });
+    return t('desk.task_line', { n: page * pageSize + i + 1, receipt: it.receiptNo, name: it.headName, place: it.place, stage: t(`desk.stage.${it.stage}`), kind: it.kind ? t(`desk.deadline.${it.kind}`) : '', due: it.due ?? '', when });
+  });
+  const buttons: Button[][] = items.map((it, i) => [{ id: `lead:${it.id}`, label: t('desk.open_item', { n: page * pageSize + i + 1, receipt: it.receiptNo }) }]);
+  const nav: Button[] = [];
+  if (page > 0) nav.push({ id: `tasks:${page - 1}`, label: t('desk.prev_page') });
+  if (page + 1 < pages) nav.push({ id: `tasks:${page + 1}`, label: t('desk.next_page') });
+  if (nav.length) buttons.push(nav);
+  return { text: `${t('desk.tasks_title', { total, page: page + 1, pages })}\n\n${lines.join('\n')}`, buttons, ...(replace ? { replace: true } : {}) };
+}
+
+/** The staff menu shown instead of the self-report welcome. */
+export function staffMenu(staff: { role: StaffRole; name: string | null }, place: string, t: T, hasDraft: boolean): Outbound {
+  const buttons: Button[][] = [[{ id: 'tasks:0', label: t('desk.menu_tasks') }], [{ id: hasDraft ? 'start:resume' : 'start:new', label: t(hasDraft ? 'desk.menu_resume_report' : 'desk.menu_report') }]];
+  buttons.push([{ id: 'start:lang', label: t('welcome.other_language') }]);
+  return { text: t('desk.menu', { role: t(`desk.role.${staff.role}`), place, name: staff.name ?? '' }), buttons };
+}
+
+export type ReminderItem = { kind: string; textKey: string; leadId?: string | undefined; params: Record<string, string | number> };
+
+/** A tick's reminders for one person: the one reminder with its card button, or a digest of several. */
+export function reminderMessage(items: ReminderItem[], t: T, place: (code: string) => string): Outbound {
+  const line = (r: ReminderItem) => t(r.textKey, { ...r.params, village: r.params.village ? place(String(r.params.village)) : '', count: r.params.days });
+  const withLeads = items.filter((r) => r.leadId);
+  const buttons: Button[][] = withLeads.slice(0, 8).map((r) => [{ id: `lead:${r.leadId}`, label: t('desk.open_item', { n: items.indexOf(r) + 1, receipt: r.params.receipt }) }]);
+  if (withLeads.length > 8 || items.length > 1) buttons.push([{ id: 'tasks:0', label: t('desk.menu_tasks') }]);
+  if (items.length === 1) return { text: line(items[0]!), ...(buttons.length ? { buttons } : {}) };
+  return { text: `${t('reminders.digest', { count: items.length })}\n\n${items.map((r, i) => `${i + 1}. ${line(r)}`).join('\n')}`, buttons };
+}

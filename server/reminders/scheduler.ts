@@ -1,0 +1,195 @@
+import cron from 'node-cron';
+import type { Prisma } from '../db/generated/client.ts';
+import type { Database } from '../db/index.ts';
+import type { Deployment, StaffRole } from '../deployment.ts';
+import type { Logger } from '../log.ts';
+import type { Outbound } from '../../bot/engine/types.ts';
+import type { Deliveries, NewDelivery } from '../staff/deliveries.ts';
+import { FINAL, type Stage } from '../intake/procedure.ts';
+import { localDate } from '../time.ts';
+import { createCalendar } from './calendar.ts';
+import { campaignDay, horizon, plan, quiet, type PlanInput, type PlanStaff, type Reminder } from './planner.ts';
+import { actingRole } from '../intake/procedure.ts';
+
+/**
+ * The jobs cron triggers: `tick(now)` reads only what can be due (leads whose next deadline is within the nudge
+ * horizon, follow-ups due, staff), asks the pure planner what is due, stores each reminder once by its key and, in
+ * the same transaction, writes one message per person to the staff outbox (a digest when several fell due, as
+ * after downtime). One tick at a time across all instances: a transaction-scoped PostgreSQL advisory lock.
+ */
+
+type Tx = Prisma.TransactionClient;
+type StaffRow = PlanStaff & { channel: string; chatId: string; language: string };
+
+/** The advisory lock key of the tick (any constant shared by every instance). */
+const TICK_LOCK = 7_305_925_001;
+const CHUNK = 5000;
+
+export type Render = (staff: { id: string; role: StaffRole; placeCode: string; language: string }, reminders: Reminder[]) => Outbound;
+
+export function createScheduler(deps: { db: Database; deployment: Deployment; deliveries: Deliveries; logger: Logger; render: Render }) {
+  const { db, deployment, deliveries, logger } = deps;
+  const calendar = createCalendar(deployment.calendar);
+  let job: ReturnType<typeof cron.schedule> | undefined;
+  let running: Promise<unknown> | undefined;
+
+  async function gather(tx: Tx | Database['prisma'], now: Date): Promise<{ input: PlanInput; staff: Map<string, StaffRow> }> {
+    const today = localDate(now, deployment.timezone);
+    const until = horizon(today, deployment.reminders, calendar);
+    const staffRows = await tx.$queryRaw<Array<{ id: string; role: string; place_code: string; county_code: string; channel: string; chat_id: string; language: string; unreachable: boolean }>>`
+      SELECT id::text, role, place_code, county_code, channel, chat_id, language, unreachable_at IS NOT NULL AS unreachable FROM staff WHERE removed_at IS NULL`;
+    const staff = new Map<string, StaffRow>();
+    for (const r of staffRows)
+      staff.set(r.id, { id: r.id, role: r.role as StaffRole, placeCode: r.place_code, countyCode: r.county_code, unreachable: r.unreachable, channel: r.channel, chatId: r.chat_id, language: r.language });
+    const leads = await tx.$queryRaw<
+      Array<{ id: string; receipt_no: string; head_name: string; stage: string; county_code: string; township_code: string; village_code: string; kind: string; due: string; judgement: string | null }>
+    >`
+      SELECT l.id::text, l.receipt_no, l.head_name, l.stage, l.county_code, l.township_code, l.village_code,
+             l.next_deadline_kind AS kind, to_char(l.next_deadline_due, 'YYYY-MM-DD') AS due,
+             CASE WHEN l.stage = 'visited' THEN (SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1) END AS judgement
+      FROM lead l
+      WHERE l.next_deadline_due <= ${new Date(`${until}T00:00:00Z`)}::date AND l.stage <> ALL(${[...FINAL]}::text[])`;
+    const followUps = await tx.$queryRaw<Array<{ id: string; receipt_no: string; head_name: string; village_code: string; contact_staff_id: string; kind: string; due: string }>>`
+      SELECT id::text, receipt_no, head_name, village_code, contact_staff_id::text, follow_up_kind AS kind, to_char(follow_up_due, 'YYYY-MM-DD') AS due
+      FROM lead WHERE follow_up_due <= ${new Date(`${today}T00:00:00Z`)}::date AND contact_staff_id IS NOT NULL AND stage = 'confirmed'`;
+    const input: PlanInput = {
+      now,
+      timezone: deployment.timezone,
+      rules: deployment.reminders,
+      procedure: deployment.procedure,
+      campaigns: deployment.campaigns,
+      calendar,
+      staff: [...staff.values()],
+      leads: leads.map((l) => ({
+        id: l.id,
+        receiptNo: l.receipt_no,
+        headName: l.head_name,
+        stage: l.stage as Stage,
+        judgement: l.judgement ?? undefined,
+        countyCode: l.county_code,
+        townshipCode: l.township_code,
+        villageCode: l.village_code,
+        deadlineKind: l.kind as 'identify' | 'publicity' | 'plan',
+        deadlineDue: l.due,
+      })),
+      followUps: followUps.map((f) => ({ id: f.id, receiptNo: f.receipt_no, headName: f.head_name, villageCode: f.village_code, contactStaffId: f.contact_staff_id, kind: f.kind as 'follow_up' | 'recheck', due: f.due })),
+    };
+    if (campaignDay(input)) input.openItems = await openItems(tx, staff, today);
+    return { input, staff };
+  }
+
+  /** Open items per person for campaign countdowns: leads of their place waiting for their role; follow-ups due. */
+  async function openItems(tx: Tx | Database['prisma'], staff: Map<string, StaffRow>, today: string): Promise<Map<string, number>> {
+    const rows = await tx.$queryRaw<Array<{ county_code: string; township_code: string; village_code: string; stage: string; n: bigint }>>`
+      SELECT county_code, township_code, village_code, stage, count(*) AS n FROM lead WHERE stage <> ALL(${[...FINAL]}::text[]) GROUP BY 1, 2, 3, 4`;
+    const counts = new Map<string, number>();
+    const add = (k: string, n: number) => counts.set(k, (counts.get(k) ?? 0) + n);
+    for (const r of rows) {
+      const role = actingRole(r.stage as Stage);
+      if (role === 'village_cadre') add(`village_cadre:${r.village_code}`, Number(r.n));
+      else if (role === 'township_reviewer') add(`township_reviewer:${r.township_code}`, Number(r.n));
+      else if (role === 'county_officer') add(`county_officer:${r.county_code}`, Number(r.n));
+    }
+    const follow = await tx.$queryRaw<Array<{ id: string; n: bigint }>>`
+      SELECT contact_staff_id::text AS id, count(*) AS n FROM lead WHERE follow_up_due <= ${new Date(`${today}T00:00:00Z`)}::date AND contact_staff_id IS NOT NULL GROUP BY 1`;
+    const out = new Map<string, number>();
+    for (const s of staff.values()) out.set(s.id, s.role === 'contact_person' ? 0 : (counts.get(`${s.role}:${s.placeCode}`) ?? 0));
+    for (const f of follow) out.set(f.id, Number(f.n));
+    return out;
+  }
+
+  /** Inserts the reminders not stored yet; returns those (the ones to send now). */
+  async function insertNew(tx: Tx, reminders: Reminder[], now: Date): Promise<Reminder[]> {
+    const fresh = new Set<string>();
+    for (let i = 0; i < reminders.length; i += CHUNK) {
+      const part = reminders.slice(i, i + CHUNK);
+      const rows = await tx.$queryRaw<Array<{ key: string }>>`
+        INSERT INTO reminder (key, kind, staff_id, lead_id, campaign, due_on, created_at)
+        SELECT k, kd, s::uuid, NULLIF(l, '')::uuid, NULLIF(c, ''), d::date, ${now}
+        FROM unnest(${part.map((r) => r.key)}::text[], ${part.map((r) => r.kind)}::text[], ${part.map((r) => r.staffId)}::text[],
+                    ${part.map((r) => r.leadId ?? '')}::text[], ${part.map((r) => r.campaign ?? '')}::text[], ${part.map((r) => r.dueOn)}::text[]) AS x(k, kd, s, l, c, d)
+        ON CONFLICT (key) DO NOTHING RETURNING key`;
+      for (const r of rows) fresh.add(r.key);
+    }
+    return reminders.filter((r) => fresh.has(r.key));
+  }
+
+  /** One message per person: their reminders of this tick together. */
+  function messages(fresh: Reminder[], staff: Map<string, StaffRow>, now: Date): NewDelivery[] {
+    const byStaff = new Map<string, Reminder[]>();
+    for (const r of fresh) {
+      let list = byStaff.get(r.staffId);
+      if (!list) byStaff.set(r.staffId, (list = []));
+      list.push(r);
+    }
+    const out: NewDelivery[] = [];
+    for (const [id, list] of byStaff) {
+      const s = staff.get(id);
+      if (!s) continue;
+      out.push({ key: `reminders:${id}:${now.toISOString()}`, channel: s.channel, chatId: s.chatId, staffId: id, message: deps.render(s, list) });
+    }
+    return out;
+  }
+
+  /**
+   * One tick. Returns ran=false when another instance holds the tick (or during quiet hours nothing is planned).
+   * Running it twice for the same `now` sends nothing twice: the second finds every key stored.
+   */
+  async function tick(now = new Date()): Promise<{ ran: boolean; planned: number; due: number; messages: number }> {
+    if (quiet({ now, timezone: deployment.timezone, rules: deployment.reminders })) return { ran: true, planned: 0, due: 0, messages: 0 };
+    return db.prisma.$transaction(
+      async (tx) => {
+        const lock = await tx.$queryRaw<Array<{ ok: boolean }>>`SELECT pg_try_advisory_xact_lock(${TICK_LOCK}::bigint) AS ok`;
+        if (!lock[0]?.ok) return { ran: false, planned: 0, due: 0, messages: 0 };
+        const { input, staff } = await gather(tx, now);
+        const planned = plan(input);
+        const fresh = await insertNew(tx, planned, now);
+        const outgoing = messages(fresh, staff, now);
+        await deliveries.enqueueMany(tx, outgoing, now);
+        return { ran: true, planned: planned.length, due: fresh.length, messages: outgoing.length };
+      },
+      { timeout: 10 * 60_000, maxWait: 30_000 },
+    );
+  }
+
+  return {
+    tick,
+    /** What a tick at `at` would send, without storing or sending anything. */
+    async preview(at: Date) {
+      const { input, staff } = await gather(db.prisma, at);
+      const planned = plan(input);
+      const stored = new Set<string>();
+      for (let i = 0; i < planned.length; i += CHUNK) {
+        const keys = planned.slice(i, i + CHUNK).map((r) => r.key);
+        const rows = await db.prisma.$queryRaw<Array<{ key: string }>>`SELECT key FROM reminder WHERE key = ANY(${keys}::text[])`;
+        for (const r of rows) stored.add(r.key);
+      }
+      return planned
+        .filter((r) => !stored.has(r.key))
+        .map((r) => {
+          const s = staff.get(r.staffId)!;
+          return { to: { staff: r.staffId, role: s.role, place: s.placeCode, channel: s.channel }, kind: r.kind, lead: r.leadId ?? null, campaign: r.campaign ?? null, dueOn: r.dueOn, textKey: r.textKey };
+        });
+    },
+    /** node-cron calls tick(now) on the configured schedule; a tick still running makes the next one skip. */
+    start(expression: string) {
+      job = cron.schedule(
+        expression,
+        () => {
+          if (running) return;
+          running = tick(new Date())
+            .then((r) => r.due > 0 && logger.info({ reminders: r.due, messages: r.messages }, 'reminders due'))
+            .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'reminder tick failed'))
+            .finally(() => (running = undefined));
+        },
+        { timezone: deployment.timezone },
+      );
+    },
+    async stop() {
+      await job?.stop();
+      await running;
+    },
+  };
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>;

@@ -1,0 +1,204 @@
+import { createHash, randomInt } from 'node:crypto';
+import type { Database } from '../db/index.ts';
+import { placeIndex, STAFF_ROLES, type Deployment, type StaffRole } from '../deployment.ts';
+import type { Scope } from '../intake/tokens.ts';
+
+/**
+ * Staff accounts (ARCHITECTURE: server/staff): one-time invite codes made by an operator, `/join <code>` on a
+ * channel, the role and place each person covers, and who escalates to whom. Only this module reads its tables.
+ */
+
+export type StaffMember = {
+  id: string;
+  role: StaffRole;
+  placeCode: string;
+  countyCode: string;
+  name: string | null;
+  channel: string;
+  userId: string;
+  chatId: string;
+  language: string;
+  unreachableAt: Date | null;
+};
+
+export type Identity = { channel: string; userId: string; chatId: string; language: string };
+
+export type JoinResult =
+  | { ok: true; staff: StaffMember }
+  | { ok: false; reason: 'wrong' | 'used' | 'expired' }
+  | { ok: false; reason: 'slow_down'; waitSeconds: number };
+
+const INVITE_DAYS = 7;
+/** Letters and digits that cannot be mistaken for one another on a phone screen (no 0/O, 1/I/L). */
+const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** Wrong codes allowed before the account must wait; the wait doubles with each further failure, up to an hour. */
+const FREE_FAILURES = 3;
+const BASE_WAIT_S = 60;
+const MAX_WAIT_S = 3600;
+
+export const placeKindOf = (role: StaffRole): Scope['kind'] => (role === 'county_officer' ? 'county' : role === 'township_reviewer' ? 'township' : 'village');
+
+/** The place a staff member sees and acts on, in the same shape as an API token's scope. */
+export const scopeOf = (s: { role: string; placeCode: string }): Scope => ({ kind: placeKindOf(s.role as StaffRole), code: s.placeCode });
+
+export function normalizeCode(text: string): string {
+  return text.toUpperCase().replace(/[^A-Z0-9]/g, '');
+}
+
+const codeHash = (code: string) => createHash('sha256').update(`invite:${normalizeCode(code)}`, 'utf8').digest('hex');
+
+/** Whether a lead's places fall in a staff member's place. */
+export function covers(s: { role: string; placeCode: string }, lead: { countyCode: string; townshipCode: string; villageCode: string }): boolean {
+  const scope = scopeOf(s);
+  return scope.kind === 'county' ? lead.countyCode === scope.code : scope.kind === 'township' ? lead.townshipCode === scope.code : lead.villageCode === scope.code;
+}
+
+const toMember = (r: {
+  id: string;
+  role: string;
+  placeCode: string;
+  countyCode: string;
+  name: string | null;
+  channel: string;
+  userId: string;
+  chatId: string;
+  language: string;
+  unreachableAt: Date | null;
+}): StaffMember => ({ ...r, role: r.role as StaffRole });
+
+export function createStaffAccounts(deps: { db: Database; deployment: Deployment }) {
+  const { db, deployment } = deps;
+  const places = placeIndex(deployment);
+
+  function checkPlace(role: StaffRole, placeCode: string): string {
+    const kind = placeKindOf(role);
+    const county =
+      kind === 'village' ? places.villages.get(placeCode)?.county.code : kind === 'township' ? places.townships.get(placeCode)?.county.code : places.counties.get(placeCode)?.code;
+    if (!county) {
+      const digits = kind === 'village' ? 12 : kind === 'township' ? 9 : 6;
+      throw new Error(`a ${role} needs a ${kind} of the deployment: ${placeCode} is not one (a ${digits}-digit ${kind} code)`);
+    }
+    return county;
+  }
+
+  return {
+    /** Makes a one-time code for a role at a place. Only its hash is stored; the code is shown once. */
+    async createInvite(role: string, placeCode: string, name: string | undefined, now = new Date()) {
+      if (!STAFF_ROLES.includes(role as StaffRole)) throw new Error(`role must be one of ${STAFF_ROLES.join(', ')}`);
+      checkPlace(role as StaffRole, placeCode);
+      let code = '';
+      for (let i = 0; i < 8; i++) code += ALPHABET[randomInt(ALPHABET.length)];
+      const expiresAt = new Date(now.getTime() + INVITE_DAYS * 86_400_000);
+      await db.prisma.invite.create({ data: { codeHash: codeHash(code), role, placeCode, name: name ?? null, createdAt: now, expiresAt } });
+      return { code: `${code.slice(0, 4)}-${code.slice(4)}`, expiresAt };
+    },
+
+    /**
+     * `/join <code>`: a good code makes the account staff for the code's role and place (once). Wrong, used or
+     * expired codes count as failures; after a few the account must wait before trying again.
+     */
+    async join(who: Identity, code: string, now = new Date()): Promise<JoinResult> {
+      const attempt = await db.prisma.joinAttempt.findUnique({ where: { channel_userId: { channel: who.channel, userId: who.userId } } });
+      if (attempt?.blockedUntil && attempt.blockedUntil > now) return { ok: false, reason: 'slow_down', waitSeconds: Math.ceil((attempt.blockedUntil.getTime() - now.getTime()) / 1000) };
+      const outcome = await db.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<Array<{ id: string; role: string; place_code: string; name: string | null; expires_at: Date; used_at: Date | null }>>`
+          SELECT id, role, place_code, name, expires_at, used_at FROM invite WHERE code_hash = ${codeHash(code)} FOR UPDATE`;
+        const invite = rows[0];
+        if (!invite) return { ok: false as const, reason: 'wrong' as const };
+        if (invite.used_at) return { ok: false as const, reason: 'used' as const };
+        if (invite.expires_at <= now) return { ok: false as const, reason: 'expired' as const };
+        const countyCode = checkPlace(invite.role as StaffRole, invite.place_code);
+        const data = {
+          role: invite.role,
+          placeCode: invite.place_code,
+          countyCode,
+          name: invite.name,
+          chatId: who.chatId,
+          language: who.language,
+          joinedAt: now,
+          removedAt: null,
+          unreachableAt: null,
+        };
+        const staff = await tx.staff.upsert({ where: { channel_userId: { channel: who.channel, userId: who.userId } }, create: { ...data, channel: who.channel, userId: who.userId }, update: data });
+        await tx.invite.update({ where: { id: invite.id }, data: { usedAt: now, usedBy: staff.id } });
+        return { ok: true as const, staff: toMember(staff) };
+      });
+      if (outcome.ok) {
+        await db.prisma.joinAttempt.deleteMany({ where: { channel: who.channel, userId: who.userId } });
+        return outcome;
+      }
+      const failures = (attempt?.failures ?? 0) + 1;
+      const waitS = failures >= FREE_FAILURES ? Math.min(MAX_WAIT_S, BASE_WAIT_S * 2 ** (failures - FREE_FAILURES)) : 0;
+      const blockedUntil = waitS ? new Date(now.getTime() + waitS * 1000) : null;
+      await db.prisma.joinAttempt.upsert({
+        where: { channel_userId: { channel: who.channel, userId: who.userId } },
+        create: { channel: who.channel, userId: who.userId, failures, lastFailure: now, blockedUntil },
+        update: { failures, lastFailure: now, blockedUntil },
+      });
+      return outcome;
+    },
+
+    /** The active staff member behind a channel identity, if any. */
+    async byIdentity(channel: string, userId: string): Promise<StaffMember | undefined> {
+      const r = await db.prisma.staff.findFirst({ where: { channel, userId, removedAt: null } });
+      return r ? toMember(r) : undefined;
+    },
+
+    async byId(id: string): Promise<StaffMember | undefined> {
+      const r = await db.prisma.staff.findFirst({ where: { id, removedAt: null } });
+      return r ? toMember(r) : undefined;
+    },
+
+    /** Everyone active, for the scheduler. */
+    async active(): Promise<StaffMember[]> {
+      return (await db.prisma.staff.findMany({ where: { removedAt: null } })).map(toMember);
+    },
+
+    /** Who holds a role at exactly this place (a village, township or county code). */
+    async withRole(role: StaffRole, placeCode: string, client: Pick<Database['prisma'], 'staff'> = db.prisma): Promise<StaffMember[]> {
+      return (await client.staff.findMany({ where: { role, placeCode, removedAt: null }, orderBy: { joinedAt: 'asc' } })).map(toMember);
+    },
+
+    /** `client`: the caller's transaction, when it has one open (the embedded database has one connection). */
+    async isContactPerson(staffId: string, villageCode: string, client: Pick<Database['prisma'], 'staff'> = db.prisma): Promise<boolean> {
+      return (await client.staff.count({ where: { id: staffId, role: 'contact_person', placeCode: villageCode, removedAt: null } })) === 1;
+    },
+
+    async list() {
+      return db.prisma.staff.findMany({ orderBy: [{ countyCode: 'asc' }, { placeCode: 'asc' }, { joinedAt: 'asc' }] });
+    },
+
+    /** Removes a staff member (by id): they see the household menu again; what they did stays recorded. */
+    async remove(id: string, now = new Date()): Promise<boolean> {
+      const r = await db.prisma.staff.updateMany({ where: { id, removedAt: null }, data: { removedAt: now } });
+      return r.count === 1;
+    },
+
+    /** The person blocked the bot: returns true the first time (so their escalation target is told once). */
+    async markUnreachable(id: string, now = new Date()): Promise<boolean> {
+      const r = await db.prisma.staff.updateMany({ where: { id, unreachableAt: null }, data: { unreachableAt: now } });
+      return r.count === 1;
+    },
+
+    /** They wrote to the bot again: reachable. Also keeps their chat and language current. */
+    async seen(id: string, chatId: string, language: string): Promise<void> {
+      await db.prisma.staff.updateMany({ where: { id, OR: [{ unreachableAt: { not: null } }, { chatId: { not: chatId } }, { language: { not: language } }] }, data: { unreachableAt: null, chatId, language } });
+    },
+
+    /**
+     * Who is told when this person cannot be reached or lets a lead go overdue: village staff go to their
+     * township's reviewers, township reviewers to their county's officers; county officers have no one above.
+     */
+    async escalationTargets(s: { role: string; placeCode: string; countyCode: string }): Promise<StaffMember[]> {
+      const kind = placeKindOf(s.role as StaffRole);
+      if (kind === 'village') {
+        const township = places.villages.get(s.placeCode)?.township.code;
+        return township ? this.withRole('township_reviewer', township) : [];
+      }
+      if (kind === 'township') return this.withRole('county_officer', s.countyCode);
+      return [];
+    },
+  };
+}
+
+export type StaffAccounts = ReturnType<typeof createStaffAccounts>;
