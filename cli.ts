@@ -13,6 +13,9 @@ import { createCrypto, resolveMasterKey, type Crypto } from './server/crypto.ts'
 import { createLogger } from './server/log.ts';
 import { createExports } from './server/intake/export.ts';
 import { createWriteStream } from 'node:fs';
+import { createStaffAccounts } from './server/staff/accounts.ts';
+import { createDeliveries } from './server/staff/deliveries.ts';
+import { createScheduler } from './server/reminders/scheduler.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -29,7 +32,16 @@ const USAGE = `Usage: npm run cli -- <command>
                       deliveries to the county system (INTAKE_WEBHOOK_URL)
   outbox retry <id>   send a failed or dead delivery again now
   leads export --format xlsx|csv --scope <county|township|village>:<code> --out <file> [--lang en]
-                      the place's leads with the official form's columns (XLSX adds the 入户排查情况汇总表 sheet)`;
+                      the place's leads with the official form's columns (XLSX adds the 入户排查情况汇总表 sheet)
+  invite create --role village_cadre|contact_person|township_reviewer|county_officer --place <code> [--name <name>]
+                      a one-time code (valid 7 days) the person sends to the bot as /join <code>
+  staff list          everyone who joined, with role, place and state
+  staff remove <id>   the person sees the household menu again; what they did stays recorded
+  deliveries list [--state pending|failed|sent|dead]
+                      messages to staff (new reports, reminders) and their state
+  deliveries retry <id>
+  reminders preview --at <ISO time>
+                      what a reminder tick at that time would send, as JSON lines; sends and stores nothing`;
 
 async function run(argv: string[]): Promise<number> {
   const [group, command, arg] = argv;
@@ -161,6 +173,77 @@ async function run(argv: string[]): Promise<number> {
         const n = format === 'xlsx' ? await exports.xlsx(scope, file, lng) : await exports.csv(scope, file, lng);
         if (!file.closed) await new Promise<void>((r) => file.on('close', () => r()));
         console.log(`Wrote ${n} lead(s) to ${out} (it holds personal data: keep it safe).`);
+        return 0;
+      });
+    }
+    case 'invite create': {
+      const role = flag(argv, '--role');
+      const place = flag(argv, '--place');
+      if (!role || !place) {
+        console.error('Usage: npm run cli -- invite create --role village_cadre --place 530925101201 [--name 张三]');
+        return 2;
+      }
+      return withDatabase(async ({ config, db }) => {
+        const { code, expiresAt } = await createStaffAccounts({ db, deployment: config.deployment }).createInvite(role, place, flag(argv, '--name'));
+        console.log(`Invite code for ${role} at ${place}: ${code}\nValid until ${expiresAt.toISOString()} (7 days), once. The person sends to the bot:\n/join ${code}`);
+        return 0;
+      });
+    }
+    case 'staff list':
+    case 'staff remove': {
+      return withDatabase(async ({ config, db }) => {
+        const accounts = createStaffAccounts({ db, deployment: config.deployment });
+        if (command === 'remove') {
+          if (!arg) {
+            console.error('Usage: npm run cli -- staff remove <id>   (ids from `staff list`)');
+            return 2;
+          }
+          const ok = await accounts.remove(arg);
+          console.log(ok ? `Removed ${arg}.` : `No active staff member ${arg}.`);
+          return ok ? 0 : 1;
+        }
+        const rows = await accounts.list();
+        for (const r of rows)
+          console.log(
+            JSON.stringify({ id: r.id, role: r.role, place: r.placeCode, name: r.name, channel: r.channel, joinedAt: r.joinedAt, state: r.removedAt ? 'removed' : r.unreachableAt ? 'unreachable' : 'active' }),
+          );
+        if (rows.length === 0) console.error('Nobody has joined yet: make an invite with `npm run cli -- invite create`.');
+        return 0;
+      });
+    }
+    case 'deliveries list':
+    case 'deliveries retry': {
+      return withDatabase(async ({ config, db, crypto }) => {
+        const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger: createLogger('warn'), maxAttempts: config.deliveryMaxAttempts });
+        if (command === 'retry') {
+          if (!arg || !/^\d+$/.test(arg)) {
+            console.error('Usage: npm run cli -- deliveries retry <id>');
+            return 2;
+          }
+          const ok = await deliveries.retry(BigInt(arg));
+          console.log(ok ? `Message ${arg} will be sent again by the running server.` : `No failed or dead message ${arg}.`);
+          return ok ? 0 : 1;
+        }
+        const rows = await deliveries.list(flag(argv, '--state'));
+        for (const r of rows) console.log(JSON.stringify({ ...r, id: String(r.id) }));
+        if (rows.length === 0) console.error('No messages in that state.');
+        return 0;
+      });
+    }
+    case 'reminders preview': {
+      const at = flag(argv, '--at');
+      const when = at ? new Date(at) : new Date();
+      if (Number.isNaN(when.getTime())) {
+        console.error('Usage: npm run cli -- reminders preview --at 2026-11-25T08:00:00+08:00');
+        return 2;
+      }
+      return withDatabase(async ({ config, db, crypto }) => {
+        const logger = createLogger('warn');
+        const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger, maxAttempts: config.deliveryMaxAttempts });
+        const scheduler = createScheduler({ db, deployment: config.deployment, deliveries, logger, render: () => ({ text: '' }) });
+        const rows = await scheduler.preview(when);
+        for (const r of rows) console.log(JSON.stringify(r));
+        console.error(`${rows.length} reminder(s) a tick at ${when.toISOString()} would send.`);
         return 0;
       });
     }

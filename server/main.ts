@@ -115,8 +115,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const listening = server;
     if (telegram) await telegram.start();
     outbox.start(opts.outboxIntervalMs ?? 2000);
-    if (opts.deliveryIntervalMs !== 0) deliveries.start(opts.deliveryIntervalMs ?? 1000);
-    if (opts.scheduler !== false) scheduler.start(config.reminderCron);
+    if (opts.deliveryIntervalMs !== 0) deliveries.start(opts.deliveryIntervalMs ?? 1000, opts.now);
+    if (opts.scheduler !== false) scheduler.start(config.reminderCron, opts.now);
     if (config.forwarding) logger.info({ maxAttempts: config.forwarding.maxAttempts }, 'forwarding leads to the county system');
     const address = listening.address() as AddressInfo;
     const url = `http://127.0.0.1:${address.port}`;

@@ -172,12 +172,12 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
         });
     },
     /** node-cron calls tick(now) on the configured schedule; a tick still running makes the next one skip. */
-    start(expression: string) {
+    start(expression: string, clock: () => Date = () => new Date()) {
       job = cron.schedule(
         expression,
         () => {
           if (running) return;
-          running = tick(new Date())
+          running = tick(clock())
             .then((r) => r.due > 0 && logger.info({ reminders: r.due, messages: r.messages }, 'reminders due'))
             .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'reminder tick failed'))
             .finally(() => (running = undefined));

@@ -161,11 +161,11 @@ export function createDeliveries(deps: {
       senders.set(channel, sender);
     },
     /** Runs a round every `intervalMs` (one second keeps each channel under its per-second budget). */
-    start(intervalMs = 1000) {
+    start(intervalMs = 1000, clock: () => Date = () => new Date()) {
       if (timer) return;
       timer = setInterval(() => {
         if (running) return;
-        running = deliverDue()
+        running = deliverDue(clock())
           .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'staff delivery round failed'))
           .finally(() => (running = undefined));
       }, intervalMs);

@@ -29,7 +29,7 @@ export type ApiCall = { method: string; payload: Record<string, unknown> };
  * A local stand-in for the Telegram Bot API: answers every method grammY calls and records the calls.
  * Its keep-alive timeout is longer than the client's, so idle pooled sockets are not reset under load.
  */
-export async function startFakeBotApi(opts: { failNext?: (method: string) => number | false } = {}) {
+export async function startFakeBotApi(opts: { failNext?: (method: string, payload: Record<string, unknown>) => number | { status: number; retryAfter: number } | false } = {}) {
   const calls: ApiCall[] = [];
   const pending: Array<Record<string, unknown>> = [];
   let messageId = 1000;
@@ -38,7 +38,11 @@ export async function startFakeBotApi(opts: { failNext?: (method: string) => num
   app.post('/bot:token/:method', (req, res) => {
     const method = req.params.method;
     const payload = (req.body ?? {}) as Record<string, unknown>;
-    const failure = opts.failNext?.(method);
+    const failure = opts.failNext?.(method, payload);
+    if (typeof failure === 'object') {
+      res.status(failure.status).json({ ok: false, error_code: failure.status, description: `Too Many Requests: retry after ${failure.retryAfter}`, parameters: { retry_after: failure.retryAfter } });
+      return;
+    }
     if (failure) {
       res.status(failure).json({ ok: false, error_code: failure, description: 'failed on purpose' });
       return;
@@ -142,11 +146,14 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
   };
 }
 
-/** Starts the whole app with the Telegram channel in webhook mode against a fake Bot API. */
-export async function startWithTelegram(place: TestPlace, api: FakeApi, logger: Logger, now: Date): Promise<Running> {
+/**
+ * Starts the whole app with the Telegram channel in webhook mode against a fake Bot API. `now` is a date or a
+ * clock; `manual` leaves the reminder cron and the staff message worker off, so a test drives them with its clock.
+ */
+export async function startWithTelegram(place: TestPlace, api: FakeApi, logger: Logger, now: Date | (() => Date), opts: { manual?: boolean } = {}): Promise<Running> {
   return start(
     testConfig(place, { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET, TELEGRAM_API_ROOT: api.url }),
     logger,
-    { host: '127.0.0.1', now: () => now, telegramBotInfo: BOT_INFO },
+    { host: '127.0.0.1', now: typeof now === 'function' ? now : () => now, telegramBotInfo: BOT_INFO, ...(opts.manual ? { scheduler: false, deliveryIntervalMs: 0 } : {}) },
   );
 }

@@ -1,0 +1,249 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { start, type Running } from '../../server/main.ts';
+import type { Outbound } from '../../bot/engine/types.ts';
+import type { SendOutcome } from '../../server/staff/deliveries.ts';
+import { zonedInstant } from '../../server/time.ts';
+import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { memoryLogger } from '../helpers/log.ts';
+import { newLead } from '../helpers/leads.ts';
+
+// The scheduler and the staff outbox on a real database: ticks with a fake clock, messages handed to a recording
+// sender instead of a messenger.
+
+const V1 = '530925101201';
+const V2 = '530925101202';
+const T1 = '530925101';
+const C = '530925';
+const at = (date: string, time = '09:00') => zonedInstant(date, time, 'Asia/Shanghai');
+
+describe(`reminders on ${TEST_DB}`, () => {
+  let place: TestPlace;
+  let running: Running[] = [];
+  const log = memoryLogger();
+  let sent: Array<{ chatId: string; message: Outbound }> = [];
+  let answer: (chatId: string) => SendOutcome = () => ({ ok: true });
+
+  async function boot() {
+    const app = await start(testConfig(place), log.logger, { host: '127.0.0.1', scheduler: false, deliveryIntervalMs: 0 });
+    app.deliveries.registerSender('telegram', {
+      ratePerSecond: 25,
+      send: async (chatId, message) => {
+        const r = answer(chatId);
+        if (r.ok) sent.push({ chatId, message });
+        return r;
+      },
+    });
+    running.push(app);
+    return app;
+  }
+
+  async function staffMember(app: Running, role: string, placeCode: string, user: string, now: Date) {
+    const { code } = await app.staff.createInvite(role, placeCode, `name-${user}`, now);
+    const r = await app.staff.join({ channel: 'telegram', userId: user, chatId: user, language: 'zh-CN' }, code, now);
+    if (!r.ok) throw new Error(`join failed: ${r.reason}`);
+    return r.staff;
+  }
+
+  /** Runs the staff message worker second by second (one message per chat per round) until nothing is left. */
+  async function drain(app: Running, from: Date) {
+    for (let t = from.getTime(), i = 0; i < 60; i++, t += 1000) {
+      const r = await app.deliveries.deliverDue(new Date(t));
+      if (r.sent + r.failed + r.dead + r.paused === 0) return;
+    }
+  }
+
+  /** Leads received on `day` in a village (identification due 15 days later). */
+  async function leadsOn(app: Running, day: string, n: number, village = V1) {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push((await app.intake.receiveLead(newLead({ villageCode: village }), at(day, '10:00'))).id);
+    return ids;
+  }
+
+  beforeEach(async () => {
+    place = await freshDatabase();
+    sent = [];
+    answer = () => ({ ok: true });
+  });
+  afterEach(async () => {
+    for (const app of running) await app.stop();
+    running = [];
+    await place.cleanup();
+  });
+
+  it('stores each reminder once and sends one message per person; a second tick sends nothing twice', async () => {
+    const app = await boot();
+    const setup = at('2026-11-10');
+    await staffMember(app, 'village_cadre', V1, 'c1', setup);
+    await staffMember(app, 'village_cadre', V2, 'c2', setup);
+    await leadsOn(app, '2026-11-10', 3, V1); // identification due 25 Nov (Wed): 5 days before is Fri 20 Nov
+    await leadsOn(app, '2026-11-10', 1, V2);
+    await drain(app, at('2026-11-10', '10:05')); // the new-report notices
+    sent = [];
+
+    const now = at('2026-11-20');
+    const first = await app.scheduler.tick(now);
+    expect(first).toMatchObject({ ran: true, due: 4, messages: 2 });
+    const second = await app.scheduler.tick(new Date(now.getTime() + 60_000));
+    expect(second).toMatchObject({ ran: true, due: 0, messages: 0 });
+
+    await drain(app, now);
+    expect(sent.map((s) => s.chatId).sort()).toEqual(['c1', 'c2']);
+    const toC1 = sent.find((s) => s.chatId === 'c1')!.message;
+    expect(toC1.text).toMatch(/您有 3 条提醒/);
+    expect(toC1.text.match(/识别期限 2026-11-25，还有 5 天/g)).toHaveLength(3);
+    expect(toC1.buttons?.flat().map((b) => b.label)).toContain('我的待办');
+    const toC2 = sent.find((s) => s.chatId === 'c2')!.message.text;
+    expect(toC2).toMatch(/^⏰ 530925-20261110-0004（勐库镇公弄村 李明）识别期限 2026-11-25，还有 5 天。$/);
+
+    await app.deliveries.deliverDue(new Date(now.getTime() + 5000));
+    expect(sent).toHaveLength(2);
+  });
+
+  it('two ticks at once: only one sends', async () => {
+    const app = await boot();
+    // a second instance on the same database (the embedded database is one process's: there, two ticks of one app)
+    const other = TEST_DB === 'postgres' ? await boot() : app;
+    const setup = at('2026-11-10');
+    await staffMember(app, 'village_cadre', V1, 'c1', setup);
+    await staffMember(app, 'township_reviewer', T1, 't1', setup);
+    await leadsOn(app, '2026-11-10', 5);
+    const now = at('2026-11-20');
+    const [a, b] = await Promise.all([app.scheduler.tick(now), other.scheduler.tick(now)]);
+    // PostgreSQL: the advisory lock makes one of them skip. PGlite (one connection): they run one after the other
+    // and the second finds every reminder stored.
+    expect(a.due + b.due).toBe(5);
+    expect([a.messages, b.messages].sort()).toEqual([0, 1]);
+    if (TEST_DB === 'postgres') expect([a.ran, b.ran].sort()).toEqual([false, true]);
+    const reminders = await app.db.prisma.reminder.count();
+    expect(reminders).toBe(5);
+    const deliveries = await app.db.prisma.delivery.count({ where: { key: { startsWith: 'reminders:' } } });
+    expect(deliveries).toBe(1);
+  });
+
+  it('after 3 days of downtime, one message per person sums up what they missed', async () => {
+    const app = await boot();
+    const setup = at('2026-11-05');
+    await staffMember(app, 'village_cadre', V1, 'c1', setup);
+    await staffMember(app, 'township_reviewer', T1, 't1', setup);
+    await leadsOn(app, '2026-11-08', 2); // due 23 Nov (Mon)
+    await leadsOn(app, '2026-11-10', 1); // due 25 Nov (Wed)
+    await app.scheduler.tick(at('2026-11-20')); // the last tick before the downtime
+    await drain(app, at('2026-11-20'));
+    sent = [];
+    // nothing runs on Sat 21, Sun 22, Mon 23 Nov
+    const now = at('2026-11-24');
+    const r = await app.scheduler.tick(now);
+    await drain(app, now);
+    const toCadre = sent.filter((s) => s.chatId === 'c1');
+    expect(toCadre).toHaveLength(1);
+    // the two overdue leads, the one due tomorrow, and the campaign closing 30 Nov (its 7-days-before day was Mon 23)
+    expect(toCadre[0]!.message.text).toMatch(/您有 4 条提醒/);
+    expect(toCadre[0]!.message.text).toMatch(/「2026年防返贫集中排查数据录入」截止 2026-11-30 24:00，还有 6 天。您还有 3 件没办完/);
+    expect(toCadre[0]!.message.text.match(/已超期 1 天/g)).toHaveLength(2);
+    expect(toCadre[0]!.message.text).toMatch(/还有 1 天/);
+    // the township reviewer is told once about the two overdue leads, in one message
+    const toReviewer = sent.filter((s) => s.chatId === 't1');
+    expect(toReviewer).toHaveLength(1);
+    expect(toReviewer[0]!.message.text.match(/督办/g)).toHaveLength(2);
+    expect(r.messages).toBe(2);
+  });
+
+  it('messages written before a crash are sent after the restart, once', async () => {
+    let app = await boot();
+    const setup = at('2026-11-10');
+    await staffMember(app, 'village_cadre', V1, 'c1', setup);
+    await leadsOn(app, '2026-11-10', 1);
+    await app.scheduler.tick(at('2026-11-20'));
+    await app.stop(); // nothing was sent
+    running = [];
+    expect(sent).toHaveLength(0);
+    app = await boot();
+    await drain(app, at('2026-11-20', '09:01'));
+    // the new-report notice and the reminder
+    expect(sent.map((s) => s.message.text.split(' ')[0])).toEqual(['【新申报】回执号', '⏰']);
+    await app.deliveries.deliverDue(at('2026-11-20', '09:02'));
+    expect(sent).toHaveLength(2);
+  });
+
+  it('sends nothing in quiet hours; what is waiting goes out at 08:00', async () => {
+    const app = await boot();
+    await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    await leadsOn(app, '2026-11-10', 1);
+    expect(await app.deliveries.deliverDue(at('2026-11-10', '22:00'))).toMatchObject({ sent: 0 });
+    expect(await app.deliveries.deliverDue(at('2026-11-11', '07:59'))).toMatchObject({ sent: 0 });
+    expect(await app.deliveries.deliverDue(at('2026-11-11', '08:00'))).toMatchObject({ sent: 1 });
+  });
+
+  it('keeps each channel under its rate and each chat to one message at a time', async () => {
+    const app = await boot();
+    app.deliveries.registerSender('telegram', {
+      ratePerSecond: 2,
+      send: async (chatId, message) => {
+        sent.push({ chatId, message });
+        return { ok: true };
+      },
+    });
+    for (let i = 0; i < 4; i++) await staffMember(app, 'village_cadre', V1, `c${i}`, at('2026-11-10'));
+    await leadsOn(app, '2026-11-10', 1); // four notices, one per cadre
+    const t0 = at('2026-11-10', '10:00');
+    expect((await app.deliveries.deliverDue(t0)).sent).toBe(2);
+    expect((await app.deliveries.deliverDue(new Date(t0.getTime() + 500))).sent).toBe(0); // same second: budget used
+    expect((await app.deliveries.deliverDue(new Date(t0.getTime() + 1000))).sent).toBe(2);
+    expect(new Set(sent.map((s) => s.chatId)).size).toBe(4);
+  });
+
+  it('a person who blocked the bot is marked unreachable and their township reviewer is told once', async () => {
+    const app = await boot();
+    const cadre = await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    await staffMember(app, 'township_reviewer', T1, 't1', at('2026-11-10'));
+    answer = (chatId) => (chatId === 'c1' ? { ok: false, kind: 'unreachable', error: '403 Forbidden: bot was blocked by the user' } : { ok: true });
+    await leadsOn(app, '2026-11-10', 2);
+    const t0 = at('2026-11-10', '10:00');
+    await app.deliveries.deliverDue(t0);
+    await app.deliveries.deliverDue(new Date(t0.getTime() + 1000));
+    await app.deliveries.deliverDue(new Date(t0.getTime() + 2000));
+    expect((await app.staff.byId(cadre.id))?.unreachableAt).toBeInstanceOf(Date);
+    const told = sent.filter((s) => s.chatId === 't1' && /收不到机器人的消息/.test(s.message.text));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.message.text).toMatch(/勐库镇冰岛村的村干部 name-c1/);
+    expect(await app.db.prisma.delivery.count({ where: { state: 'dead', lastError: { contains: 'blocked' } } })).toBe(2);
+    // reminders now go to the reviewer instead of the cadre who cannot be reached
+    const r = await app.scheduler.preview(at('2026-11-20'));
+    expect(new Set(r.map((x) => x.to.staff))).not.toContain(cadre.id);
+    expect(r.filter((x) => x.kind === 'deadline.identify').map((x) => x.to.role)).toEqual(['township_reviewer', 'township_reviewer']);
+  });
+
+  it('preview lists what a tick would send without storing or sending anything', async () => {
+    const app = await boot();
+    await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    const [id] = await leadsOn(app, '2026-11-10', 1);
+    const rows = await app.scheduler.preview(at('2026-11-20'));
+    expect(rows).toEqual([
+      expect.objectContaining({ kind: 'deadline.identify', lead: id, dueOn: '2026-11-20', textKey: 'reminders.identify.before', to: expect.objectContaining({ role: 'village_cadre', place: V1, channel: 'telegram' }) }),
+    ]);
+    expect(await app.db.prisma.reminder.count()).toBe(0);
+    expect(await app.scheduler.preview(at('2026-11-20', '22:00'))).toEqual([]); // quiet hours
+  });
+
+  it('a campaign counts down with each person\'s open items, or thanks them once', async () => {
+    const app = await boot();
+    // the sample deployment's campaign closes 2026-11-30 24:00 for cadres, township and county
+    await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    await staffMember(app, 'village_cadre', V2, 'c2', at('2026-11-10'));
+    await staffMember(app, 'county_officer', C, 'k1', at('2026-11-10'));
+    await leadsOn(app, '2026-11-20', 2, V1);
+    await drain(app, at('2026-11-20', '10:01'));
+    sent = [];
+    await app.scheduler.tick(at('2026-11-23')); // 7 days before 30 Nov
+    await drain(app, at('2026-11-23'));
+    const text = (chat: string) => sent.filter((s) => s.chatId === chat).map((s) => s.message.text).join('\n');
+    expect(text('c1')).toMatch(/截止 2026-11-30 24:00，还有 7 天。您还有 2 件没办完/);
+    expect(text('c2')).toMatch(/没有未办事项，辛苦了/);
+    expect(text('k1')).toMatch(/没有未办事项/);
+    sent = [];
+    await app.scheduler.tick(at('2026-11-27')); // 3 days before
+    await drain(app, at('2026-11-27'));
+    expect(text('c1')).toMatch(/还有 3 天/);
+    expect(text('c2')).toBe(''); // thanked once already
+  });
+});
