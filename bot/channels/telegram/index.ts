@@ -143,7 +143,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
       async send(chatId: string, out: Outbound): Promise<SendOutcome> {
         const reply_markup = keyboard(out);
         try {
-          await plainApi.sendMessage(chatId, out.text, reply_markup ? { reply_markup } : {});
+          await plainApi.sendMessage(/^-?\d+$/.test(chatId) ? Number(chatId) : chatId, out.text, reply_markup ? { reply_markup } : {});
           return { ok: true };
         } catch (e) {
           if (e instanceof GrammyError) {
