@@ -3,7 +3,7 @@ import type { Crypto } from '../server/crypto.ts';
 import { placeIndex, type Deployment, type StaffRole } from '../server/deployment.ts';
 import type { Intake } from '../server/intake/leads.ts';
 import { publicityMinimumEnd, type Move, type MoveRefusal, type Stage } from '../server/intake/procedure.ts';
-import { tFor, type Language } from '../server/i18n.ts';
+import { memoT, type Language } from '../server/i18n.ts';
 import type { Logger } from '../server/log.ts';
 import { createCalendar } from '../server/reminders/calendar.ts';
 import type { Reminder } from '../server/reminders/planner.ts';
@@ -35,10 +35,9 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     if (v) return `${v.township.name}${v.village.name}`;
     return places.townships.get(code)?.township.name ?? places.counties.get(code)?.name ?? code;
   };
-  const tOf = (lng: string): T => {
-    const t = tFor((lng === 'en' ? 'en' : 'zh-CN') as Language, 'bot');
-    return (k, p) => t(k, p ?? {});
-  };
+  // one memoizing `t` per language for everything staff are sent (cards, tasks, and the reminders of a whole tick)
+  const ts = { 'zh-CN': memoT('zh-CN', 'bot'), en: memoT('en', 'bot') } satisfies Record<Language, T>;
+  const tOf = (lng: string): T => ts[lng === 'en' ? 'en' : 'zh-CN'];
 
   function cardData(lead: LeadRow, staff: { role: StaffRole }, now: Date, clocksNext?: { kind: string; due: string } | undefined): CardLead {
     const a = lead.answers as Record<string, unknown>;
@@ -68,6 +67,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     const found = await intake.leadWithClocks(leadId, now);
     if (!found || !covers(staff, found.lead)) return undefined;
     const next = found.clocks.next;
+    await intake.logStaffRead(staff.id, [leadId], 'card', now);
     return leadCard(cardData(found.lead, staff, now, next ? { kind: next.kind, due: next.due } : undefined), staff, t, opts);
   }
 
@@ -282,6 +282,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
           const t = tOf(p.language);
           const message = leadCard(cardData(lead, p, now), p, t, { title: t('desk.new_lead_title') });
           await deliveries.enqueue(tx, { key: `new-lead:${leadId}:${p.id}`, channel: p.channel, chatId: p.chatId, staffId: p.id, message }, now);
+          await intake.logStaffRead(p.id, [leadId], 'notice', now, tx);
         }
         return;
       }

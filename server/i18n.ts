@@ -52,3 +52,31 @@ export function pickLanguage(code: string | undefined | null): Language {
   const first = code.split(',')[0]?.trim().toLowerCase() ?? '';
   return first.startsWith('en') ? 'en' : 'zh-CN';
 }
+
+/**
+ * A `t` for hot paths (a reminder tick renders thousands of messages): i18next resolves each key once per
+ * language, parameter names and count, with placeholders for the parameter values; later calls only put the
+ * values in. Same words, same plural choice, a fraction of the cost.
+ */
+export function memoT(lng: Language, ns = 'common'): (key: string, params?: Record<string, unknown>) => string {
+  const t = tFor(lng, ns);
+  const cache = new Map<string, Array<string | { param: string }>>();
+  return (key, params = {}) => {
+    const names = Object.keys(params).filter((k) => k !== 'count').sort();
+    const id = `${key}\u0000${names.join(',')}\u0000${String(params.count ?? '')}`;
+    let parts = cache.get(id);
+    if (!parts) {
+      const marked: Record<string, unknown> = {};
+      for (const k of names) marked[k] = `\u0001${k}\u0002`;
+      if ('count' in params) marked.count = params.count;
+      parts = t(key, marked)
+        .split(/(\u0001[^\u0002]*\u0002)/)
+        .filter((p) => p !== '')
+        .map((p) => (p.startsWith('\u0001') ? { param: p.slice(1, -1) } : p));
+      cache.set(id, parts);
+    }
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : String(params[p.param] ?? '');
+    return out;
+  };
+}

@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
@@ -111,8 +110,11 @@ export async function openPglite(dataDir: string, migrationsDir = MIGRATIONS_DIR
   openHere.add(dir);
 
   let client: PGlite;
+  // Loaded only when used: a server on PostgreSQL does not carry the embedded database in memory.
+  const { PGlite: PGliteClass } = await import('@electric-sql/pglite');
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
   try {
-    client = new PGlite(dir);
+    client = new PGliteClass(dir);
     await client.waitReady;
   } catch (e) {
     openHere.delete(dir);

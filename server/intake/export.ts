@@ -1,6 +1,5 @@
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
-import ExcelJS from 'exceljs';
 import { stringify } from 'csv-stringify';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Database } from '../db/index.ts';
@@ -144,6 +143,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     async xlsx(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>): Promise<number> {
       const t = tFor(lng, 'common');
       const today = localDate(now, deployment.timezone);
+      const { default: ExcelJS } = await import('exceljs'); // loaded on the first export, not at start-up
       const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
       const sheet = book.addWorksheet(t('export.summary.sheetLeads'), { views: [{ state: 'frozen', ySplit: 1 }] });
       sheet.columns = EXPORT_COLUMNS.map((c) => ({ header: t(`export.columns.${c}`), key: c, width: c === 'whatHappened' ? 40 : 14 }));

@@ -160,6 +160,11 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
     onReceived(hook: LeadReceivedHook) {
       receivedHooks.push(hook);
     },
+    /** A staff member was shown a lead's personal fields (a card, a notice): logged like an API read. */
+    async logStaffRead(staffId: string, leadIds: string[], action: string, at = new Date(), client: Pick<Database['prisma'], 'accessLog'> = db.prisma) {
+      if (leadIds.length === 0) return;
+      await client.accessLog.createMany({ data: leadIds.map((leadId) => ({ staffId, leadId, action, at })) });
+    },
     setContactPersonCheck(fn: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean>) {
       contactPersonOf = fn;
     },

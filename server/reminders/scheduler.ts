@@ -114,39 +114,54 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     return reminders.filter((r) => fresh.has(r.key));
   }
 
-  /** One message per person: their reminders of this tick together. */
-  function messages(fresh: Reminder[], staff: Map<string, StaffRow>, now: Date): NewDelivery[] {
+  /** Reminders grouped by person: each person's reminders of this tick become one message. */
+  function byRecipient(fresh: Reminder[]): Map<string, Reminder[]> {
     const byStaff = new Map<string, Reminder[]>();
     for (const r of fresh) {
       let list = byStaff.get(r.staffId);
       if (!list) byStaff.set(r.staffId, (list = []));
       list.push(r);
     }
-    const out: NewDelivery[] = [];
-    for (const [id, list] of byStaff) {
+    return byStaff;
+  }
+
+  /** Renders and writes the messages a chunk of people at a time, so a big tick never holds them all at once. */
+  async function enqueueMessages(tx: Tx, fresh: Reminder[], staff: Map<string, StaffRow>, now: Date): Promise<{ messages: number; sent: number }> {
+    let messages = 0;
+    let sent = 0;
+    let chunk: NewDelivery[] = [];
+    const flush = async () => {
+      await deliveries.enqueueMany(tx, chunk, now);
+      chunk = [];
+    };
+    for (const [id, list] of byRecipient(fresh)) {
       const s = staff.get(id);
       if (!s) continue;
-      out.push({ key: `reminders:${id}:${now.toISOString()}`, channel: s.channel, chatId: s.chatId, staffId: id, message: deps.render(s, list) });
+      chunk.push({ key: `reminders:${id}:${now.toISOString()}`, channel: s.channel, chatId: s.chatId, staffId: id, message: deps.render(s, list) });
+      messages++;
+      sent += list.length;
+      if (chunk.length >= 500) await flush();
     }
-    return out;
+    if (chunk.length) await flush();
+    return { messages, sent };
   }
 
   /**
    * One tick. Returns ran=false when another instance holds the tick (or during quiet hours nothing is planned).
    * Running it twice for the same `now` sends nothing twice: the second finds every key stored.
    */
-  async function tick(now = new Date()): Promise<{ ran: boolean; planned: number; due: number; messages: number }> {
-    if (quiet({ now, timezone: deployment.timezone, rules: deployment.reminders })) return { ran: true, planned: 0, due: 0, messages: 0 };
+  async function tick(now = new Date()): Promise<{ ran: boolean; planned: number; due: number; messages: number; sent: number }> {
+    if (quiet({ now, timezone: deployment.timezone, rules: deployment.reminders })) return { ran: true, planned: 0, due: 0, messages: 0, sent: 0 };
     return db.prisma.$transaction(
       async (tx) => {
         const lock = await tx.$queryRaw<Array<{ ok: boolean }>>`SELECT pg_try_advisory_xact_lock(${TICK_LOCK}::bigint) AS ok`;
-        if (!lock[0]?.ok) return { ran: false, planned: 0, due: 0, messages: 0 };
+        if (!lock[0]?.ok) return { ran: false, planned: 0, due: 0, messages: 0, sent: 0 };
         const { input, staff } = await gather(tx, now);
         const planned = plan(input);
         const fresh = await insertNew(tx, planned, now);
-        const outgoing = messages(fresh, staff, now);
-        await deliveries.enqueueMany(tx, outgoing, now);
-        return { ran: true, planned: planned.length, due: fresh.length, messages: outgoing.length };
+        // sent: reminders written into messages to staff (each reminder's recipient is an active staff member)
+        const { messages, sent } = await enqueueMessages(tx, fresh, staff, now);
+        return { ran: true, planned: planned.length, due: fresh.length, messages, sent };
       },
       { timeout: 10 * 60_000, maxWait: 30_000 },
     );

@@ -131,6 +131,9 @@ describe(`staff on Telegram, ${TEST_DB}`, () => {
     expect(after.stage).toBe('visited');
     const staffId = (await app.staff.byIdentity('telegram', '7101'))!.id;
     expect(after.events.at(-1)).toMatchObject({ actor: `staff:${staffId}`, toStage: 'visited', data: { judgement: 'fits' } });
+    // who was shown the household's details is logged, like an API read
+    const reads = await app.db.prisma.accessLog.findMany({ where: { leadId: lead.id, staffId }, orderBy: { id: 'asc' } });
+    expect(reads.map((r) => r.action)).toEqual(['notice', 'card']);
 
     // the township reviewer cannot confirm (a county step), even with a made-up tap
     r = await reviewer.deliver({
