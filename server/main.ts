@@ -98,13 +98,16 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     opts.routes?.(app);
     finishApp(app, logger);
 
-    // Drafts never submitted are deleted 30 days after their last answer (checked at start and nightly).
+    // Drafts never submitted are deleted 30 days after their last answer, staff messages 30 days after they were
+    // made (checked at start and nightly).
     let purging: Promise<unknown> = Promise.resolve();
     const purge = () =>
-      (purging = conversations.purgeDrafts().then(
-        (n) => n > 0 && logger.info({ drafts: n }, 'deleted expired drafts'),
-        (e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'draft purge failed'),
-      ));
+      (purging = (async () => {
+        const drafts = await conversations.purgeDrafts();
+        const messages = await deliveries.purge();
+        const reminders = await scheduler.purge();
+        if (drafts + messages + reminders > 0) logger.info({ drafts, messages, reminders }, 'deleted expired drafts, old staff messages and reminder keys');
+      })().catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'nightly purge failed')));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
 

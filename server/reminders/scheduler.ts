@@ -169,6 +169,11 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
 
   return {
     tick,
+    /** Reminder keys are needed while a reminder could be planned again (its day, or a week of repeats): kept 180 days. */
+    async purge(now = new Date()): Promise<number> {
+      const r = await db.prisma.reminder.deleteMany({ where: { createdAt: { lt: new Date(now.getTime() - 180 * 86_400_000) } } });
+      return r.count;
+    },
     /** What a tick at `at` would send, without storing or sending anything. */
     async preview(at: Date) {
       const { input, staff } = await gather(db.prisma, at);

@@ -213,6 +213,20 @@ describe(`reminders on ${TEST_DB}`, () => {
     expect(r.filter((x) => x.kind === 'deadline.identify').map((x) => x.to.role)).toEqual(['township_reviewer', 'township_reviewer']);
   });
 
+  it('deletes staff messages 30 days after they were made, and keeps reminder keys for 180 days', async () => {
+    const app = await boot();
+    await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    await leadsOn(app, '2026-11-10', 1);
+    await app.scheduler.tick(at('2026-11-20'));
+    await drain(app, at('2026-11-20', '10:00'));
+    expect(await app.db.prisma.delivery.count()).toBe(2);
+    expect(await app.deliveries.purge(at('2026-12-09'))).toBe(0);
+    expect(await app.deliveries.purge(at('2026-12-21'))).toBe(2);
+    expect(await app.scheduler.purge(at('2027-01-20'))).toBe(0);
+    expect(await app.db.prisma.reminder.count()).toBe(1);
+    expect(await app.scheduler.purge(at('2027-05-20'))).toBe(1);
+  });
+
   it('preview lists what a tick would send without storing or sending anything', async () => {
     const app = await boot();
     await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
