@@ -90,11 +90,47 @@ export const envSchema = z.object({
   OUTBOX_TIMEOUT_MS: documented('OUTBOX_TIMEOUT_MS', z.coerce.number({ error: 'must be a number' }).int().min(100).max(120_000).default(10_000), {
     description: 'How long one delivery waits for the county system to answer.',
   }),
+  WECOM_CORP_ID: documented('WECOM_CORP_ID', z.string().regex(/^\w{6,40}$/, 'must be the CorpID from 我的企业 → 企业信息 (letters and digits)').optional(), {
+    description: 'WeCom organization (CorpID). Set: the WeCom channel is on (微信客服 for households, the self-built app for staff); then the four WECOM_AGENT_* / WECOM_CALLBACK_* variables are required. Unset: off.',
+  }),
+  WECOM_AGENT_ID: documented('WECOM_AGENT_ID', z.string().regex(/^\d{1,12}$/, 'must be the AgentId of the self-built app (digits)').optional(), {
+    description: 'AgentId of the self-built app (应用管理 → the app).',
+  }),
+  WECOM_AGENT_SECRET: documented('WECOM_AGENT_SECRET', z.string().min(10, 'must be the app Secret').optional(), {
+    description: "The self-built app's Secret. Since late 2023 it also calls the 微信客服 API when the app is placed under 微信客服 → 可调用接口的应用.",
+    secret: true,
+  }),
+  WECOM_CALLBACK_TOKEN: documented('WECOM_CALLBACK_TOKEN', z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be the Token set on the callback page (up to 32 letters and digits)').optional(), {
+    description: "Token of the app's callback (接收消息 → 设置API接收), for the URL /wecom/app/callback (and /wecom/kf/callback unless WECOM_KF_CALLBACK_TOKEN is set).",
+    secret: true,
+  }),
+  WECOM_CALLBACK_AES_KEY: documented('WECOM_CALLBACK_AES_KEY', z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey').optional(), {
+    description: "EncodingAESKey of the app's callback (43 characters).",
+    secret: true,
+  }),
+  WECOM_API_ROOT: documented('WECOM_API_ROOT', z.url({ error: 'must be a URL' }).default('https://qyapi.weixin.qq.com'), {
+    description: 'WeCom server API root: the public one, or a local fake for tests.',
+  }),
+  WECOM_KF_SECRET: documented('WECOM_KF_SECRET', z.string().min(10, 'must be the 微信客服 Secret').optional(), {
+    description: 'Only for organizations set up before late 2023: the 微信客服 Secret. Unset: the app Secret is used.',
+    secret: true,
+  }),
+  WECOM_KF_CALLBACK_TOKEN: documented('WECOM_KF_CALLBACK_TOKEN', z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be up to 32 letters and digits').optional(), {
+    description: "Only with WECOM_KF_SECRET: the 微信客服 callback's own Token. Unset: WECOM_CALLBACK_TOKEN.",
+    secret: true,
+  }),
+  WECOM_KF_CALLBACK_AES_KEY: documented('WECOM_KF_CALLBACK_AES_KEY', z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey').optional(), {
+    description: "Only with WECOM_KF_SECRET: the 微信客服 callback's own EncodingAESKey. Unset: WECOM_CALLBACK_AES_KEY.",
+    secret: true,
+  }),
   REMINDER_CRON: documented('REMINDER_CRON', z.string().refine((v) => cron.validate(v), 'must be a cron expression such as "* * * * *"').default('* * * * *'), {
     description: 'When the reminder scheduler runs its tick (node-cron syntax, in the deployment\'s time zone). Each tick sends only what is due and not yet sent.',
   }),
   TELEGRAM_SEND_RATE: documented('TELEGRAM_SEND_RATE', z.coerce.number({ error: 'must be a number' }).int().min(1).max(30).default(25), {
     description: 'Messages a second the bot sends to staff (Telegram allows about 30 a second per bot, one a second per chat).',
+  }),
+  WECOM_SEND_RATE: documented('WECOM_SEND_RATE', z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(20), {
+    description: 'Messages a second the WeCom app sends to staff; each member also gets at most 30 a minute and 1,000 an hour (the platform drops the rest).',
   }),
   LOG_LEVEL: documented('LOG_LEVEL', z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'), {
     description: 'Log verbosity. Logs are JSON lines on stdout and never contain personal data.',
@@ -102,6 +138,17 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+export type WecomConfig = {
+  corpId: string;
+  agentId: string;
+  agentSecret: string;
+  callbackToken: string;
+  callbackAesKey: string;
+  apiRoot: string;
+  /** 微信客服: the app's own secret and callback unless an older organization set separate ones */
+  kf: { secret: string; callbackToken: string; callbackAesKey: string };
+};
 
 export type Config = {
   port: number;
@@ -115,6 +162,8 @@ export type Config = {
   forwarding: { url: string; secret: string; maxAttempts: number; timeoutMs: number } | undefined;
   reminderCron: string;
   telegramSendRate: number;
+  wecom: WecomConfig | undefined;
+  wecomSendRate: number;
   /** attempts before a staff message is dead-lettered (the same setting as forwarding) */
   deliveryMaxAttempts: number;
 };
@@ -130,6 +179,13 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
     .superRefine((e, ctx) => {
       if (e.INTAKE_WEBHOOK_URL && !e.INTAKE_WEBHOOK_SECRET)
         ctx.addIssue({ code: 'custom', path: ['INTAKE_WEBHOOK_SECRET'], message: 'required when INTAKE_WEBHOOK_URL is set' });
+      const wecomParts = ['WECOM_AGENT_ID', 'WECOM_AGENT_SECRET', 'WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY'] as const;
+      const wecomOptional = ['WECOM_KF_SECRET', 'WECOM_KF_CALLBACK_TOKEN', 'WECOM_KF_CALLBACK_AES_KEY'] as const;
+      if (e.WECOM_CORP_ID) {
+        for (const k of wecomParts) if (!e[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required when WECOM_CORP_ID is set' });
+      } else {
+        for (const k of [...wecomParts, ...wecomOptional]) if (e[k]) ctx.addIssue({ code: 'custom', path: ['WECOM_CORP_ID'], message: `required when ${k} is set (the WeCom channel is partly configured)` });
+      }
       if (e.TELEGRAM_MODE === 'webhook' && e.TELEGRAM_BOT_TOKEN && !e.TELEGRAM_WEBHOOK_SECRET)
         ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook' });
     })
@@ -170,6 +226,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         ? { url: parsed.INTAKE_WEBHOOK_URL, secret: parsed.INTAKE_WEBHOOK_SECRET, maxAttempts: parsed.OUTBOX_MAX_ATTEMPTS, timeoutMs: parsed.OUTBOX_TIMEOUT_MS }
         : undefined,
     reminderCron: parsed.REMINDER_CRON,
+    wecomSendRate: parsed.WECOM_SEND_RATE,
+    wecom: parsed.WECOM_CORP_ID
+      ? {
+          corpId: parsed.WECOM_CORP_ID,
+          agentId: parsed.WECOM_AGENT_ID!,
+          agentSecret: parsed.WECOM_AGENT_SECRET!,
+          callbackToken: parsed.WECOM_CALLBACK_TOKEN!,
+          callbackAesKey: parsed.WECOM_CALLBACK_AES_KEY!,
+          apiRoot: parsed.WECOM_API_ROOT,
+          kf: {
+            secret: parsed.WECOM_KF_SECRET ?? parsed.WECOM_AGENT_SECRET!,
+            callbackToken: parsed.WECOM_KF_CALLBACK_TOKEN ?? parsed.WECOM_CALLBACK_TOKEN!,
+            callbackAesKey: parsed.WECOM_KF_CALLBACK_AES_KEY ?? parsed.WECOM_CALLBACK_AES_KEY!,
+          },
+        }
+      : undefined,
     telegramSendRate: parsed.TELEGRAM_SEND_RATE,
     deliveryMaxAttempts: parsed.OUTBOX_MAX_ATTEMPTS,
   };

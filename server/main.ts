@@ -22,12 +22,14 @@ import { createStaffAccounts, type StaffAccounts } from './staff/accounts.ts';
 import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
 import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
+import { createWecom, type Wecom } from '../bot/channels/wecom/index.ts';
 
 export type Running = {
   config: Config;
   db: Database;
   conversations: Conversations;
   telegram: Telegram | undefined;
+  wecom: Wecom | undefined;
   intake: Intake;
   outbox: Outbox;
   staff: StaffAccounts;
@@ -54,6 +56,8 @@ export type StartOptions = {
   deliveryIntervalMs?: number;
   /** false leaves the reminder cron off (tests call scheduler.tick(now)) */
   scheduler?: boolean;
+  /** the fetch the WeCom client uses (tests may count or break calls) */
+  wecomFetch?: typeof fetch;
 };
 
 export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -88,6 +92,11 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       deliveries.registerSender('telegram', telegram.sender(config.telegramSendRate));
     }
     else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
+    const wecom = config.wecom ? createWecom(config.wecom, { db, crypto, conversations, logger, ...(opts.wecomFetch ? { fetch: opts.wecomFetch } : {}) }) : undefined;
+    if (wecom) {
+      wecom.mount(app);
+      deliveries.registerSender('wecom-app', wecom.appSender(config.wecomSendRate));
+    } else logger.info('wecom channel off (WECOM_CORP_ID not set)');
     const tokens = createTokens(db);
     const queries = createQueries({ db, crypto, deployment: config.deployment });
     app.get('/api/openapi.json', (_req, res) => {
@@ -117,6 +126,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     });
     const listening = server;
     if (telegram) await telegram.start();
+    if (wecom) await wecom.start();
     outbox.start(opts.outboxIntervalMs ?? 2000);
     if (opts.deliveryIntervalMs !== 0) deliveries.start(opts.deliveryIntervalMs ?? 1000, opts.now);
     if (opts.scheduler !== false) scheduler.start(config.reminderCron, opts.now);
@@ -132,6 +142,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         logger.info({ reason }, 'shutting down: no new requests, finishing those in flight');
         await purgeJob.stop();
         await telegram?.stop();
+        await wecom?.stop();
         await scheduler.stop();
         await deliveries.stop();
         await outbox.stop();
@@ -147,7 +158,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, telegram, intake, outbox, staff, deliveries, scheduler, server: listening, url, stop };
+    return { config, db, conversations, telegram, wecom, intake, outbox, staff, deliveries, scheduler, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

@@ -129,7 +129,9 @@ function renderButtons(state: State, ctx: EngineContext): Button[][] {
     }
     case 'multi': {
       const picked = new Set(state.picking ?? []);
-      const all = step.options!(ctx, state.answers).map((o) => ({ id: `o:${step.id}:${o.id}`, label: `${picked.has(o.id) ? '✅ ' : ''}${o.label}` }));
+      // numbered where a tap cannot be shown toggled in place, so "1、3" can be typed as well
+      const number = ctx.caps.multiSelect === false ? (i: number) => `${i + 1}. ` : () => '';
+      const all = step.options!(ctx, state.answers).map((o, i) => ({ id: `o:${step.id}:${o.id}`, label: `${picked.has(o.id) ? '✅ ' : ''}${number(i)}${o.label}` }));
       return [...rows(all, perRow), [{ id: 'nav:done', label: t('engine.buttons.done') }], nav].filter((r) => r.length);
     }
     case 'yesno':
@@ -214,7 +216,7 @@ export function render(state: State, ctx: EngineContext): Outbound {
   if (step.kind === 'place' && state.township) {
     prompt = t('engine.pick_village', { township: ctx.places.townships.find((x) => x.code === state.township)?.name ?? '' });
   }
-  if (step.kind === 'multi' && ctx.caps.buttons) prompt += `\n${t('engine.multi_hint')}`;
+  if (step.kind === 'multi' && ctx.caps.buttons) prompt += `\n${t(ctx.caps.multiSelect === false ? 'engine.multi_hint_menu' : 'engine.multi_hint')}`;
   if (step.kind === 'multi' && !ctx.caps.buttons) prompt += `\n${t('engine.multi_hint_numbers')}`;
   if (step.kind === 'place' && !state.township) prompt += `\n${t('engine.place_search_hint')}`;
   if (step.kind === 'media' && (state.media?.length ?? 0) > 0) prompt += `\n${t('engine.media_received', { count: state.media!.length })}`;

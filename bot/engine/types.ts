@@ -18,8 +18,12 @@ export type Outbound = {
   replace?: boolean;
 };
 
-/** What a channel can show. Where buttons are missing, choices are numbered and answered with "1、3". */
-export type Capabilities = { buttons: boolean; maxButtons: number; buttonsPerRow: number };
+/**
+ * What a channel can show. Where buttons are missing, choices are numbered and answered with "1、3". Where
+ * buttons cannot be toggled in place (multiSelect false: a menu item is one tap that sends one message), the
+ * choices of a several-answer question are numbered too, answered "1、3" or one tap at a time and "选好了".
+ */
+export type Capabilities = { buttons: boolean; maxButtons: number; buttonsPerRow: number; multiSelect?: boolean };
 
 export type Answers = Record<string, unknown>;
 

@@ -22,8 +22,11 @@ export type SendOutcome =
   | { ok: false; kind: 'retry_after'; retryAfterS: number; error: string }
   | { ok: false; kind: 'error'; error: string };
 
-/** A channel's way of sending one message to a chat, and how many messages a second it may send. */
-export type Sender = { ratePerSecond: number; send(chatId: string, message: Outbound): Promise<SendOutcome> };
+/**
+ * A channel's way of sending one message to a chat, how many messages a second it may send, and (where the
+ * platform silently drops what is over) how many one chat may receive a minute and an hour.
+ */
+export type Sender = { ratePerSecond: number; perChat?: { perMinute: number; perHour: number }; send(chatId: string, message: Outbound): Promise<SendOutcome> };
 
 export type NewDelivery = { key: string; channel: string; chatId: string; staffId: string | null; message: Outbound };
 
@@ -70,7 +73,7 @@ export function createDeliveries(deps: {
   }
 
   /** Claims what this second's budget allows for one channel: one row per chat, none for a chat with one in flight. */
-  async function claim(channel: string, rate: number, now: Date) {
+  async function claim(channel: string, rate: number, now: Date, perChat?: Sender['perChat']) {
     return db.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`INSERT INTO send_pace (channel, window_start, used) VALUES (${channel}, ${now}, 0) ON CONFLICT (channel) DO NOTHING`;
       const pace = (await tx.$queryRaw<Array<{ window_start: Date; used: number; paused_until: Date | null }>>`
@@ -90,6 +93,14 @@ export function createDeliveries(deps: {
       const busy = await tx.$queryRaw<Array<{ chat_id: string }>>`
         SELECT DISTINCT chat_id FROM delivery WHERE channel = ${channel} AND chat_id = ANY(${chats}) AND locked_until >= ${now} AND state IN ('pending', 'failed')`;
       const taken = new Set(busy.map((b) => b.chat_id));
+      if (perChat) {
+        // a chat that has had its minute's or hour's worth waits (the platform would drop the rest unseen)
+        const full = await tx.$queryRaw<Array<{ chat_id: string }>>`
+          SELECT chat_id FROM delivery WHERE channel = ${channel} AND chat_id = ANY(${chats}) AND state = 'sent' AND sent_at > ${new Date(now.getTime() - 3_600_000)}
+          GROUP BY chat_id
+          HAVING count(*) >= ${perChat.perHour} OR count(*) FILTER (WHERE sent_at > ${new Date(now.getTime() - 60_000)}) >= ${perChat.perMinute}`;
+        for (const f of full) taken.add(f.chat_id);
+      }
       const chosen = [];
       for (const c of candidates) {
         if (chosen.length >= budget) break;
@@ -107,7 +118,7 @@ export function createDeliveries(deps: {
 
   async function settle(row: { id: bigint; staff_id: string | null; attempts: number }, outcome: SendOutcome, channel: string, now: Date) {
     if (outcome.ok) {
-      await db.prisma.delivery.update({ where: { id: row.id }, data: { state: 'sent', sentAt: new Date(), lockedUntil: null, attempts: row.attempts + 1, lastError: null } });
+      await db.prisma.delivery.update({ where: { id: row.id }, data: { state: 'sent', sentAt: now, lockedUntil: null, attempts: row.attempts + 1, lastError: null } });
       return 'sent' as const;
     }
     if (outcome.kind === 'retry_after') {
@@ -137,7 +148,7 @@ export function createDeliveries(deps: {
     const counts = { sent: 0, failed: 0, dead: 0, paused: 0 };
     if (isQuiet(now, deployment.reminders.quietHours, deployment.timezone)) return counts;
     for (const [channel, sender] of senders) {
-      const rows = await claim(channel, sender.ratePerSecond, now);
+      const rows = await claim(channel, sender.ratePerSecond, now, sender.perChat);
       await Promise.all(
         rows.map(async (row) => {
           let outcome: SendOutcome;

@@ -1,0 +1,444 @@
+import express, { type Express, type Request, type Response } from 'express';
+import type { Database } from '../../../server/db/index.ts';
+import type { Crypto } from '../../../server/crypto.ts';
+import type { Logger } from '../../../server/log.ts';
+import type { WecomConfig } from '../../../server/config.ts';
+import type { Conversations } from '../../conversation.ts';
+import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
+import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
+import { createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
+import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.ts';
+
+/**
+ * WeCom as a channel, equal to Telegram (ARCHITECTURE principle 1):
+ * - households through 微信客服: the callback only says "pull"; messages come from `kf/sync_msg` with a cursor kept
+ *   in the database, each recorded by its msgid and handled once; answers go out with `kf/send_msg`, a question
+ *   and its choices packed into one `msgmenu`, never unprompted, never into a session a person has taken over;
+ * - staff through the self-built app: text commands and taps on `template_card` buttons come to the app callback,
+ *   messages go out with `message/send` (see `appSender`).
+ * Every callback is checked (signature, envelope, receiver, XML), recorded, answered 200 at once, handled after.
+ */
+
+/** 微信客服 renders choices as menu items: at most 10 a message, one tap each (no toggling in place, no editing). */
+export const KF_CAPS: Capabilities = { buttons: true, maxButtons: 10, buttonsPerRow: 1, multiSelect: false };
+/** The self-built app: text, and cards of up to 6 buttons for staff actions. */
+export const APP_CAPS: Capabilities = { buttons: true, maxButtons: 6, buttonsPerRow: 1, multiSelect: false };
+
+export const KF_PATH = '/wecom/kf/callback';
+export const APP_PATH = '/wecom/app/callback';
+const TEXT_LIMIT = 2000; // bytes; the platform's limit is 2048
+const MENU_HEAD_LIMIT = 1000; // bytes; head_content is limited to 1024
+const MENU_ID_LIMIT = 64;
+/** A customer message allows 5 answers in the next 48 hours. */
+const ANSWERS_PER_MESSAGE = 5;
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** Splits text at line ends (or, for one very long line, anywhere) into parts of at most `limit` bytes. */
+export function splitText(text: string, limit = TEXT_LIMIT): string[] {
+  if (bytes(text) <= limit) return [text];
+  const parts: string[] = [];
+  let cur = '';
+  const push = (piece: string) => {
+    if (cur && bytes(cur) + bytes(piece) > limit) {
+      parts.push(cur);
+      cur = '';
+    }
+    while (bytes(piece) > limit) {
+      let cut = piece.length;
+      while (bytes(piece.slice(0, cut)) > limit) cut = Math.floor(cut * 0.9);
+      parts.push(piece.slice(0, cut));
+      piece = piece.slice(cut);
+    }
+    cur += piece;
+  };
+  for (const line of text.split(/(?<=\n)/)) push(line);
+  if (cur) parts.push(cur);
+  return parts;
+}
+
+/** One engine message as 微信客服 messages: text parts, the last one carrying the choices as a menu. */
+export function kfMessages(out: Outbound): Array<Record<string, unknown>> {
+  const items = (out.buttons ?? []).flat().filter((b) => bytes(b.id) <= MENU_ID_LIMIT);
+  if (items.length === 0) return splitText(out.text).map((content) => ({ msgtype: 'text', text: { content } }));
+  // more choices than a menu holds: "back" and "skip" go (they can be typed), then the rest is cut
+  let menu = items;
+  if (menu.length > 10) menu = menu.filter((b) => b.id !== 'nav:back' && b.id !== 'nav:skip');
+  if (menu.length > 10) menu = menu.slice(0, 10);
+  const parts = splitText(out.text, MENU_HEAD_LIMIT);
+  const head = parts.pop()!;
+  return [
+    ...parts.flatMap((p) => splitText(p)).map((content) => ({ msgtype: 'text', text: { content } })),
+    { msgtype: 'msgmenu', msgmenu: { head_content: head, list: menu.map((b) => ({ type: 'click', click: { id: b.id, content: b.label.slice(0, 40) } })) } },
+  ];
+}
+
+type KfMessage = {
+  msgid: string;
+  open_kfid?: string;
+  external_userid?: string;
+  send_time?: number;
+  origin?: number;
+  msgtype: string;
+  text?: { content?: string; menu_id?: string };
+  image?: { media_id?: string };
+  voice?: { media_id?: string };
+  event?: { event_type?: string; open_kfid?: string; external_userid?: string; scene_param?: string; welcome_code?: string; fail_msgid?: string; fail_type?: number };
+};
+
+/** The inbound shape of one typed or tapped message. */
+function textInput(content: string, menuId?: string): Inbound {
+  if (menuId) return { kind: 'choice', id: menuId };
+  const m = /^\/([a-z_]+)(?:\s+(.*))?$/is.exec(content.trim());
+  if (m) return { kind: 'command', name: m[1]!.toLowerCase(), arg: (m[2] ?? '').trim() };
+  return { kind: 'text', text: content };
+}
+
+export function kfInput(msg: KfMessage): Inbound | undefined {
+  switch (msg.msgtype) {
+    case 'text':
+      return textInput(msg.text?.content ?? '', msg.text?.menu_id);
+    case 'image':
+      return msg.image?.media_id ? { kind: 'media', media: 'photo', fileId: msg.image.media_id } : { kind: 'unsupported' };
+    case 'voice':
+      return msg.voice?.media_id ? { kind: 'media', media: 'voice', fileId: msg.voice.media_id } : { kind: 'unsupported' };
+    case 'event':
+      return msg.event?.event_type === 'enter_session' ? { kind: 'command', name: 'start', arg: msg.event.scene_param ?? '' } : undefined;
+    default:
+      return { kind: 'unsupported' };
+  }
+}
+
+/** msg_send_fail reasons (fail_type), for the dead-letter note. */
+const FAIL_TYPES: Record<number, string> = {
+  1: 'account deleted',
+  2: 'app closed',
+  4: 'over 48 hours since the customer wrote',
+  5: 'session closed',
+  6: 'over 5 messages',
+  8: 'organization not verified',
+  10: 'customer refused messages',
+  12: 'message type not allowed',
+};
+
+export function createWecom(config: WecomConfig, deps: { db: Database; crypto: Crypto; conversations: Conversations; logger: Logger; fetch?: typeof fetch; sleep?: (ms: number) => Promise<void> }) {
+  const { db, crypto, conversations, logger } = deps;
+  const kfEnvelope = createEnvelope({ token: config.kf.callbackToken, encodingAesKey: config.kf.callbackAesKey, receiverId: config.corpId });
+  const appEnvelope = createEnvelope({ token: config.callbackToken, encodingAesKey: config.callbackAesKey, receiverId: config.corpId });
+  const apiDeps = { db, crypto, logger, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.sleep ? { sleep: deps.sleep } : {}) };
+  const appApi: WecomApi = createWecomApi({ apiRoot: config.apiRoot, corpId: config.corpId, secret: config.agentSecret, name: `agent:${config.agentId}` }, apiDeps);
+  // one secret serves both surfaces unless an older organization set a separate 微信客服 secret
+  const kfApi: WecomApi = config.kf.secret === config.agentSecret ? appApi : createWecomApi({ apiRoot: config.apiRoot, corpId: config.corpId, secret: config.kf.secret, name: 'kf' }, apiDeps);
+
+  /** Checks and opens a callback; throws EnvelopeError (answered 4xx, logged without the payload). */
+  function open(envelope: Envelope, req: Request): Record<string, string> {
+    const body = typeof req.body === 'string' ? req.body : '';
+    const outer = parseXml(body);
+    const q = req.query as Record<string, string | undefined>;
+    envelope.verify(q.msg_signature, q.timestamp, q.nonce, outer.Encrypt);
+    return parseXml(envelope.decrypt(outer.Encrypt!));
+  }
+
+  function verifyUrl(envelope: Envelope) {
+    return (req: Request, res: Response) => {
+      const q = req.query as Record<string, string | undefined>;
+      try {
+        envelope.verify(q.msg_signature, q.timestamp, q.nonce, q.echostr);
+        res.type('text/plain').send(envelope.decrypt(q.echostr!));
+      } catch (e) {
+        refuse(req, res, e);
+      }
+    };
+  }
+
+  function refuse(req: Request, res: Response, e: unknown) {
+    if (e instanceof EnvelopeError) {
+      logger.warn({ path: req.path, problem: e.problem }, 'wecom callback refused');
+      res.status(e.problem === 'bad_signature' || e.problem === 'wrong_receiver' ? 403 : 400).type('text/plain').send('');
+      return;
+    }
+    logger.error({ path: req.path, err: { message: (e as Error).message } }, 'wecom callback failed');
+    res.status(500).type('text/plain').send('');
+  }
+
+  /** Records a callback once: true when it is new (to handle), false for a redelivery. */
+  async function recordCallback(platformId: string, payload: Record<string, string>): Promise<boolean> {
+    try {
+      await db.prisma.inboundUpdate.create({ data: { channel: 'wecom-callback', platformId, payload: crypto.encryptJson(payload) } });
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'P2002') return false;
+      throw e;
+    }
+  }
+
+  // One pull at a time per account; a callback during a pull makes it pull again after.
+  const pulling = new Map<string, { again: boolean; token: string | undefined; done: Promise<boolean> }>();
+  /** Resolves true when everything was pulled and handled; false when it failed (logged; pulled again later). */
+  function pull(openKfId: string, token: string | undefined): Promise<boolean> {
+    const running = pulling.get(openKfId);
+    if (running) {
+      running.again = true;
+      running.token = token ?? running.token;
+      return running.done;
+    }
+    const state = { again: false, token, done: Promise.resolve(true) };
+    state.done = (async () => {
+      try {
+        do {
+          state.again = false;
+          await syncOnce(openKfId, state.token);
+        } while (state.again);
+        return true;
+      } catch (e) {
+        logger.error({ openKfId, err: { message: (e as Error).message, ...(e instanceof WecomApiError ? { errcode: e.errcode } : {}) } }, 'wecom kf pull failed; the next callback or sweep pulls again');
+        return false;
+      } finally {
+        pulling.delete(openKfId);
+      }
+    })();
+    pulling.set(openKfId, state);
+    return state.done;
+  }
+
+  /** Pulls everything after the stored cursor, page by page; the cursor is saved after each page is handled. */
+  async function syncOnce(openKfId: string, token: string | undefined) {
+    let useToken = token;
+    for (;;) {
+      const cursor = (await db.prisma.wecomCursor.findUnique({ where: { openKfId } }))?.cursor ?? '';
+      let page: { next_cursor?: string; has_more?: number; msg_list?: KfMessage[] };
+      try {
+        page = await kfApi.post('kf/sync_msg', { cursor, ...(useToken ? { token: useToken } : {}), limit: 1000, open_kfid: openKfId });
+      } catch (e) {
+        if (e instanceof WecomApiError && e.errcode === 95007 && useToken) {
+          useToken = undefined; // the callback's token has expired: pull without it
+          continue;
+        }
+        throw e;
+      }
+      for (const msg of page.msg_list ?? []) await handleKf(openKfId, msg);
+      if (page.next_cursor !== undefined && page.next_cursor !== cursor) {
+        const next = page.next_cursor;
+        await db.prisma.wecomCursor.upsert({ where: { openKfId }, create: { openKfId, cursor: next, updatedAt: new Date() }, update: { cursor: next, updatedAt: new Date() } });
+      }
+      if (!page.has_more) return;
+    }
+  }
+
+  async function handleKf(openKfId: string, msg: KfMessage) {
+    const event = msg.msgtype === 'event' ? msg.event : undefined;
+    if (event?.event_type === 'msg_send_fail') return sendFailed(event.fail_msgid, event.fail_type);
+    if (!event && msg.origin !== 3) return; // what a servicer typed, or system notes
+    const input = kfInput(msg);
+    const externalUserId = event?.external_userid ?? msg.external_userid;
+    if (!input || !externalUserId) return;
+    const kfId = event?.open_kfid ?? msg.open_kfid ?? openKfId;
+    const who = { channel: 'wecom', userId: externalUserId, chatId: `${kfId}/${externalUserId}` };
+    const { replies } = await conversations.turn({ who, platformId: msg.msgid, payload: msg, input, caps: KF_CAPS });
+    if (replies.length === 0) return;
+    await answer(msg.msgid, kfId, externalUserId, replies, event?.welcome_code);
+  }
+
+  /** Sends a turn's answers: only while the session is the API's, within the 5-answer budget; refusals are final. */
+  async function answer(platformId: string, kfId: string, externalUserId: string, replies: Outbound[], welcomeCode?: string) {
+    if (!(await conversations.claimReplies('wecom', platformId))) return;
+    const row = await db.prisma.inboundUpdate.findUnique({ where: { channel_platformId: { channel: 'wecom', platformId } }, select: { id: true } });
+    const final = async (reason: string) => {
+      await db.prisma.inboundUpdate.updateMany({ where: { channel: 'wecom', platformId }, data: { replies: null, error: reason } });
+      logger.warn({ channel: 'wecom', update: String(row?.id ?? ''), reason }, 'wecom answer dead-lettered');
+    };
+    try {
+      if (!welcomeCode) {
+        const state = await kfApi.post<{ service_state?: number }>('kf/service_state/get', { open_kfid: kfId, external_userid: externalUserId });
+        // 2 queued for a person, 3 a person is answering: the conversation is theirs
+        if (state.service_state === 2 || state.service_state === 3) return final(`session held by a person (state ${state.service_state})`);
+      }
+      const messages = replies.flatMap(kfMessages).slice(0, welcomeCode ? 1 : ANSWERS_PER_MESSAGE);
+      for (const [i, m] of messages.entries()) {
+        const msgid = `r${String(row?.id ?? '0')}-${i}`;
+        if (welcomeCode) await kfApi.post('kf/send_msg_on_event', { code: welcomeCode, msgid, ...m });
+        else await kfApi.post('kf/send_msg', { touser: externalUserId, open_kfid: kfId, msgid, ...m });
+      }
+      await conversations.repliesSent('wecom', platformId);
+    } catch (e) {
+      if (e instanceof WecomApiError && [95001, 95002, 95013, 95018, 41050, 41051].includes(e.errcode)) return final(`${e.errcode} ${e.errmsg}`);
+      if (e instanceof WecomApiError && adviceFor(e.errcode)) return final(`${e.errcode} ${e.errmsg}`);
+      await conversations.releaseReplies('wecom', platformId); // sent again when the update is swept
+      throw e;
+    }
+  }
+
+  /** The platform says an answer it accepted was not delivered: recorded on the update, never retried. */
+  async function sendFailed(failMsgid: string | undefined, failType: number | undefined) {
+    const m = /^r(\d+)-\d+$/.exec(failMsgid ?? '');
+    const reason = `msg_send_fail ${failType ?? '?'}: ${FAIL_TYPES[failType ?? 0] ?? 'unknown reason'}`;
+    if (m) await db.prisma.inboundUpdate.updateMany({ where: { id: BigInt(m[1]!) }, data: { error: reason } });
+    logger.warn({ channel: 'wecom', failMsgid, reason }, 'wecom answer not delivered');
+  }
+
+  const xmlBody = express.text({ type: () => true, limit: '64kb' });
+
+  /** The dedupe key of a callback: the message id, or (events) who, when, which. */
+  function callbackId(msg: Record<string, string>): string {
+    if (msg.Event === 'kf_msg_or_event') return `kf:${msg.OpenKfId ?? ''}:${msg.Token ?? ''}:${msg.CreateTime ?? ''}`;
+    return msg.MsgId ? `app:${msg.MsgId}` : `app:${msg.FromUserName ?? ''}:${msg.CreateTime ?? ''}:${msg.Event ?? ''}:${msg.TaskId ?? ''}:${msg.EventKey ?? ''}`;
+  }
+
+  async function handleCallback(msg: Record<string, string>): Promise<void> {
+    const id = callbackId(msg);
+    if (msg.Event === 'kf_msg_or_event') {
+      if (!(await pull(msg.OpenKfId!, msg.Token))) return; // stays unhandled: the sweeper pulls again
+    } else await handleApp(id, msg);
+    await db.prisma.inboundUpdate.updateMany({ where: { channel: 'wecom-callback', platformId: id }, data: { handledAt: new Date() } });
+  }
+
+  /** Callbacks recorded but not handled (a crash, a failed pull), and answers not sent: handled again. */
+  async function sweep(olderThanMs = 60_000): Promise<number> {
+    const callbacks = (await conversations.unfinished('wecom-callback', olderThanMs)) as Array<Record<string, string>>;
+    for (const msg of callbacks) await handleCallback(msg).catch((e: unknown) => logger.warn({ err: { message: (e as Error).message } }, 'wecom callback still failing; will try again'));
+    const kf = (await conversations.unfinished('wecom', olderThanMs)) as KfMessage[];
+    for (const msg of kf) await handleKf(msg.open_kfid ?? msg.event?.open_kfid ?? '', msg).catch((e: unknown) => logger.warn({ err: { message: (e as Error).message } }, 'wecom message still failing; will try again'));
+    return callbacks.length + kf.length;
+  }
+  let sweeper: NodeJS.Timeout | undefined;
+
+  return {
+    kfApi,
+    appApi,
+    pull,
+    mount(app: Express) {
+      app.get(KF_PATH, verifyUrl(kfEnvelope));
+      app.get(APP_PATH, verifyUrl(appEnvelope));
+      app.post(KF_PATH, xmlBody, async (req, res) => {
+        let msg: Record<string, string>;
+        try {
+          msg = open(kfEnvelope, req);
+        } catch (e) {
+          return refuse(req, res, e);
+        }
+        if (msg.Event !== 'kf_msg_or_event' || !msg.OpenKfId) return void res.type('text/plain').send('');
+        // record, answer at once (the platform retries after 5 s), then pull; a redelivery is answered, not pulled again
+        const fresh = await recordCallback(callbackId(msg), msg).catch((e: unknown) => {
+          refuse(req, res, e);
+          return undefined;
+        });
+        if (fresh === undefined) return;
+        res.type('text/plain').send('');
+        if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'wecom kf callback failed'));
+      });
+      app.post(APP_PATH, xmlBody, async (req, res) => {
+        let msg: Record<string, string>;
+        try {
+          msg = open(appEnvelope, req);
+        } catch (e) {
+          return refuse(req, res, e);
+        }
+        const fresh = await recordCallback(callbackId(msg), msg).catch((e: unknown) => {
+          refuse(req, res, e);
+          return undefined;
+        });
+        if (fresh === undefined) return;
+        res.type('text/plain').send('');
+        if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'wecom app message failed'));
+      });
+    },
+
+    appSender,
+    sweep,
+    /** Resolves when no pull is running (tests, and a clean stop). */
+    async settled() {
+      while (pulling.size > 0) await Promise.all([...pulling.values()].map((p) => p.done));
+      await new Promise((r) => setImmediate(r));
+    },
+    /** Pulls every account seen before (what arrived while this instance was down), then sweeps every minute. */
+    async start() {
+      const accounts = await db.prisma.wecomCursor.findMany({ select: { openKfId: true } });
+      for (const a of accounts) void pull(a.openKfId, undefined);
+      sweeper = setInterval(() => void sweep().catch(() => {}), 60_000);
+      sweeper.unref();
+      logger.info({ corp: config.corpId, agent: config.agentId }, 'wecom channel on');
+    },
+    async stop() {
+      if (sweeper) clearInterval(sweeper);
+      await Promise.all([...pulling.values()].map((p) => p.done));
+    },
+  };
+
+  async function handleApp(platformId: string, msg: Record<string, string>) {
+    const userId = msg.FromUserName;
+    if (!userId) return;
+    let input: Inbound | undefined;
+    if (msg.MsgType === 'text') input = textInput(msg.Content ?? '');
+    else if (msg.MsgType === 'event' && msg.Event === 'template_card_event' && msg.EventKey) input = { kind: 'choice', id: msg.EventKey };
+    else if (msg.MsgType === 'event' && msg.Event === 'enter_agent') input = { kind: 'command', name: 'start', arg: '' };
+    if (!input) return;
+    const who = { channel: 'wecom-app', userId, chatId: userId };
+    const { replies } = await conversations.turn({ who, platformId, payload: msg, input, caps: APP_CAPS });
+    if (replies.length === 0 || !(await conversations.claimReplies('wecom-app', platformId))) return;
+    try {
+      // a tapped card is updated to show what was done; the rest goes out as messages
+      let rest = replies;
+      if (msg.ResponseCode && replies[0]?.replace) {
+        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: msg.ResponseCode, ...cardBody(replies[0], platformId) });
+        rest = replies.slice(1);
+      }
+      for (const out of rest) await appApi.post('message/send', { touser: userId, agentid: Number(config.agentId), ...appMessage(out, platformId) });
+      await conversations.repliesSent('wecom-app', platformId);
+    } catch (e) {
+      await conversations.releaseReplies('wecom-app', platformId);
+      throw e;
+    }
+  }
+
+  /** A staff message: a button card when it has choices (at most 6 buttons), text otherwise. */
+  function appMessage(out: Outbound, taskSeed: string): Record<string, unknown> {
+    const buttons = (out.buttons ?? []).flat();
+    if (buttons.length === 0) return { msgtype: 'text', text: { content: splitText(out.text)[0] } };
+    return { msgtype: 'template_card', ...cardBody(out, taskSeed) };
+  }
+
+  function cardBody(out: Outbound, taskSeed: string): Record<string, unknown> {
+    const [title, ...rest] = out.text.split('\n');
+    const buttons = (out.buttons ?? []).flat().slice(0, 6);
+    const taskId = `t${Date.now().toString(36)}${Math.abs(hash(taskSeed)).toString(36)}`.slice(0, 128);
+    return {
+      template_card: {
+        card_type: 'button_interaction',
+        main_title: { title: (title ?? '').slice(0, 36), desc: '' },
+        sub_title_text: rest.join('\n').slice(0, 160),
+        task_id: taskId,
+        button_list: buttons.map((b, i) => ({ text: b.label.slice(0, 10), style: i === 0 ? 1 : 2, key: b.id })),
+      },
+    };
+  }
+
+  /** Staff messages from the outbox, to a member's userid, paced per member by the outbox. */
+  function appSender(ratePerSecond: number): Sender {
+    return {
+      ratePerSecond,
+      perChat: { perMinute: 30, perHour: 1000 },
+      async send(chatId: string, out: Outbound): Promise<SendOutcome> {
+        try {
+          const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: chatId, agentid: Number(config.agentId), ...appMessage(out, `${chatId}:${out.text.length}`) });
+          if (r.invaliduser) return { ok: false, kind: 'unreachable', error: `invalid user ${r.invaliduser}` };
+          return { ok: true };
+        } catch (e) {
+          if (e instanceof WecomApiError) {
+            if (e.errcode === 45009) return { ok: false, kind: 'retry_after', retryAfterS: 60, error: `45009 ${e.errmsg}` };
+            if (e.errcode === 60111 || e.errcode === 81013) return { ok: false, kind: 'unreachable', error: `${e.errcode} ${e.errmsg}` };
+            return { ok: false, kind: 'error', error: `${e.errcode} ${e.errmsg}` };
+          }
+          return { ok: false, kind: 'error', error: `${(e as Error).name}: ${(e as Error).message}` };
+        }
+      },
+    };
+  }
+}
+
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+export type Wecom = ReturnType<typeof createWecom>;

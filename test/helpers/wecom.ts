@@ -1,0 +1,126 @@
+import express from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createEnvelope } from '../../bot/channels/wecom/crypto.ts';
+
+/** The test organization's WeCom settings (the environment the app is started with). */
+export const WECOM = {
+  WECOM_CORP_ID: 'ww1436e0e65a779aee',
+  WECOM_AGENT_ID: '1000002',
+  WECOM_AGENT_SECRET: 'test-agent-secret-0123456789',
+  WECOM_CALLBACK_TOKEN: 'hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo',
+  WECOM_CALLBACK_AES_KEY: '6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt',
+};
+export const OPEN_KFID = 'wkTESTACCOUNT01';
+
+export type WecomCall = { path: string; body: Record<string, unknown>; token: string | null; ok: boolean };
+
+/**
+ * A local stand-in for the WeCom server API: gettoken, kf/sync_msg (a queue of customer messages behind cursors,
+ * paged), kf/send_msg, kf/send_msg_on_event, kf/service_state/get, message/send, message/update_template_card.
+ * Records every call; `fail` scripts error codes for the next calls of a path.
+ */
+export async function startFakeWecom(opts: { pageSize?: number } = {}) {
+  const calls: WecomCall[] = [];
+  const messages: Array<Record<string, unknown>> = [];
+  const failures = new Map<string, number[]>();
+  const states = new Map<string, number>();
+  const expired = new Set<string>();
+  let tokens = 0;
+  let gettokens = 0;
+  let responseCodes = 0;
+  const app = express();
+  app.use(express.json());
+  app.get('/cgi-bin/gettoken', (req, res) => {
+    gettokens++;
+    if (req.query.corpsecret !== WECOM.WECOM_AGENT_SECRET) return void res.json({ errcode: 40001, errmsg: 'invalid credential' });
+    res.json({ errcode: 0, errmsg: 'ok', access_token: `token-${++tokens}`, expires_in: 7200 });
+  });
+  app.post('/cgi-bin/*path', (req, res) => {
+    const path = (req.params as { path: string[] }).path.join('/');
+    const token = typeof req.query.access_token === 'string' ? req.query.access_token : null;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const call = { path, body, token, ok: false };
+    calls.push(call);
+    if (!token || expired.has(token) || !/^token-\d+$/.test(token)) return void res.json({ errcode: expired.has(token ?? '') ? 42001 : 40014, errmsg: 'invalid access_token' });
+    const scripted = failures.get(path)?.shift();
+    if (scripted !== undefined) return void res.json({ errcode: scripted, errmsg: `failed on purpose (${scripted})` });
+    call.ok = true;
+    switch (path) {
+      case 'kf/sync_msg': {
+        const from = body.cursor ? Number(body.cursor) : 0;
+        const size = Math.min(Number(body.limit ?? 1000), opts.pageSize ?? 1000);
+        const page = messages.slice(from, from + size);
+        return void res.json({ errcode: 0, errmsg: 'ok', next_cursor: String(from + page.length), has_more: from + size < messages.length ? 1 : 0, msg_list: page });
+      }
+      case 'kf/service_state/get':
+        return void res.json({ errcode: 0, errmsg: 'ok', service_state: states.get(String(body.external_userid)) ?? 1, servicer_userid: '' });
+      case 'message/send':
+        return void res.json({ errcode: 0, errmsg: 'ok', invaliduser: '', msgid: `m${calls.length}`, ...(body.msgtype === 'template_card' ? { response_code: `rc-${++responseCodes}` } : {}) });
+      default:
+        return void res.json({ errcode: 0, errmsg: 'ok', msgid: `m${calls.length}` });
+    }
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let seq = 0;
+  return {
+    url,
+    calls,
+    messages,
+    gettokens: () => gettokens,
+    /** the next calls of `path` answer these error codes, in order */
+    fail: (path: string, ...codes: number[]) => failures.set(path, [...(failures.get(path) ?? []), ...codes]),
+    expireTokens: () => {
+      for (let i = 1; i <= tokens; i++) expired.add(`token-${i}`);
+    },
+    setServiceState: (externalUserId: string, state: number) => states.set(externalUserId, state),
+    /** a customer's message waiting to be pulled */
+    queue(externalUserId: string, content: string, menuId?: string) {
+      const msg = {
+        msgid: `msg-${++seq}-${Math.random().toString(36).slice(2, 8)}`,
+        open_kfid: OPEN_KFID,
+        external_userid: externalUserId,
+        send_time: Math.floor(Date.now() / 1000),
+        origin: 3,
+        msgtype: 'text',
+        text: { content, ...(menuId ? { menu_id: menuId } : {}) },
+      };
+      messages.push(msg);
+      return msg;
+    },
+    queueEvent(event: Record<string, unknown>) {
+      const msg = { msgid: `evt-${++seq}`, send_time: Math.floor(Date.now() / 1000), origin: 4, msgtype: 'event', event: { open_kfid: OPEN_KFID, ...event } };
+      messages.push(msg);
+      return msg;
+    },
+    /** what was sent to a customer through 微信客服, oldest first */
+    sentTo: (externalUserId: string) => calls.filter((c) => c.ok && c.path === 'kf/send_msg' && c.body.touser === externalUserId).map((c) => c.body),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type FakeWecom = Awaited<ReturnType<typeof startFakeWecom>>;
+
+const envelope = createEnvelope({ token: WECOM.WECOM_CALLBACK_TOKEN, encodingAesKey: WECOM.WECOM_CALLBACK_AES_KEY, receiverId: WECOM.WECOM_CORP_ID });
+
+/** An encrypted, signed callback as the platform posts it: the query string and the XML body. */
+export function encryptedCallback(innerXml: string, opts: { timestamp?: string; nonce?: string; receiver?: string } = {}) {
+  const timestamp = opts.timestamp ?? String(Math.floor(Date.now() / 1000));
+  const nonce = opts.nonce ?? String(Math.floor(Math.random() * 1e9));
+  const env = opts.receiver ? createEnvelope({ token: WECOM.WECOM_CALLBACK_TOKEN, encodingAesKey: WECOM.WECOM_CALLBACK_AES_KEY, receiverId: opts.receiver }) : envelope;
+  const encrypted = env.encrypt(innerXml);
+  const signature = envelope.signature(timestamp, nonce, encrypted);
+  const body = `<xml><ToUserName><![CDATA[${WECOM.WECOM_CORP_ID}]]></ToUserName><Encrypt><![CDATA[${encrypted}]]></Encrypt><AgentID><![CDATA[${WECOM.WECOM_AGENT_ID}]]></AgentID></xml>`;
+  return { query: `msg_signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, body, encrypted, timestamp, nonce, signature };
+}
+
+export function kfEventXml(token = `tok${Math.random().toString(36).slice(2)}`, createTime = String(Math.floor(Date.now() / 1000))) {
+  return `<xml><ToUserName><![CDATA[${WECOM.WECOM_CORP_ID}]]></ToUserName><CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[${token}]]></Token><OpenKfId><![CDATA[${OPEN_KFID}]]></OpenKfId></xml>`;
+}
+
+export function postCallback(appUrl: string, path: string, cb: { query: string; body: string }) {
+  return fetch(`${appUrl}${path}?${cb.query}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: cb.body });
+}

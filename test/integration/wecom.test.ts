@@ -1,0 +1,357 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { start, type Running } from '../../server/main.ts';
+import { createWecomApi } from '../../bot/channels/wecom/api.ts';
+import { createCrypto } from '../../server/crypto.ts';
+import { zonedInstant } from '../../server/time.ts';
+import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
+import { memoryLogger } from '../helpers/log.ts';
+import { newLead } from '../helpers/leads.ts';
+import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
+import { encryptedCallback, kfEventXml, OPEN_KFID, postCallback, startFakeWecom, WECOM, type FakeWecom } from '../helpers/wecom.ts';
+
+// WeCom through its callbacks and a local fake of its API: households on 微信客服, staff on the self-built app.
+
+const NOW = zonedInstant('2026-11-24', '10:00', 'Asia/Shanghai');
+
+/** App callbacks are handled after their 200: wait (up to 5 s) until what they do can be seen. */
+async function waitFor(check: () => boolean | Promise<boolean>) {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('waited 5 s in vain');
+}
+
+describe(`WeCom channel, ${TEST_DB}`, () => {
+  let place: TestPlace;
+  let fake: FakeWecom;
+  let tg: FakeApi;
+  let apps: Running[] = [];
+  let clock = NOW;
+  const log = memoryLogger();
+
+  async function boot(extra: Record<string, string> = {}) {
+    const config = testConfig(place, {
+      ...WECOM,
+      WECOM_API_ROOT: fake.url,
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_MODE: 'webhook',
+      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      TELEGRAM_API_ROOT: tg.url,
+      ...extra,
+    });
+    const app = await start(config, log.logger, { host: '127.0.0.1', now: () => clock, telegramBotInfo: BOT_INFO, scheduler: false, deliveryIntervalMs: 0 });
+    apps.push(app);
+    return app;
+  }
+
+  /** A WeChat user writing to the customer-service account: each message is queued, announced by a callback, pulled. */
+  function customer(app: Running, id: string) {
+    let seen = 0;
+    const texts = () => {
+      const sent = fake.sentTo(id).slice(seen);
+      seen += sent.length;
+      return sent.map((b) => (b.msgtype === 'msgmenu' ? String((b.msgmenu as { head_content: string }).head_content) : String((b.text as { content: string }).content)));
+    };
+    async function send(content: string, menuId?: string) {
+      fake.queue(id, content, menuId);
+      const res = await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()));
+      expect(res.status).toBe(200);
+      await app.wecom!.settled(); // the pull runs after the 200: wait for it
+      return texts();
+    }
+    function lastMenu() {
+      const menus = fake.sentTo(id).filter((b) => b.msgtype === 'msgmenu');
+      return ((menus.at(-1)?.msgmenu as { list: Array<{ click: { id: string; content: string } }> } | undefined)?.list ?? []).map((i) => i.click);
+    }
+    return {
+      say: (text: string) => send(text),
+      tap: async (label: string) => {
+        const item = lastMenu().find((c) => c.content.includes(label));
+        if (!item) throw new Error(`no menu item "${label}" in: ${lastMenu().map((c) => c.content).join(' | ')}`);
+        return send(item.content, item.id);
+      },
+      menu: () => lastMenu().map((c) => c.content),
+    };
+  }
+
+  beforeEach(async () => {
+    clock = NOW;
+    place = await freshDatabase();
+    fake = await startFakeWecom();
+    tg = await startFakeBotApi();
+  });
+  afterEach(async () => {
+    for (const app of apps) await app.stop();
+    apps = [];
+    await fake.close();
+    await tg.close();
+    await place.cleanup();
+  });
+
+  // The same report, step by step: [how, what]. WeCom types the several-answer question as numbers.
+  const script = (channel: 'wecom' | 'telegram'): Array<['say' | 'tap', string]> => [
+    ['say', channel === 'wecom' ? '你好' : '/start'],
+    ['tap', '开始申报'],
+    ['tap', '我自己家'],
+    ['tap', '勐库镇'],
+    ['tap', '冰岛村'],
+    ['say', '李明'],
+    ['say', '138 1234 5678'],
+    ['tap', '跳过'],
+    ['say', '四口人'],
+    ['say', '2'],
+    ['tap', '脱贫户'],
+    ['tap', '同意，继续'],
+    ...(channel === 'wecom'
+      ? ([['say', '1、4']] as Array<['say' | 'tap', string]>)
+      : ([
+          ['tap', '有人生病'],
+          ['tap', '遭了自然灾害'],
+          ['tap', '选好了'],
+        ] as Array<['say' | 'tap', string]>)),
+    ['tap', '洪水'],
+    ['tap', '是'],
+    ['tap', '不是'],
+    ['tap', '不是'],
+    ['tap', '不是'],
+    ['say', '两万'],
+    ['say', '3千'],
+    ['say', '没有'],
+    ['say', '3600'],
+    ['say', '1,000'],
+    ['tap', '跳过'],
+    ['say', '1万2'],
+    ['tap', '都没有'],
+    ['tap', '选好了'],
+    ['say', '七月发大水把房子冲坏了，父亲住院'],
+    ['say', '今年7月'],
+    ['tap', '没有，跳过'],
+    ['tap', '没问题'],
+    ['tap', '我同意'],
+    ['say', '李明'],
+  ];
+
+  it('takes a whole self-report through 微信客服 (menu taps and typed answers) to a receipt; Telegram gives an equal lead', async () => {
+    const app = await boot();
+    const c = customer(app, 'wmCustomer001');
+    const trace: string[] = [];
+    let last: string[] = [];
+    try {
+      for (const [how, what] of script('wecom')) {
+        last = how === 'say' ? await c.say(what) : await c.tap(what);
+        trace.push(`> ${what}`, ...last);
+        expect(last.length).toBeGreaterThan(0); // every message is answered
+        expect(last.length).toBeLessThanOrEqual(5); // within the platform's 5 answers per customer message
+      }
+    } catch (e) {
+      console.log(trace.join('\n'));
+      throw e;
+    }
+    expect(last[0]).toMatch(/回执号：530925-20261124-0001/);
+    // choices went out packed with their question, as menu items, never more than 10
+    for (const call of fake.calls.filter((x) => x.path === 'kf/send_msg' && x.body.msgtype === 'msgmenu'))
+      expect((call.body.msgmenu as { list: unknown[] }).list.length).toBeLessThanOrEqual(10);
+
+    const p = telegramPerson(`${app.url}/telegram/webhook`, tg, 8801);
+    for (const [how, what] of script('telegram')) await (how === 'say' ? p.say(what) : p.tap(what));
+    const viaWecom = await app.db.prisma.lead.findFirstOrThrow({ where: { channel: 'wecom' } });
+    const viaTelegram = await app.db.prisma.lead.findFirstOrThrow({ where: { channel: 'telegram' } });
+    const same = (l: typeof viaWecom) => ({
+      answers: l.answers,
+      category: l.category,
+      flags: l.flags,
+      a33: String(l.a33),
+      a34: String(l.a34),
+      a37: String(l.a37),
+      a38: String(l.a38),
+      headName: l.headName,
+      villageCode: l.villageCode,
+      greenChannel: l.greenChannel,
+    });
+    expect(same(viaWecom)).toEqual(same(viaTelegram));
+    expect(viaWecom.reporterId).toBe('wmCustomer001');
+  });
+
+  it('answers the URL verification with the decrypted echostr, and refuses a bad one', async () => {
+    const app = await boot();
+    const cb = encryptedCallback('5927782489442352469');
+    const q = `msg_signature=${cb.signature}&timestamp=${cb.timestamp}&nonce=${cb.nonce}&echostr=${encodeURIComponent(cb.encrypted)}`;
+    let res = await fetch(`${app.url}/wecom/kf/callback?${q}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('5927782489442352469');
+    res = await fetch(`${app.url}/wecom/app/callback?${q}`);
+    expect(await res.text()).toBe('5927782489442352469');
+    res = await fetch(`${app.url}/wecom/app/callback?${q.replace(/msg_signature=./, 'msg_signature=0')}`);
+    expect(res.status).toBe(403);
+  });
+
+  it('refuses forged, foreign, truncated, entity-laden and oversized callbacks: 4xx, one log line, nothing handled', async () => {
+    const app = await boot();
+    const good = encryptedCallback(kfEventXml());
+    const cases: Array<[string, { query: string; body: string }, number]> = [
+      ['bad signature', { ...good, query: good.query.replace(/msg_signature=[0-9a-f]/, 'msg_signature=z') }, 403],
+      ['wrong receiver', encryptedCallback(kfEventXml(), { receiver: 'wwsomeoneelse000' }), 403],
+      ['truncated ciphertext', (() => {
+        const cut = good.encrypted.slice(0, 40);
+        const q = encryptedCallback('x');
+        return { query: good.query, body: good.body.replace(good.encrypted, cut), q };
+      })(), 403], // the signature no longer matches the cut text
+      ['entity expansion', { query: good.query, body: `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>` }, 400],
+      ['not xml', { query: good.query, body: 'hello' }, 400],
+      ['oversized', { query: good.query, body: `<xml><Encrypt>${'A'.repeat(70_000)}</Encrypt></xml>` }, 413],
+    ];
+    for (const [name, cb, status] of cases) {
+      const res = await postCallback(app.url, '/wecom/kf/callback', cb);
+      expect(res.status, name).toBe(status);
+    }
+    // a truncated ciphertext that is correctly signed: the envelope check itself refuses it
+    const env = encryptedCallback(kfEventXml());
+    const cut = env.encrypted.slice(0, 44);
+    const { createEnvelope } = await import('../../bot/channels/wecom/crypto.ts');
+    const signer = createEnvelope({ token: WECOM.WECOM_CALLBACK_TOKEN, encodingAesKey: WECOM.WECOM_CALLBACK_AES_KEY, receiverId: WECOM.WECOM_CORP_ID });
+    const sig = signer.signature(env.timestamp, env.nonce, cut);
+    const res = await postCallback(app.url, '/wecom/kf/callback', { query: `msg_signature=${sig}&timestamp=${env.timestamp}&nonce=${env.nonce}`, body: env.body.replace(env.encrypted, cut) });
+    expect(res.status).toBe(400);
+    expect(fake.calls.filter((x) => x.path === 'kf/sync_msg')).toHaveLength(0);
+    expect(await app.db.prisma.inboundUpdate.count()).toBe(0);
+    const lines = log.lines().filter((l) => l.msg === 'wecom callback refused');
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+    expect(JSON.stringify(lines)).not.toContain(good.encrypted.slice(0, 20));
+  });
+
+  it('a redelivered callback is answered 200 and pulled once; a message pulled twice is handled once', async () => {
+    const app = await boot();
+    fake.queue('wmRedeliver', '你好');
+    const cb = encryptedCallback(kfEventXml('sameToken', '1700000000'));
+    expect((await postCallback(app.url, '/wecom/kf/callback', cb)).status).toBe(200);
+    await app.wecom!.settled();
+    expect((await postCallback(app.url, '/wecom/kf/callback', cb)).status).toBe(200);
+    await app.wecom!.settled();
+    expect(fake.calls.filter((x) => x.path === 'kf/sync_msg' && x.body.token === 'sameToken')).toHaveLength(1);
+    expect(fake.sentTo('wmRedeliver')).toHaveLength(1);
+    // the cursor is lost (an empty cursor replays three days): the same msgid is not answered again
+    await app.db.prisma.wecomCursor.deleteMany();
+    await app.wecom!.pull(OPEN_KFID, undefined);
+    expect(fake.sentTo('wmRedeliver')).toHaveLength(1);
+  });
+
+  it('a restart between the callback and sync_msg loses nothing', async () => {
+    let app = await boot();
+    fake.queue('wmRestart', '你好');
+    fake.fail('kf/sync_msg', -1, -1, -1, -1); // busy beyond the retries: the pull fails after the callback was recorded
+    expect((await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()))).status).toBe(200);
+    await app.wecom!.settled();
+    expect(fake.sentTo('wmRestart')).toHaveLength(0);
+    await app.stop();
+    apps = [];
+    app = await boot();
+    expect(await app.wecom!.sweep(0)).toBe(1); // what the minute sweeper does: callbacks recorded and not handled are handled
+    expect(fake.sentTo('wmRestart')).toHaveLength(1);
+    expect(String((fake.sentTo('wmRestart')[0]!.msgmenu as { head_content: string }).head_content)).toContain('申报');
+  });
+
+  it('refreshes an expired access token once, and retries a busy platform', async () => {
+    const app = await boot();
+    const c = customer(app, 'wmToken');
+    await c.say('你好');
+    expect(fake.gettokens()).toBe(1);
+    fake.expireTokens();
+    fake.fail('kf/send_msg', -1, -1);
+    const out = await c.say('你好');
+    expect(out).toHaveLength(1);
+    expect(fake.gettokens()).toBe(2);
+  });
+
+  it('two instances share one access token', async () => {
+    const app = await boot({ DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY });
+    const crypto = createCrypto(Buffer.from(TEST_ENCRYPTION_KEY, 'base64'));
+    const apis = [app.wecom!.kfApi];
+    if (TEST_DB === 'postgres') apis.push((await boot({ DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY })).wecom!.kfApi);
+    else apis.push(createWecomApi({ apiRoot: fake.url, corpId: WECOM.WECOM_CORP_ID, secret: WECOM.WECOM_AGENT_SECRET, name: `agent:${WECOM.WECOM_AGENT_ID}` }, { db: app.db, crypto, logger: log.logger }));
+    await Promise.all(apis.flatMap((api) => [api.post('kf/service_state/get', { open_kfid: OPEN_KFID, external_userid: 'a' }), api.post('kf/service_state/get', { open_kfid: OPEN_KFID, external_userid: 'b' })]));
+    expect(fake.gettokens()).toBe(1);
+  });
+
+  it('95001, 95018 and msg_send_fail are final for that answer: recorded with the reason, not retried', async () => {
+    const app = await boot();
+    const c = customer(app, 'wmLimits');
+    fake.fail('kf/send_msg', 95001);
+    await c.say('你好');
+    let row = await app.db.prisma.inboundUpdate.findFirstOrThrow({ where: { channel: 'wecom' }, orderBy: { id: 'desc' } });
+    expect(row.error).toMatch(/^95001/);
+    fake.fail('kf/send_msg', 95018);
+    await c.say('在吗');
+    row = await app.db.prisma.inboundUpdate.findFirstOrThrow({ where: { channel: 'wecom' }, orderBy: { id: 'desc' } });
+    expect(row.error).toMatch(/^95018/);
+    const sends = fake.calls.filter((x) => x.path === 'kf/send_msg').length;
+    await app.wecom!.sweep(0);
+    expect(fake.calls.filter((x) => x.path === 'kf/send_msg').length).toBe(sends); // no loop
+    // an answer the platform accepted and later reports undelivered
+    await c.say('申报');
+    const sent = fake.sentTo('wmLimits').at(-1)!;
+    fake.queueEvent({ event_type: 'msg_send_fail', external_userid: 'wmLimits', fail_msgid: sent.msgid, fail_type: 4 });
+    await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()));
+    await app.wecom!.settled();
+    const failed = await app.db.prisma.inboundUpdate.findFirstOrThrow({ where: { id: BigInt(String(sent.msgid).slice(1).split('-')[0]!) } });
+    expect(failed.error).toMatch(/msg_send_fail 4: over 48 hours/);
+  });
+
+  it('leaves a session a person has taken over to the person', async () => {
+    const app = await boot();
+    const c = customer(app, 'wmHuman');
+    fake.setServiceState('wmHuman', 3);
+    expect(await c.say('你好')).toEqual([]);
+    const row = await app.db.prisma.inboundUpdate.findFirstOrThrow({ where: { channel: 'wecom' } });
+    expect(row.error).toMatch(/held by a person/);
+  });
+
+  it('a new report reaches the village cadre as an app card; a tap on it moves the lead with the cadre as actor', async () => {
+    const app = await boot();
+    const { code } = await app.staff.createInvite('village_cadre', '530925101201', '王村长', clock);
+    const join = encryptedCallback(`<xml><ToUserName>${WECOM.WECOM_CORP_ID}</ToUserName><FromUserName>wangcunzhang</FromUserName><CreateTime>1700000001</CreateTime><MsgType>text</MsgType><Content>/join ${code}</Content><MsgId>900000000000000001</MsgId><AgentID>1000002</AgentID></xml>`);
+    expect((await postCallback(app.url, '/wecom/app/callback', join)).status).toBe(200);
+    await waitFor(() => fake.calls.some((x) => x.path === 'message/send' && x.body.touser === 'wangcunzhang'));
+    const joined = fake.calls.filter((x) => x.path === 'message/send' && x.body.touser === 'wangcunzhang');
+    expect(JSON.stringify(joined[0]?.body)).toContain('加入成功');
+    const lead = await app.intake.receiveLead(newLead({ villageCode: '530925101201', headName: '赵大山' }), clock);
+    await app.deliveries.deliverDue(clock);
+    const card = fake.calls.filter((x) => x.path === 'message/send' && x.body.msgtype === 'template_card').at(-1)!;
+    const tc = card.body.template_card as { task_id: string; button_list: Array<{ text: string; key: string }>; main_title: { title: string }; sub_title_text: string };
+    expect(tc.main_title.title).toContain(lead.receiptNo);
+    expect(tc.sub_title_text).toContain('赵大山');
+    const fits = tc.button_list.find((b) => b.key.endsWith(':fits'))!;
+    const tap = encryptedCallback(
+      `<xml><ToUserName>${WECOM.WECOM_CORP_ID}</ToUserName><FromUserName>wangcunzhang</FromUserName><CreateTime>1700000100</CreateTime><MsgType>event</MsgType><Event>template_card_event</Event><EventKey>${fits.key}</EventKey><TaskId>${tc.task_id}</TaskId><CardType>button_interaction</CardType><ResponseCode>rc-tap-1</ResponseCode><AgentID>1000002</AgentID></xml>`,
+    );
+    expect((await postCallback(app.url, '/wecom/app/callback', tap)).status).toBe(200);
+    expect((await postCallback(app.url, '/wecom/app/callback', tap)).status).toBe(200); // redelivered: handled once
+    await waitFor(() => fake.calls.some((x) => x.path === 'message/update_template_card'));
+    await new Promise((r) => setTimeout(r, 100));
+    const l = (await app.intake.leadWithClocks(lead.id))!.lead;
+    const staff = await app.staff.byIdentity('wecom-app', 'wangcunzhang');
+    expect(l.stage).toBe('visited');
+    expect(l.events.at(-1)).toMatchObject({ actor: `staff:${staff!.id}`, toStage: 'visited' });
+    const updates = fake.calls.filter((x) => x.path === 'message/update_template_card');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]!.body.response_code).toBe('rc-tap-1');
+    expect(JSON.stringify(updates[0]!.body)).toContain('已记录');
+  });
+
+  it('45009 pauses the app\'s sending until the window has passed', async () => {
+    const app = await boot();
+    const { code } = await app.staff.createInvite('village_cadre', '530925101201', undefined, clock);
+    await app.staff.join({ channel: 'wecom-app', userId: 'cadre45009', chatId: 'cadre45009', language: 'zh-CN' }, code, clock);
+    fake.fail('message/send', 45009);
+    await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), clock);
+    expect(await app.deliveries.deliverDue(clock)).toMatchObject({ paused: 1 });
+    expect(await app.deliveries.deliverDue(new Date(clock.getTime() + 30_000))).toMatchObject({ sent: 0 });
+    expect(await app.deliveries.deliverDue(new Date(clock.getTime() + 61_000))).toMatchObject({ sent: 1 });
+  });
+
+  it('starts with the channel off when WECOM_CORP_ID is unset, and refuses a partial configuration by name', async () => {
+    const { loadConfig } = await import('../../server/config.ts');
+    expect(() => loadConfig({ DATA_DIR: place.dataDir, WECOM_CORP_ID: WECOM.WECOM_CORP_ID, WECOM_AGENT_ID: '1000002' })).toThrow(/WECOM_AGENT_SECRET: required when WECOM_CORP_ID is set/);
+    expect(() => loadConfig({ DATA_DIR: place.dataDir, WECOM_AGENT_SECRET: 'x'.repeat(12) })).toThrow(/WECOM_CORP_ID: required when WECOM_AGENT_SECRET is set/);
+  });
+});
