@@ -192,6 +192,25 @@ describe(`reminders on ${TEST_DB}`, () => {
     expect(new Set(sent.map((s) => s.chatId)).size).toBe(4);
   });
 
+  it('keeps a chat under a per-minute cap where the platform drops what is over', async () => {
+    const app = await boot();
+    app.deliveries.registerSender('telegram', {
+      ratePerSecond: 25,
+      perChat: { perMinute: 2, perHour: 1000 },
+      send: async (chatId, message) => {
+        sent.push({ chatId, message });
+        return { ok: true };
+      },
+    });
+    await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    await leadsOn(app, '2026-11-10', 3); // three notices to one cadre
+    const t0 = at('2026-11-10', '10:00');
+    for (let s = 0; s < 10; s++) await app.deliveries.deliverDue(new Date(t0.getTime() + s * 1000));
+    expect(sent).toHaveLength(2);
+    await app.deliveries.deliverDue(new Date(t0.getTime() + 61_000));
+    expect(sent).toHaveLength(3);
+  });
+
   it('a person who blocked the bot is marked unreachable and their township reviewer is told once', async () => {
     const app = await boot();
     const cadre = await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));

@@ -65,6 +65,7 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
       return ((menus.at(-1)?.msgmenu as { list: Array<{ click: { id: string; content: string } }> } | undefined)?.list ?? []).map((i) => i.click);
     }
     return {
+      send,
       say: (text: string) => send(text),
       tap: async (label: string) => {
         const item = lastMenu().find((c) => c.content.includes(label));
@@ -171,6 +172,23 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     });
     expect(same(viaWecom)).toEqual(same(viaTelegram));
     expect(viaWecom.reporterId).toBe('wmCustomer001');
+  });
+
+  it('greets a person who scans a village\'s QR code once, with the welcome code, and pre-fills the village', async () => {
+    const app = await boot();
+    fake.queueEvent({ event_type: 'enter_session', external_userid: 'wmQr', scene: 'qr', scene_param: 'v530925101201', welcome_code: 'WELCOME-1' });
+    await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()));
+    await app.wecom!.settled();
+    const welcome = fake.calls.filter((x) => x.ok && x.path === 'kf/send_msg_on_event');
+    expect(welcome).toHaveLength(1);
+    expect(welcome[0]!.body.code).toBe('WELCOME-1');
+    expect(JSON.stringify(welcome[0]!.body)).toContain('村子已经选好：勐库镇冰岛村');
+    expect(fake.sentTo('wmQr')).toHaveLength(0); // nothing else is sent unprompted
+    const c = customer(app, 'wmQr');
+    const start = (welcome[0]!.body.msgmenu as { list: Array<{ click: { id: string; content: string } }> }).list.find((i) => i.click.content.includes('开始申报'))!;
+    await c.send(start.click.content, start.click.id);
+    const out = await c.tap('我自己家');
+    expect(out[0]).toMatch(/户主/); // the place question is skipped: the village came with the QR code
   });
 
   it('answers the URL verification with the decrypted echostr, and refuses a bad one', async () => {
