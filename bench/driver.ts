@@ -1,28 +1,33 @@
 /**
  * The benchmark's driver, run in a worker thread of the benchmark process (see bench/selfreport.ts): the fake
- * Bot API servers and the simulated people, off the app's event loop. It talks to 127.0.0.1 only.
+ * Bot API servers (and with --channel wecom the fake WeCom API) and the simulated people, off the app's event
+ * loop. It talks to 127.0.0.1 only.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, request } from 'node:http';
 import { rmSync, writeSync } from 'node:fs';
-import { startLeanBotApi, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
+import { startLeanBotApi, type FakeApiStats, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
+import { BENCH_OPEN_KFID, startLeanWecomApi, type LeanWecomApi, type MenuItem } from './fake-wecom-api.ts';
+import { createEnvelope } from '../bot/channels/wecom/crypto.ts';
 import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
 
 const port = parentPort!;
-const { opts, botInfo, secret, db, dataDir } = workerData as DriverData;
+const { opts, botInfo, secret, db, dataDir, wecom } = workerData as DriverData;
 const send = (m: ToMain) => port.postMessage(m);
 
 // Backstop for a main thread stuck in synchronous code, where its own --max-seconds timer cannot fire.
 setTimeout(() => {
   writeSync(2, `\nbench: the app's thread has not finished ${opts.maxSeconds + 30} s after the start; killing the process.\n`);
-  writeSync(1, `${JSON.stringify({ channel: 'telegram', db, people: opts.people, error: 'timeout (main thread stuck)' })}\n`);
+  writeSync(1, `${JSON.stringify({ channel: opts.channel, db, people: opts.people, error: 'timeout (main thread stuck)' })}\n`);
   rmSync(dataDir, { recursive: true, force: true });
   process.kill(process.pid, 'SIGKILL');
 }, (opts.maxSeconds + 30) * 1000).unref();
 
 // ---------------------------------------------------------------------------------------------------------
 // The report, as the Chinese integration test walks it (test/integration/telegram-selfreport.test.ts),
-// deliberate wrong answers included: each is re-asked, as happens with real people.
+// deliberate wrong answers included: each is re-asked, as happens with real people. On WeCom the same steps: a
+// tap is a tap on a 微信客服 menu item (a text message carrying the item's id), the several-answer question is
+// tapped item by item and then "选好了" as on Telegram (the menu is sent again after each tap).
 
 type Step = ({ say: string } | { tap: string[] }) & { expect?: string; wrong?: boolean };
 
@@ -80,8 +85,9 @@ const SCRIPT_LENGTH = reportScript(1).length;
 
 // ---------------------------------------------------------------------------------------------------------
 
-type Target = { kind: 'ours' | 'echo'; url: string; api: LeanBotApi };
-type Person = { userId: number; chatId: number; script: Step[]; step: number; from: object; chat: object };
+type Target = { kind: 'ours' | 'echo'; url: string; api: LeanBotApi } | { kind: 'wecom'; url: string; api: LeanWecomApi };
+/** `extId`: the person's external_userid on WeCom */
+type Person = { userId: number; chatId: number; extId: string; script: Step[]; step: number; from: object; chat: object };
 type Outcome = { status: number; http: number; latency: number; texts: string[] };
 
 let nextUpdateId = 1;
@@ -91,6 +97,7 @@ function person(userId: number): Person {
   return {
     userId,
     chatId: userId,
+    extId: `wmBench${userId}`,
     script: reportScript(userId),
     step: 0,
     from: { id: userId, is_bot: false, first_name: 'Bench', language_code: 'zh-hans' },
@@ -108,9 +115,14 @@ class StepError extends Error {}
  */
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'fifo', timeout: 4000 });
 
-function httpCall(url: string, method: 'GET' | 'POST', body?: string): Promise<number> {
+function httpCall(url: string, method: 'GET' | 'POST', body?: string, xml = false): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-telegram-bot-api-secret-token': secret };
+    const headers: Record<string, string | number> =
+      body === undefined
+        ? {}
+        : xml
+          ? { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) }
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-telegram-bot-api-secret-token': secret };
     const req = request(url, { method, agent, headers, timeout: opts.requestTimeoutMs }, (res) => {
       res.on('error', reject);
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -122,7 +134,7 @@ function httpCall(url: string, method: 'GET' | 'POST', body?: string): Promise<n
   });
 }
 
-async function deliver(t: Target, p: Person, update: object): Promise<Outcome> {
+async function deliver(t: Extract<Target, { api: LeanBotApi }>, p: Person, update: object): Promise<Outcome> {
   const ib = t.api.inbox(p.chatId);
   ib.texts = [];
   ib.calls = 0;
@@ -150,6 +162,7 @@ function pickButton(kb: Keyboard | undefined, labels: string[]) {
 
 async function runStep(t: Target, p: Person): Promise<Outcome> {
   const step = p.script[p.step]!;
+  if (t.kind === 'wecom') return runWecomStep(t, p, step);
   const update_id = nextUpdateId++;
   const date = Math.floor(Date.now() / 1000);
   let update: object;
@@ -171,10 +184,102 @@ async function runStep(t: Target, p: Person): Promise<Outcome> {
   }
   const out = await deliver(t, p, update);
   if (out.status !== 200) throw new StepError(`HTTP ${out.status}`);
-  if (t.kind === 'ours') {
-    if (out.texts.length === 0) throw new StepError('no reply');
-    if (step.expect && !out.texts.some((x) => x.includes(step.expect!))) throw new StepError(`expected "${step.expect}", got: ${out.texts.join(' / ').replace(/\n/g, ' ').slice(0, 160)}`);
+  if (t.kind === 'ours') checkReply(step, out);
+  return out;
+}
+
+function checkReply(step: Step, out: Outcome) {
+  if (out.texts.length === 0) throw new StepError('no reply');
+  if (step.expect && !out.texts.some((x) => x.includes(step.expect!))) throw new StepError(`expected "${step.expect}", got: ${out.texts.join(' / ').replace(/\n/g, ' ').slice(0, 160)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// WeCom 微信客服: the message is queued on the fake API, a signed and encrypted kf_msg_or_event callback tells the
+// app to pull; the app answers the callback at once, pulls (kf/sync_msg) and answers (kf/send_msg). The main
+// thread says when the app has sent every answer to a message ('answered', from conversations.repliesSent); the
+// latency is callback POST start → the last kf/send_msg to the person, stamped by the fake API in this thread.
+
+const envelope = createEnvelope({ token: wecom.callbackToken, encodingAesKey: wecom.callbackAesKey, receiverId: wecom.corpId });
+const callbackTag = Date.now().toString(36);
+let callbackSeq = 0;
+
+/** A kf_msg_or_event callback as the platform posts it (test/helpers/wecom.ts kfEventXml + encryptedCallback). */
+function kfCallback(): { query: string; body: string } {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = String(Math.floor(Math.random() * 1e9));
+  const token = `bench${callbackTag}${++callbackSeq}`; // the app's dedupe key holds it: unique per callback
+  const inner = `<xml><ToUserName><![CDATA[${wecom.corpId}]]></ToUserName><CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[${token}]]></Token><OpenKfId><![CDATA[${BENCH_OPEN_KFID}]]></OpenKfId></xml>`;
+  const encrypted = envelope.encrypt(inner);
+  const signature = envelope.signature(timestamp, nonce, encrypted);
+  return {
+    query: `msg_signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`,
+    body: `<xml><ToUserName><![CDATA[${wecom.corpId}]]></ToUserName><Encrypt><![CDATA[${encrypted}]]></Encrypt><AgentID><![CDATA[${wecom.agentId}]]></AgentID></xml>`,
+  };
+}
+
+/** Messages whose answers are awaited, by msgid. */
+const awaiting = new Map<string, { resolve: () => void; timer: NodeJS.Timeout }>();
+
+function answeredSignal(msgid: string) {
+  const w = awaiting.get(msgid);
+  if (!w) return; // given up on already
+  awaiting.delete(msgid);
+  clearTimeout(w.timer);
+  w.resolve();
+}
+
+function awaitAnswer(msgid: string): { done: Promise<void>; cancel: () => void } {
+  let cancel = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      awaiting.delete(msgid);
+      reject(new StepError(`no answer in ${opts.requestTimeoutMs} ms`));
+    }, opts.requestTimeoutMs);
+    awaiting.set(msgid, { resolve, timer });
+    cancel = () => {
+      awaiting.delete(msgid);
+      clearTimeout(timer);
+    };
+  });
+  done.catch(() => {}); // read below, or cancelled
+  return { done, cancel };
+}
+
+function pickMenuItem(menu: MenuItem[] | undefined, labels: string[]): MenuItem {
+  const items = menu ?? [];
+  for (const label of labels) {
+    const b = items.find((x) => x.content === label) ?? items.find((x) => x.content.includes(label));
+    if (b) return b;
   }
+  throw new StepError(`no menu item "${labels.join('" or "')}" in: ${items.map((b) => b.content).join(' | ') || '(no menu)'}`);
+}
+
+async function runWecomStep(t: Extract<Target, { kind: 'wecom' }>, p: Person, step: Step): Promise<Outcome> {
+  const ib = t.api.inbox(p.extId);
+  const item = 'say' in step ? undefined : pickMenuItem(ib.menu, step.tap);
+  const cb = kfCallback();
+  ib.texts = [];
+  ib.calls = 0;
+  ib.lastAt = 0;
+  const start = performance.now();
+  const msgid = t.api.queue(p.extId, item ? item.content : (step as { say: string }).say, item?.id);
+  const answer = awaitAnswer(msgid);
+  let status: number;
+  try {
+    status = await httpCall(`${t.url}?${cb.query}`, 'POST', cb.body, true);
+  } catch (e) {
+    answer.cancel();
+    const err = e as Error & { code?: string };
+    throw new StepError(`callback failed after ${Math.round(performance.now() - start)} ms: ${err.code ?? err.message}`);
+  }
+  const http = performance.now() - start;
+  if (status !== 200) {
+    answer.cancel();
+    throw new StepError(`callback HTTP ${status}`);
+  }
+  await answer.done;
+  const out = { status, http, latency: ib.calls > 0 ? ib.lastAt - start : performance.now() - start, texts: ib.texts };
+  checkReply(step, out);
   return out;
 }
 
@@ -209,7 +314,7 @@ class Recorder {
 /** The update was the report's last: count it as completed when the receipt number came back. */
 function finished(t: Target, o: Outcome, rec: Recorder) {
   rec.reports++;
-  if (t.kind === 'ours') {
+  if (t.kind !== 'echo') {
     for (const text of o.texts) {
       const m = /回执号：(\S+)/.exec(text);
       if (m) receipts.add(m[1]!);
@@ -250,12 +355,12 @@ async function closedLoop(phase: string, t: Target, people: Person[], rec: Recor
   }
 }
 
-function apiStats(api: LeanBotApi): ApiStats {
+function apiStats(api: { takeStats(): FakeApiStats }): ApiStats {
   const s = api.takeStats();
   return { calls: s.calls, byMethod: s.byMethod, handleMsMean: s.calls ? s.handleMsSum / s.calls : 0, unknownChat: s.unknownChat };
 }
 
-function phaseResult(name: string, people: number, seconds: number, rec: Recorder, api: LeanBotApi, elu: number): PhaseResult {
+function phaseResult(name: string, people: number, seconds: number, rec: Recorder, api: { takeStats(): FakeApiStats }, elu: number): PhaseResult {
   return {
     name,
     people,
@@ -435,21 +540,25 @@ async function run(ours: Target, echo: Target): Promise<DriverResult> {
 
 const api = await startLeanBotApi(botInfo);
 const baselineApi = await startLeanBotApi(botInfo);
+const wecomApi = opts.channel === 'wecom' ? await startLeanWecomApi() : undefined;
 
 port.on('message', (m: ToDriver) => {
-  if (m.type === 'ack') {
+  if (m.type === 'answered') {
+    answeredSignal(m.msgid);
+  } else if (m.type === 'ack') {
     acks.get(m.seq)?.();
     acks.delete(m.seq);
   } else if (m.type === 'go') {
-    run({ kind: 'ours', url: m.webhookUrl, api }, { kind: 'echo', url: m.baselineUrl, api: baselineApi }).then(
+    const ours: Target = wecomApi ? { kind: 'wecom', url: m.webhookUrl, api: wecomApi } : { kind: 'ours', url: m.webhookUrl, api };
+    run(ours, { kind: 'echo', url: m.baselineUrl, api: baselineApi }).then(
       (result) => send({ type: 'done', result }),
       (e: unknown) => send({ type: 'fatal', message: String((e as Error)?.stack ?? e) }),
     );
   } else if (m.type === 'close') {
     clearInterval(rssTimer);
     agent.destroy();
-    void Promise.all([api.close(), baselineApi.close()]).then(() => send({ type: 'closed' }));
+    void Promise.all([api.close(), baselineApi.close(), wecomApi?.close()]).then(() => send({ type: 'closed' }));
   }
 });
 
-send({ type: 'ready', apiUrl: api.url, baselineApiUrl: baselineApi.url });
+send({ type: 'ready', apiUrl: api.url, baselineApiUrl: baselineApi.url, wecomApiUrl: wecomApi?.url ?? '' });

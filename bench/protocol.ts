@@ -1,6 +1,10 @@
 /** What the benchmark's main thread (the app) and its driver worker (fake Bot API + simulated people) exchange. */
 
+export type Channel = 'telegram' | 'wecom';
+
 export type BenchOptions = {
+  /** how the simulated people talk to the app: the Telegram webhook, or WeCom 微信客服 (callback + kf/sync_msg) */
+  channel: Channel;
   people: number;
   rate: number;
   seconds: number;
@@ -13,8 +17,11 @@ export type BenchOptions = {
   maxSeconds: number;
 };
 
+/** The WeCom settings the app runs with (test/helpers/wecom.ts WECOM): the driver signs and encrypts callbacks with them. */
+export type WecomSettings = { corpId: string; agentId: string; callbackToken: string; callbackAesKey: string };
+
 /** `dataDir`: the app's temporary DATA_DIR, removed by the driver's backstop watchdog */
-export type DriverData = { opts: BenchOptions; botInfo: unknown; secret: string; db: string; dataDir: string };
+export type DriverData = { opts: BenchOptions; botInfo: unknown; secret: string; db: string; dataDir: string; wecom: WecomSettings };
 
 export type Pct = { n: number; mean: number; p50: number; p90: number; p99: number; max: number };
 
@@ -26,9 +33,9 @@ export type PhaseResult = {
   updates: number;
   seconds: number;
   updatesPerS: number;
-  /** webhook request start → the last Bot API call the update caused */
+  /** webhook request start → the last Bot API call the update caused (wecom: callback POST start → the last kf/send_msg to that person it caused) */
   latency: Pct;
-  /** webhook request start → HTTP response read */
+  /** webhook (wecom: callback) request start → HTTP response read */
   http: Pct;
   reports: number;
   errors: number;
@@ -62,14 +69,18 @@ export type DriverResult = {
 };
 
 export type ToMain =
-  | { type: 'ready'; apiUrl: string; baselineApiUrl: string }
+  | { type: 'ready'; apiUrl: string; baselineApiUrl: string; wecomApiUrl: string }
   | { type: 'mark'; phase: string; seq: number }
   | { type: 'progress'; text: string }
   | { type: 'done'; result: DriverResult }
   | { type: 'fatal'; message: string }
   | { type: 'closed' };
 
-export type ToDriver = { type: 'go'; webhookUrl: string; baselineUrl: string } | { type: 'ack'; seq: number } | { type: 'close' };
+/**
+ * `go`: `webhookUrl` is the app's Telegram webhook, or its 微信客服 callback URL with --channel wecom.
+ * `answered`: (wecom) the app has sent every answer to the customer message `msgid` (conversations.repliesSent).
+ */
+export type ToDriver = { type: 'go'; webhookUrl: string; baselineUrl: string } | { type: 'ack'; seq: number } | { type: 'answered'; msgid: string } | { type: 'close' };
 
 export function percentiles(values: number[]): Pct {
   const n = values.length;

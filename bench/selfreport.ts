@@ -1,5 +1,6 @@
 /**
- * Self-report benchmark on the Telegram webhook path: `tsx bench/selfreport.ts [--people N] [--rate R] [--seconds S]`.
+ * Self-report benchmark on the Telegram webhook path, or with `--channel wecom` on the WeCom 微信客服 path:
+ * `tsx bench/selfreport.ts [--channel telegram|wecom] [--people N] [--rate R] [--seconds S]`.
  *
  * The app runs in this process (start() from server/main.ts) on the embedded database in a fresh temporary
  * DATA_DIR, or on PostgreSQL when DATABASE_URL is set. A worker thread of this process runs a lean fake Bot API
@@ -11,6 +12,11 @@
  * table, then as its last line one JSON object. Exit code 1 when the leads in the database differ from the reports
  * the people completed, or when any update failed; 2 on a bad flag; 3 when the run exceeds --max-seconds (and if
  * this thread is stuck then, the driver thread kills the process 30 s later).
+ *
+ * With --channel wecom the app also runs its WeCom channel (the settings of test/helpers/wecom.ts) against a lean
+ * fake WeCom API in the driver thread (bench/fake-wecom-api.ts); each person's message is queued there and announced
+ * by a signed, encrypted kf_msg_or_event callback; the app answers it at once, then pulls (kf/sync_msg) and answers
+ * (kf/send_msg). The baseline stays the Telegram-webhook echo bot, so both channels' ratios are comparable.
  */
 import { Worker } from 'node:worker_threads';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,7 +32,8 @@ import { start, type Running } from '../server/main.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
-import { percentiles, type BenchOptions, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
+import { WECOM } from '../test/helpers/wecom.ts';
+import { percentiles, type BenchOptions, type Channel, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
 
 const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -34,6 +41,7 @@ const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 // flags
 
 const USAGE = `usage: tsx bench/selfreport.ts [flags]
+  --channel C       telegram (the webhook; default) or wecom (微信客服: callback, kf/sync_msg, kf/send_msg)
   --people N        simulated people, in both phases (default 200)
   --rate R          realistic load: updates offered per second (default 100)
   --seconds S       realistic load: duration in seconds (default 20)
@@ -58,7 +66,7 @@ function parseArgs(argv: string[]): BenchOptions {
     if (value === undefined) usageError(`--${m[1]} needs a value`);
     values.set(m[1]!, value);
   }
-  const known = ['people', 'rate', 'seconds', 'warmup', 'think', 'timeout', 'max-seconds'];
+  const known = ['channel', 'people', 'rate', 'seconds', 'warmup', 'think', 'timeout', 'max-seconds'];
   for (const k of values.keys()) if (!known.includes(k)) usageError(`unknown flag --${k}`);
   const num = (name: string, dflt: number, min: number, integer = true) => {
     const raw = values.get(name);
@@ -71,7 +79,10 @@ function parseArgs(argv: string[]): BenchOptions {
   if (people > 100_000) usageError('--people must be at most 100000');
   const rate = num('rate', 100, 0.1, false);
   const seconds = num('seconds', 20, 1, false);
+  const channel = values.get('channel') ?? 'telegram';
+  if (channel !== 'telegram' && channel !== 'wecom') usageError(`--channel must be telegram or wecom (got ${channel})`);
   return {
+    channel: channel as Channel,
     people,
     rate,
     seconds,
@@ -313,7 +324,7 @@ async function main() {
   const watchdog = setTimeout(() => {
     process.stderr.write(`\nbench: the run took longer than --max-seconds ${opts.maxSeconds}; stopping.\n`);
     rmSync(dataDir, { recursive: true, force: true });
-    console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: 'timeout' }));
+    console.log(JSON.stringify({ channel: opts.channel, db: dbKind, people: opts.people, error: 'timeout' }));
     process.exit(3);
   }, opts.maxSeconds * 1000);
   watchdog.unref();
@@ -334,7 +345,8 @@ async function main() {
   };
 
   try {
-    driver = startDriver({ opts, botInfo: BOT_INFO, secret: WEBHOOK_SECRET, db: dbKind, dataDir });
+    const wecom = { corpId: WECOM.WECOM_CORP_ID, agentId: WECOM.WECOM_AGENT_ID, callbackToken: WECOM.WECOM_CALLBACK_TOKEN, callbackAesKey: WECOM.WECOM_CALLBACK_AES_KEY };
+    driver = startDriver({ opts, botInfo: BOT_INFO, secret: WEBHOOK_SECRET, db: dbKind, dataDir, wecom });
     const ready = await driver.next('ready');
 
     const env: Record<string, string> = {
@@ -345,11 +357,13 @@ async function main() {
       PORT: '0',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      // the Telegram channel stays configured with --channel wecom too (nobody talks to it then)
+      ...(opts.channel === 'wecom' ? { ...WECOM, WECOM_API_ROOT: ready.wecomApiUrl } : {}),
       ...(databaseUrl ? { DATABASE_URL: databaseUrl, DATA_ENCRYPTION_KEY: process.env.DATA_ENCRYPTION_KEY?.trim() || FIXED_ENCRYPTION_KEY } : {}),
     };
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel, process.stderr); // app warnings and errors go to stderr
-    process.stderr.write(`bench: starting the app on ${dbKind}${databaseUrl ? '' : ` (temporary DATA_DIR ${dataDir})`}\n`);
+    process.stderr.write(`bench: starting the app on ${dbKind}${databaseUrl ? '' : ` (temporary DATA_DIR ${dataDir})`}, people on ${opts.channel}\n`);
     running = await start(config, logger, { host: '127.0.0.1', telegramBotInfo: BOT_INFO });
     baseline = await startBaseline(ready.baselineApiUrl);
 
@@ -364,6 +378,16 @@ async function main() {
     if (leadsBefore > 0) process.stderr.write(`bench: the database already holds ${leadsBefore} leads; comparing the increase\n`);
 
     const d = driver;
+    if (opts.channel === 'wecom') {
+      // the app has sent every answer to a 微信客服 message: tell the driver (it waits for this, then reads the
+      // fake API's time of the last kf/send_msg to the person)
+      const c = running.conversations;
+      const repliesSent = c.repliesSent.bind(c);
+      c.repliesSent = async (channel: string, platformId: string) => {
+        await repliesSent(channel, platformId);
+        if (channel === 'wecom') d.post({ type: 'answered', msgid: platformId });
+      };
+    }
     d.onMessage((m) => {
       if (m.type !== 'mark') return;
       phases.set(phaseName, clock.finish());
@@ -372,7 +396,7 @@ async function main() {
       if (m.phase !== 'end' && m.phase !== 'connecting') process.stderr.write(`bench: ${m.phase}\n`);
       d.post({ type: 'ack', seq: m.seq });
     });
-    d.post({ type: 'go', webhookUrl: `${running.url}/telegram/webhook`, baselineUrl: baseline.url });
+    d.post({ type: 'go', webhookUrl: opts.channel === 'wecom' ? `${running.url}/wecom/kf/callback` : `${running.url}/telegram/webhook`, baselineUrl: baseline.url });
     const { result } = await d.next('done');
     const leadsAfter = await running.db.prisma.lead.count();
     const leads = leadsAfter - leadsBefore;
@@ -388,7 +412,7 @@ async function main() {
   } catch (e) {
     process.stderr.write(`\nbench failed: ${String((e as Error)?.stack ?? e)}\n`);
     await cleanup().catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
-    console.log(JSON.stringify({ channel: 'telegram', db: dbKind, people: opts.people, error: String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ') }));
+    console.log(JSON.stringify({ channel: opts.channel, db: dbKind, people: opts.people, error: String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ') }));
     process.exit(1);
   }
 }
@@ -411,12 +435,20 @@ function report(
   const cpu = cpus();
   const out: string[] = [];
   const p = (s = '') => out.push(s);
+  const wecom = opts.channel === 'wecom';
+  const apiName = wecom ? 'WeCom API' : 'Bot API';
 
   p();
-  p(`Self-report benchmark: Telegram webhook path, database ${db === 'pglite' ? 'pglite (embedded, fresh temporary DATA_DIR)' : 'postgres (DATABASE_URL)'}`);
-  p(`machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, Node ${process.version}. The load generator and the fake Bot API run in a worker`);
+  p(
+    `Self-report benchmark: ${wecom ? 'WeCom 微信客服 path (callback → kf/sync_msg → kf/send_msg)' : 'Telegram webhook path'}, database ${db === 'pglite' ? 'pglite (embedded, fresh temporary DATA_DIR)' : 'postgres (DATABASE_URL)'}`,
+  );
+  if (wecom) p('the baseline is the same Telegram-webhook grammY echo bot as in the Telegram run, so the ratios of both runs are comparable');
+  p(`machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, Node ${process.version}. The load generator and the fake ${wecom ? 'APIs' : 'Bot API'} run in a worker`);
   p(`thread of the same process: they share the ${cpu.length} CPUs with the app${db === 'postgres' ? ' and the PostgreSQL server' : ''}, so absolute numbers are lower than on a dedicated box.`);
-  p(`one report = ${r.script.updates} updates (${r.script.messages} messages, ${r.script.taps} button taps; ${r.script.wrong} deliberately wrong answers, each re-asked), the answers of the Chinese test`);
+  p(
+    `one report = ${r.script.updates} updates (${r.script.messages} messages, ${r.script.taps} ${wecom ? 'menu-item taps' : 'button taps'}; ${r.script.wrong} deliberately wrong answers, each re-asked), the answers of the Chinese test` +
+      (wecom ? '; on WeCom an update is one customer message announced by one callback' : ''),
+  );
   p(`warm-up (not timed): ${r.warmup.reports} reports, ${r.warmup.updates} updates in ${f1(r.warmup.seconds)} s; baseline warm-up ${r.warmup.baselineUpdates} updates`);
   p();
 
@@ -434,7 +466,11 @@ function report(
     String(ph.reports),
     String(ph.errors),
   ];
-  p('latency per update = webhook request start → the last Bot API call it caused (fake API timestamps, matched by chat id)');
+  p(
+    wecom
+      ? 'latency per update = callback request start → the last kf/send_msg to that person it caused (fake API timestamps, matched by external_userid; the baseline row: as on Telegram)'
+      : 'latency per update = webhook request start → the last Bot API call it caused (fake API timestamps, matched by chat id)',
+  );
   p(
     table(
       [
@@ -452,7 +488,7 @@ function report(
     `realistic load: offered ${load.offered} (${opts.rate}/s × ${opts.seconds} s), sent ${load.sent} = ${f1(load.updatesPerS)}/s, dropped ${load.dropped} (nobody ready); ` +
       `pauses uniform ${f1((opts.thinkMs * 0.25) / 1000)}–${f1((opts.thinkMs * 1.75) / 1000)} s (mean ${f1(opts.thinkMs / 1000)} s); ${load.unfinished} reports unfinished at the end`,
   );
-  p(`HTTP response time (upper bound of the above): saturation p50 ${f1(sat.http.p50)} / p99 ${f1(sat.http.p99)} ms, baseline p99 ${f1(base.http.p99)} ms, load p50 ${f1(load.http.p50)} / p99 ${f1(load.http.p99)} ms`);
+  p(`HTTP response time${wecom ? ' (the app answers a callback before it pulls)' : ' (upper bound of the above)'}: saturation p50 ${f1(sat.http.p50)} / p99 ${f1(sat.http.p99)} ms, baseline p99 ${f1(base.http.p99)} ms, load p50 ${f1(load.http.p50)} / p99 ${f1(load.http.p99)} ms`);
   p();
 
   const ps = phases.get('saturation');
@@ -466,24 +502,25 @@ function report(
   };
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}%`);
   const wrow = (label: string, s: string, b: string, l: string) => [label, s, b, l];
-  const rest = (ph: AppPhase | undefined) => (ph && ph.handler.n ? f1(mean(ph.handler) - (ph.turn.sum + ph.replied.sum) / ph.handler.n) : '-');
+  // on WeCom the turn and the answers happen after the callback's response: nothing to subtract
+  const rest = (ph: AppPhase | undefined) => (wecom ? '-' : ph && ph.handler.n ? f1(mean(ph.handler) - (ph.turn.sum + ph.replied.sum) / ph.handler.n) : '-');
   p('where time goes (means per update in ms, unless said)');
   p(
     table(
       [
         ['', 'saturation', 'baseline', 'load'],
-        wrow('client: request start → last Bot API call', f1(sat.latency.mean), f1(base.latency.mean), f1(load.latency.mean)),
+        wrow(wecom ? 'client: request start → last kf/send_msg (baseline: Bot API call)' : 'client: request start → last Bot API call', f1(sat.latency.mean), f1(base.latency.mean), f1(load.latency.mean)),
         wrow('client: request start → HTTP response', f1(sat.http.mean), f1(base.http.mean), f1(load.http.mean)),
-        wrow('app: webhook request handled (server side)', per(ps?.handler), per(pb?.handler), per(pl?.handler)),
+        wrow(wecom ? 'app: callback (baseline: webhook) request handled (server side)' : 'app: webhook request handled (server side)', per(ps?.handler), per(pb?.handler), per(pl?.handler)),
         wrow('  p50 / p99 / max', spread(ps?.handler), spread(pb?.handler), spread(pl?.handler)),
         wrow('  conversations.turn (record, load, flow, store: database)', per(ps?.turn), '-', per(pl?.turn)),
         wrow('    p50 / p99 / max', spread(ps?.turn), '-', spread(pl?.turn)),
         wrow('    of which intake.receiveLead, per report submitted', per(ps?.lead), '-', per(pl?.lead)),
         wrow('  claim + mark replies sent (database)', per(ps?.replied), '-', per(pl?.replied)),
-        wrow('  rest: express, grammY, Bot API calls, waiting for the loop', rest(ps), per(pb?.handler), rest(pl)),
+        wrow(wecom ? '  rest (webhook only; on WeCom the turn follows the callback)' : '  rest: express, grammY, Bot API calls, waiting for the loop', rest(ps), per(pb?.handler), rest(pl)),
         wrow('new TCP connections accepted by the server (count)', String(ps?.connections ?? '-'), String(pb?.connections ?? '-'), String(pl?.connections ?? '-')),
-        wrow('fake Bot API: handling one call (driver thread)', sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3)),
-        wrow('Bot API calls per update', f1(sat.api.calls / Math.max(1, sat.updates)), f1(base.api.calls / Math.max(1, base.updates)), f1(load.api.calls / Math.max(1, load.updates))),
+        wrow(`fake ${apiName}: handling one call (driver thread)`, sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3)),
+        wrow(wecom ? 'WeCom API calls per update (baseline: Bot API)' : 'Bot API calls per update', f1(sat.api.calls / Math.max(1, sat.updates)), f1(base.api.calls / Math.max(1, base.updates)), f1(load.api.calls / Math.max(1, load.updates))),
         wrow('app thread busy (event-loop utilisation)', pct(ps && ps.elu * 100), pct(pb && pb.elu * 100), pct(pl && pl.elu * 100)),
         wrow('app thread event-loop delay p99 / max, ms', ps ? `${f1(ps.eldP99)} / ${f1(ps.eldMax)}` : '-', pb ? `${f1(pb.eldP99)} / ${f1(pb.eldMax)}` : '-', pl ? `${f1(pl.eldP99)} / ${f1(pl.eldMax)}` : '-'),
         wrow('driver thread busy (event-loop utilisation)', pct(sat.driverElu * 100), pct(base.driverElu * 100), pct(load.driverElu * 100)),
@@ -493,7 +530,7 @@ function report(
       [false, true, true, true],
     ),
   );
-  p(`Bot API calls per update by method, saturation: ${methods(sat.api.byMethod, sat.updates)}`);
+  p(`${apiName} calls per update by method, saturation: ${methods(sat.api.byMethod, sat.updates)}`);
   p();
 
   const reportsOk = leads === r.reports.total;
@@ -507,13 +544,13 @@ function report(
     p(`ERRORS: ${r.errorCount} updates failed; first ones:`);
     for (const e of r.errorSamples) p(`  ${e}`);
   }
-  if (sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat > 0) p(`note: ${sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat} Bot API calls could not be matched to a chat`);
+  if (sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat > 0) p(`note: ${sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat} API calls could not be matched to a chat`);
   const ok = reportsOk && receiptsOk && r.errorCount === 0;
   if (!ok) p('FAILED: see above');
   p();
 
   const json = {
-    channel: 'telegram',
+    channel: opts.channel,
     db,
     people: opts.people,
     updates_per_s: r1(sat.updatesPerS),
