@@ -15,21 +15,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'yaml';
 import { start } from '../server/main.ts';
+import { flag } from './flags.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { createTokens } from '../server/intake/tokens.ts';
 import { createCrypto, resolveMasterKey } from '../server/crypto.ts';
 import { addDays } from '../server/time.ts';
 
-function flag(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${name} must be a positive number`);
-    process.exit(2);
-  }
-  return v;
-}
 
 const LEADS = flag('leads', 300_000);
 const VILLAGES = flag('villages', 150);

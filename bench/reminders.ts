@@ -17,19 +17,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { start } from '../server/main.ts';
+import { flag } from './flags.ts';
 import { loadConfig, type Config } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { zonedInstant } from '../server/time.ts';
 
-function flag(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${name} must be a positive number`);
-    process.exit(2);
-  }
-  return v;
-}
 
 const TODAY = '2026-11-24'; // a Tuesday: due 29 Nov has its 5-days-before nudge today
 const NOW = zonedInstant(TODAY, '09:00', 'Asia/Shanghai');

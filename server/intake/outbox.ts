@@ -5,6 +5,7 @@ import type { Crypto } from '../crypto.ts';
 import type { Logger } from '../log.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import { tFor } from '../i18n.ts';
+import { createRounds } from '../rounds.ts';
 
 /**
  * Forwarding to the county's own system through an outbox: a row written in the same transaction as the change
@@ -84,8 +85,6 @@ export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: De
 export function createOutbox(deps: { db: Database; crypto: Crypto; deployment: Deployment; logger: Logger; forwarding: Forwarding | undefined; fetch?: typeof fetch }) {
   const { db, crypto, deployment, logger, forwarding } = deps;
   const doFetch = deps.fetch ?? fetch;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
 
   /** Called inside the transaction of a change: the event goes out if and only if the change is committed. */
   async function enqueue(tx: Tx, leadId: string, event: 'lead.received' | 'lead.moved' | 'lead.recorded', extra: Record<string, unknown> = {}, now = new Date()) {
@@ -159,24 +158,16 @@ export function createOutbox(deps: { db: Database; crypto: Crypto; deployment: D
     return claimed.length;
   }
 
+  const rounds = createRounds(() => deliverDue(), logger, 'forwarding round failed');
+
   return {
     enqueue,
     deliverDue,
     /** Runs deliverDue every `intervalMs` until stop(); one round at a time. */
     start(intervalMs = 2000) {
-      if (!forwarding || timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = deliverDue()
-          .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'forwarding round failed'))
-          .finally(() => (running = undefined));
-      }, intervalMs);
+      if (forwarding) rounds.start(intervalMs);
     },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
+    stop: () => rounds.stop(),
     async list(state?: string) {
       return db.prisma.outbox.findMany({
         where: state ? { state } : {},

@@ -53,18 +53,7 @@ export function covers(s: { role: string; placeCode: string }, lead: { countyCod
   return scope.kind === 'county' ? lead.countyCode === scope.code : scope.kind === 'township' ? lead.townshipCode === scope.code : lead.villageCode === scope.code;
 }
 
-const toMember = (r: {
-  id: string;
-  role: string;
-  placeCode: string;
-  countyCode: string;
-  name: string | null;
-  channel: string;
-  userId: string;
-  chatId: string;
-  language: string;
-  unreachableAt: Date | null;
-}): StaffMember => ({ ...r, role: r.role as StaffRole });
+const toMember = (r: Omit<StaffMember, 'role'> & { role: string }): StaffMember => ({ ...r, role: r.role as StaffRole });
 
 export function createStaffAccounts(deps: { db: Database; deployment: Deployment }) {
   const { db, deployment } = deps;

@@ -6,6 +6,7 @@ import type { Deployment } from '../deployment.ts';
 import type { Outbound } from '../../bot/engine/types.ts';
 import { backoffMs } from '../intake/outbox.ts';
 import { isQuiet } from '../reminders/quiet.ts';
+import { createRounds } from '../rounds.ts';
 
 /**
  * Messages to staff (new-lead notices, reminders, "unreachable" notices) go through this outbox: written in the
@@ -44,8 +45,7 @@ export function createDeliveries(deps: {
 }) {
   const { db, crypto, deployment, logger } = deps;
   const senders = new Map<string, Sender>();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
+  let rounds: ReturnType<typeof createRounds> | undefined;
 
   /** Written inside the caller's transaction; a key already used inserts nothing (a delivery is made once). */
   async function enqueue(tx: Tx, d: NewDelivery, now = new Date()): Promise<boolean> {
@@ -173,19 +173,10 @@ export function createDeliveries(deps: {
     },
     /** Runs a round every `intervalMs` (one second keeps each channel under its per-second budget). */
     start(intervalMs = 1000, clock: () => Date = () => new Date()) {
-      if (timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = deliverDue(clock())
-          .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'staff delivery round failed'))
-          .finally(() => (running = undefined));
-      }, intervalMs);
+      rounds ??= createRounds(() => deliverDue(clock()), logger, 'staff delivery round failed');
+      rounds.start(intervalMs);
     },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
+    stop: async () => rounds?.stop(),
     async list(state?: string) {
       return db.prisma.delivery.findMany({
         where: state ? { state } : {},
