@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Database } from '../../../server/db/index.ts';
 import type { Crypto } from '../../../server/crypto.ts';
@@ -379,10 +380,10 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
       // a tapped card is updated to show what was done; the rest goes out as messages
       let rest = replies;
       if (msg.ResponseCode && replies[0]?.replace) {
-        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: msg.ResponseCode, ...cardBody(replies[0], platformId) });
+        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: msg.ResponseCode, ...cardBody(replies[0]) });
         rest = replies.slice(1);
       }
-      for (const out of rest) await appApi.post('message/send', { touser: userId, agentid: Number(config.agentId), ...appMessage(out, platformId) });
+      for (const out of rest) await appApi.post('message/send', { touser: userId, agentid: Number(config.agentId), ...appMessage(out) });
       await conversations.repliesSent('wecom-app', platformId);
     } catch (e) {
       await conversations.releaseReplies('wecom-app', platformId);
@@ -391,16 +392,17 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
   }
 
   /** A staff message: a button card when it has choices (at most 6 buttons), text otherwise. */
-  function appMessage(out: Outbound, taskSeed: string): Record<string, unknown> {
+  function appMessage(out: Outbound): Record<string, unknown> {
     const buttons = (out.buttons ?? []).flat();
     if (buttons.length === 0) return { msgtype: 'text', text: { content: splitText(out.text)[0] } };
-    return { msgtype: 'template_card', ...cardBody(out, taskSeed) };
+    return { msgtype: 'template_card', ...cardBody(out) };
   }
 
-  function cardBody(out: Outbound, taskSeed: string): Record<string, unknown> {
+  function cardBody(out: Outbound): Record<string, unknown> {
     const [title, ...rest] = out.text.split('\n');
     const buttons = (out.buttons ?? []).flat().slice(0, 6);
-    const taskId = `t${Date.now().toString(36)}${Math.abs(hash(taskSeed)).toString(36)}`.slice(0, 128);
+    // task_id must be unique within the app (a repeat is refused with 42014): random, in the allowed characters
+    const taskId = `t${randomBytes(12).toString('hex')}`;
     return {
       template_card: {
         card_type: 'button_interaction',
@@ -419,7 +421,7 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
       perChat: { perMinute: 30, perHour: 1000 },
       async send(chatId: string, out: Outbound): Promise<SendOutcome> {
         try {
-          const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: chatId, agentid: Number(config.agentId), ...appMessage(out, `${chatId}:${out.text.length}`) });
+          const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: chatId, agentid: Number(config.agentId), ...appMessage(out) });
           if (r.invaliduser) return { ok: false, kind: 'unreachable', error: `invalid user ${r.invaliduser}` };
           return { ok: true };
         } catch (e) {
@@ -433,12 +435,6 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
       },
     };
   }
-}
-
-function hash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
 }
 
 export type Wecom = ReturnType<typeof createWecom>;
