@@ -322,8 +322,14 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
      * handling), mark them sent after, or give the claim back when sending failed so a redelivery sends them.
      */
     async claimReplies(channel: string, platformId: string): Promise<boolean> {
-      const r = await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId, repliedAt: null, NOT: { replies: null } }, data: { repliedAt: new Date() } });
-      return r.count === 1;
+      return (await this.claimRepliesId(channel, platformId)) !== undefined;
+    },
+    /** The same claim, returning the recorded update's id (a channel may name its sent messages after it). */
+    async claimRepliesId(channel: string, platformId: string): Promise<bigint | undefined> {
+      const rows = await db.prisma.$queryRaw<Array<{ id: bigint }>>`
+        UPDATE inbound_update SET replied_at = ${new Date()}
+        WHERE channel = ${channel} AND platform_id = ${platformId} AND replied_at IS NULL AND replies IS NOT NULL RETURNING id`;
+      return rows[0]?.id;
     },
     async repliesSent(channel: string, platformId: string): Promise<void> {
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { replies: null } });

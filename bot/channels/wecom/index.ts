@@ -242,8 +242,9 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
 
   /** Sends a turn's answers: only while the session is the API's, within the 5-answer budget; refusals are final. */
   async function answer(platformId: string, kfId: string, externalUserId: string, replies: Outbound[], welcomeCode?: string) {
-    if (!(await conversations.claimReplies('wecom', platformId))) return;
-    const row = await db.prisma.inboundUpdate.findUnique({ where: { channel_platformId: { channel: 'wecom', platformId } }, select: { id: true } });
+    const id = await conversations.claimRepliesId('wecom', platformId);
+    if (id === undefined) return;
+    const row = { id };
     const final = async (reason: string) => {
       await db.prisma.inboundUpdate.updateMany({ where: { channel: 'wecom', platformId }, data: { replies: null, error: reason } });
       logger.warn({ channel: 'wecom', update: String(row?.id ?? ''), reason }, 'wecom answer dead-lettered');
