@@ -278,7 +278,15 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
     logger.warn({ channel: 'wecom', failMsgid, reason }, 'wecom answer not delivered');
   }
 
-  const xmlBody = express.text({ type: () => true, limit: '64kb' });
+  const textBody = express.text({ type: () => true, limit: '64kb' });
+  /** The raw XML body, at most 64 KB; an oversized or unreadable body is refused like any bad callback. */
+  const xmlBody = (req: Request, res: Response, next: () => void) =>
+    textBody(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const tooLarge = (err as { type?: string }).type === 'entity.too.large';
+      logger.warn({ path: req.path, problem: tooLarge ? 'too_large' : 'bad_body' }, 'wecom callback refused');
+      res.status(tooLarge ? 413 : 400).type('text/plain').send('');
+    });
 
   /** The dedupe key of a callback: the message id, or (events) who, when, which. */
   function callbackId(msg: Record<string, string>): string {
