@@ -32,6 +32,8 @@ const MENU_HEAD_LIMIT = 1000; // bytes; head_content is limited to 1024
 const MENU_ID_LIMIT = 64;
 /** A customer message allows 5 answers in the next 48 hours. */
 const ANSWERS_PER_MESSAGE = 5;
+/** People whose messages of one pulled page are handled at the same time. */
+const PAGE_CONCURRENCY = 16;
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -217,13 +219,35 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
         }
         throw e;
       }
-      for (const msg of page.msg_list ?? []) await handleKf(openKfId, msg);
+      await handlePage(openKfId, page.msg_list ?? []);
       if (page.next_cursor !== undefined && page.next_cursor !== cursor) {
         const next = page.next_cursor;
         await db.prisma.wecomCursor.upsert({ where: { openKfId }, create: { openKfId, cursor: next, updatedAt: new Date() }, update: { cursor: next, updatedAt: new Date() } });
       }
       if (!page.has_more) return;
     }
+  }
+
+  /**
+   * A page of messages: each person's in the order they wrote them, different people side by side (at most
+   * PAGE_CONCURRENCY at once), as Telegram's webhook handles different people's updates in parallel.
+   */
+  async function handlePage(openKfId: string, list: KfMessage[]) {
+    const byPerson = new Map<string, KfMessage[]>();
+    for (const msg of list) {
+      const who = msg.event?.external_userid ?? msg.external_userid ?? '';
+      let mine = byPerson.get(who);
+      if (!mine) byPerson.set(who, (mine = []));
+      mine.push(msg);
+    }
+    const queues = [...byPerson.values()];
+    const worker = async () => {
+      for (let q = queues.shift(); q; q = queues.shift()) for (const msg of q) await handleKf(openKfId, msg);
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(PAGE_CONCURRENCY, queues.length) }, worker));
+    const failed = results.find((r) => r.status === 'rejected');
+    // the cursor does not move past a page that failed: it is pulled again (each message is handled only once)
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   async function handleKf(openKfId: string, msg: KfMessage) {
