@@ -54,6 +54,7 @@ export function createWecomApi(
   let inFlight = 0;
   let maxInFlight = 8;
   let fetching: Promise<string> | undefined;
+  let known: { token: string; expiresAt: number } | undefined;
 
   async function gettoken(): Promise<{ token: string; expiresIn: number }> {
     const url = `${opts.apiRoot}/cgi-bin/gettoken?corpid=${encodeURIComponent(opts.corpId)}&corpsecret=${encodeURIComponent(opts.secret)}`;
@@ -69,16 +70,22 @@ export function createWecomApi(
   }
 
   /**
-   * The current token: the stored one while it has more than a minute left; otherwise one instance fetches a new
-   * one under a row lock while the others wait for it. `stale`: a token the API refused; replaced unless another
+   * The current token: the one stored in the database while it has more than a minute left (this process keeps the
+   * copy it read until then, or until the API refuses it); otherwise one instance fetches a new one under a row
+   * lock while the others wait for it, then read it. `stale`: a token the API refused; replaced unless another
    * caller has replaced it already.
    */
   async function token(stale?: string): Promise<string> {
     const now = Date.now();
+    // the token this process last read from the database, until it is refused or near its expiry
+    if (known && known.token !== stale && known.expiresAt > now + 60_000) return known.token;
     const row = await db.prisma.wecomToken.findUnique({ where: { key } });
     if (row && row.expiresAt.getTime() > now + 60_000) {
       const current = crypto.decrypt(row.tokenEnc);
-      if (current !== stale) return current;
+      if (current !== stale) {
+        known = { token: current, expiresAt: row.expiresAt.getTime() };
+        return current;
+      }
     }
     // one fetch per process at a time; across processes, the row lock below
     fetching ??= (async () => {
@@ -90,10 +97,14 @@ export function createWecomApi(
             const r = locked[0]!;
             if (r.token_enc.length > 0 && r.expires_at.getTime() > Date.now() + 60_000) {
               const current = crypto.decrypt(r.token_enc);
-              if (current !== stale) return current;
+              if (current !== stale) {
+                known = { token: current, expiresAt: r.expires_at.getTime() };
+                return current;
+              }
             }
             const fresh = await gettoken();
             const at = new Date();
+            known = { token: fresh.token, expiresAt: at.getTime() + fresh.expiresIn * 1000 };
             await tx.wecomToken.update({ where: { key }, data: { tokenEnc: crypto.encrypt(fresh.token), fetchedAt: at, expiresAt: new Date(at.getTime() + fresh.expiresIn * 1000) } });
             logger.info({ wecom: opts.name }, 'wecom access token fetched');
             return fresh.token;
