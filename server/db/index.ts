@@ -175,7 +175,8 @@ export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR):
     await probe.end().catch(() => {});
   }
   const expected = migrationNames(readMigrations(migrationsDir));
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  // 20 connections (pg defaults to 10): the channels handle many people at once
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 20 }) });
   let closed = false;
   return {
     kind: 'postgres',
