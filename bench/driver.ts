@@ -383,7 +383,9 @@ function phaseResult(name: string, people: number, seconds: number, rec: Recorde
  */
 async function openConnections(t: Target, n: number) {
   const url = new URL('/healthz', t.url).href;
-  await Promise.all(Array.from({ length: n }, () => httpCall(url, 'GET')));
+  // a pooled connection the server has just closed (keep-alive timeout) answers ECONNRESET: open a new one
+  const once = () => httpCall(url, 'GET').catch((e: Error & { code?: string }) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? httpCall(url, 'GET') : Promise.reject(e)));
+  await Promise.all(Array.from({ length: n }, once));
 }
 
 async function measuredClosedLoop(name: string, t: Target, firstId: number): Promise<PhaseResult> {

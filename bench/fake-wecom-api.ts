@@ -126,6 +126,9 @@ export async function startLeanWecomApi() {
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
+    // a client closing a kept-alive connection must not bring the benchmark down
+    req.on('error', () => {});
+    res.on('error', () => {});
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
   });
