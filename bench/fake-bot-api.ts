@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerJson, serveLocal } from './local-server.ts';
 
 /**
  * A lean local stand-in for the Telegram Bot API, for the benchmark: plain node:http, no per-call log.
@@ -43,11 +43,7 @@ export async function startLeanBotApi(botInfo: unknown) {
     return ib;
   };
 
-  function answer(res: ServerResponse, status: number, body: unknown) {
-    const json = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
-  }
+  const answer = answerJson;
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     const t0 = performance.now();
@@ -103,21 +99,7 @@ export async function startLeanBotApi(botInfo: unknown) {
     stats.handleMsSum += performance.now() - t0;
   }
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    // a client closing a kept-alive connection must not bring the benchmark down
-    req.on('error', () => {});
-    res.on('error', () => {});
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-  });
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 121_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await serveLocal(handle);
 
   return {
     url,
@@ -128,11 +110,7 @@ export async function startLeanBotApi(botInfo: unknown) {
       stats = { calls: 0, byMethod: {}, handleMsSum: 0, unknownChat: 0 };
       return s;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 

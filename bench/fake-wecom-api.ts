@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerJson, serveLocal } from './local-server.ts';
 import type { FakeApiStats } from './fake-bot-api.ts';
 
 /**
@@ -59,11 +59,7 @@ export async function startLeanWecomApi() {
     return ib;
   };
 
-  function answer(res: ServerResponse, status: number, body: unknown) {
-    const json = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
-  }
+  const answer = answerJson;
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     const t0 = performance.now();
@@ -124,21 +120,7 @@ export async function startLeanWecomApi() {
     stats.handleMsSum += performance.now() - t0;
   }
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    // a client closing a kept-alive connection must not bring the benchmark down
-    req.on('error', () => {});
-    res.on('error', () => {});
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-  });
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 121_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await serveLocal(handle);
 
   return {
     url,
@@ -163,12 +145,10 @@ export async function startLeanWecomApi() {
       stats = { calls: 0, byMethod: {}, handleMsSum: 0, unknownChat: 0 };
       return s;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        queue = [];
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      queue = [];
+      return close();
+    },
   };
 }
 
