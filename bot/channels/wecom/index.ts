@@ -312,6 +312,30 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
       res.status(tooLarge ? 413 : 400).type('text/plain').send('');
     });
 
+  /**
+   * A POST callback: checked and opened, recorded, answered 200 at once (the platform retries after 5 s), handled
+   * after; a redelivery is answered and not handled again; one that is not for us is answered and ignored.
+   */
+  function callbackRoute(envelope: Envelope, wanted: (msg: Record<string, string>) => boolean) {
+    return async (req: Request, res: Response) => {
+      let msg: Record<string, string>;
+      try {
+        msg = open(envelope, req);
+      } catch (e) {
+        return refuse(req, res, e);
+      }
+      if (!wanted(msg)) return void res.type('text/plain').send('');
+      let fresh: boolean;
+      try {
+        fresh = await recordCallback(callbackId(msg), msg);
+      } catch (e) {
+        return refuse(req, res, e);
+      }
+      res.type('text/plain').send('');
+      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ path: req.path, err: { message: (e as Error).message } }, 'wecom callback handling failed'));
+    };
+  }
+
   /** The dedupe key of a callback: the message id, or (events) who, when, which. */
   function callbackId(msg: Record<string, string>): string {
     if (msg.Event === 'kf_msg_or_event') return `kf:${msg.OpenKfId ?? ''}:${msg.Token ?? ''}:${msg.CreateTime ?? ''}`;
@@ -343,38 +367,8 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
     mount(app: Express) {
       app.get(KF_PATH, verifyUrl(kfEnvelope));
       app.get(APP_PATH, verifyUrl(appEnvelope));
-      app.post(KF_PATH, xmlBody, async (req, res) => {
-        let msg: Record<string, string>;
-        try {
-          msg = open(kfEnvelope, req);
-        } catch (e) {
-          return refuse(req, res, e);
-        }
-        if (msg.Event !== 'kf_msg_or_event' || !msg.OpenKfId) return void res.type('text/plain').send('');
-        // record, answer at once (the platform retries after 5 s), then pull; a redelivery is answered, not pulled again
-        const fresh = await recordCallback(callbackId(msg), msg).catch((e: unknown) => {
-          refuse(req, res, e);
-          return undefined;
-        });
-        if (fresh === undefined) return;
-        res.type('text/plain').send('');
-        if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'wecom kf callback failed'));
-      });
-      app.post(APP_PATH, xmlBody, async (req, res) => {
-        let msg: Record<string, string>;
-        try {
-          msg = open(appEnvelope, req);
-        } catch (e) {
-          return refuse(req, res, e);
-        }
-        const fresh = await recordCallback(callbackId(msg), msg).catch((e: unknown) => {
-          refuse(req, res, e);
-          return undefined;
-        });
-        if (fresh === undefined) return;
-        res.type('text/plain').send('');
-        if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'wecom app message failed'));
-      });
+      app.post(KF_PATH, xmlBody, callbackRoute(kfEnvelope, (msg) => msg.Event === 'kf_msg_or_event' && Boolean(msg.OpenKfId)));
+      app.post(APP_PATH, xmlBody, callbackRoute(appEnvelope, () => true));
     },
 
     appSender,
