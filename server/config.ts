@@ -1,5 +1,5 @@
 import cron from 'node-cron';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
@@ -8,7 +8,18 @@ import { ConfigError } from './config-error.ts';
 
 export { ConfigError };
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The project folder (where package.json is): two levels up from this file when it runs as TypeScript (tsx, vitest),
+ * three when it runs compiled from dist/ (`npm start`). Locales, migrations and the sample deployment live there.
+ */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = resolve(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'fanpin-selfreport') return dir;
+    if (dirname(dir) === dir) throw new Error(`package.json of fanpin-selfreport not found above ${from}`);
+  }
+}
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 export const SAMPLE_DEPLOYMENT = resolve(REPO_ROOT, 'server/deployments/530925-shuangjiang.yaml');
 
 /** What a variable documents about itself: shown in README and .env.example, both generated from here. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { REPO_ROOT } from '../../server/config.ts';
 
 export type Spawned = {
@@ -10,11 +11,16 @@ export type Spawned = {
   exited: Promise<number | null>;
 };
 
-/** Runs `npm start`'s entry point (server/start.ts through tsx) as a separate process with the given environment. */
-export function spawnServer(env: Record<string, string>): Spawned {
+/**
+ * Runs `npm start`'s entry point (the compiled dist/server/start.js, built by `npm test` before vitest) as a
+ * separate process with the given environment; with `viaNpm`, the README's command itself (`npm start`, as a
+ * service manager runs it: the signal goes to npm's process).
+ */
+export function spawnServer(env: Record<string, string>, opts: { viaNpm?: boolean } = {}): Spawned {
   const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(DATABASE_URL|DATA_DIR|DEPLOYMENT_CONFIG|PORT|LOG_LEVEL)$/.test(k)) clean[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], { cwd: REPO_ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(DATABASE_URL|DATA_DIR|DEPLOYMENT_CONFIG|PORT|LOG_LEVEL|npm_.*)$/.test(k)) clean[k] = v;
+  const [command, args] = opts.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['dist/server/start.js']];
+  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += String(d)));
@@ -36,4 +42,37 @@ export function spawnServer(env: Record<string, string>): Spawned {
       check();
     });
   return { child, stdout: () => out, stderr: () => err, waitForLog, exited };
+}
+
+/** Every process below `pid` (children, grandchildren…), from /proc. */
+export function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of parents.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Whether a process is still running (a zombie waiting for its parent counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

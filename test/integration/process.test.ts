@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnServer } from '../helpers/process.ts';
+import { alive, descendants, spawnServer } from '../helpers/process.ts';
 import { freshDatabase, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
 
 // `npm start` as an operator runs it: a separate process, started, asked for readiness, stopped with a signal,
@@ -37,5 +37,35 @@ describe(`the server process on ${TEST_DB}`, () => {
     expect((await fetch(`http://127.0.0.1:${again.port}/readyz`)).status).toBe(200);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+});
+
+// As systemd (the main PID), a container (PID 1) or pm2 runs it: the README's command, `npm start`, and the
+// signal sent to that process. It must reach the server, which drains, closes the database and exits, leaving
+// no process behind.
+describe(`npm start under a service manager, ${TEST_DB}`, () => {
+  it('SIGTERM to npm stops the server gracefully within 10 s and leaves no process', async () => {
+    const place = await freshDatabase();
+    try {
+      const env = { DATA_DIR: place.dataDir, PORT: '0', ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl, DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {}) };
+      const npm = spawnServer(env, { viaNpm: true });
+      const { port } = (await npm.waitForLog('listening', 120_000)) as { port: number };
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      const below = descendants(npm.child.pid!);
+      expect(below.length).toBeGreaterThan(0); // the server runs under npm
+      const signalled = Date.now();
+      npm.child.kill('SIGTERM');
+      const code = await npm.exited;
+      await npm.waitForLog('stopped', 1000);
+      const left = () => below.filter(alive);
+      while (left().length > 0 && Date.now() - signalled < 10_000) await new Promise((r) => setTimeout(r, 50));
+      expect(left()).toEqual([]);
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+      expect(code).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+      if (TEST_DB === 'pglite') expect(existsSync(join(place.dataDir, 'pglite.lock'))).toBe(false);
+    } finally {
+      await place.cleanup();
+    }
   });
 });
