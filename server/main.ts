@@ -23,6 +23,7 @@ import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
 import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
 import { createWecom, type Wecom } from '../bot/channels/wecom/index.ts';
+import { errorFields } from './errors.ts';
 
 export type Running = {
   config: Config;
@@ -116,7 +117,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         const messages = await deliveries.purge();
         const reminders = await scheduler.purge();
         if (drafts + messages + reminders > 0) logger.info({ drafts, messages, reminders }, 'deleted expired drafts, old staff messages and reminder keys');
-      })().catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'nightly purge failed')));
+      })().catch((e: unknown) => logger.error({ err: errorFields(e) }, 'nightly purge failed')));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
 
@@ -188,7 +189,7 @@ export async function main(): Promise<void> {
       process.stderr.write(`\n${e.message}\n\nNothing was started.\n`);
       process.exit(2);
     }
-    logger.fatal({ err: e }, 'start-up failed');
+    logger.fatal({ err: errorFields(e) }, 'start-up failed');
     process.exit(1);
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -196,7 +197,7 @@ export async function main(): Promise<void> {
       running.stop(signal).then(
         () => process.exit(0),
         (e) => {
-          logger.error({ err: e }, 'error while shutting down');
+          logger.error({ err: errorFields(e) }, 'error while shutting down');
           process.exit(1);
         },
       );

@@ -1,4 +1,5 @@
 import type { Logger } from './log.ts';
+import { errorFields } from './errors.ts';
 
 /**
  * A worker that runs `round` every `intervalMs`, one round at a time (a round still running makes the next one
@@ -13,7 +14,7 @@ export function createRounds(round: () => Promise<unknown>, logger: Logger, fail
       timer = setInterval(() => {
         if (running) return;
         running = round()
-          .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, failure))
+          .catch((e: unknown) => logger.error({ err: errorFields(e) }, failure))
           .finally(() => (running = undefined));
       }, intervalMs);
     },

@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { Database } from '../db/index.ts';
 import type { Metrics } from '../metrics.ts';
 import { pickLanguage, tFor } from '../i18n.ts';
+import { errorFields } from '../errors.ts';
 
 export type AppDeps = { db: Database; logger: Logger; metrics: Metrics; isShuttingDown: () => boolean };
 
@@ -68,7 +69,7 @@ export function finishApp(app: express.Express, logger: Logger): void {
     const e = err as { type?: string; status?: number; name?: string };
     if (e.type === 'entity.too.large') return sendError(req, res, 413, 'too_large', 'http.too_large');
     if (e.type === 'entity.parse.failed') return sendError(req, res, 400, 'bad_json', 'http.bad_json');
-    logger.error({ err: { type: e.name, message: (err as Error).message, stack: (err as Error).stack } }, 'unhandled error in request');
+    logger.error({ err: errorFields(err) }, 'unhandled error in request');
     if (res.headersSent) return void res.destroy(); // a stream cut half-way: the client sees the failure
 
     sendError(req, res, 500, 'internal', 'http.internal');

@@ -10,6 +10,7 @@ import { localDate } from '../time.ts';
 import { createCalendar } from './calendar.ts';
 import { campaignDay, horizon, plan, quiet, type PlanInput, type PlanStaff, type Reminder } from './planner.ts';
 import { actingRole } from '../intake/procedure.ts';
+import { errorFields } from '../errors.ts';
 
 /**
  * The jobs cron triggers: `tick(now)` reads only what can be due (leads whose next deadline is within the nudge
@@ -199,7 +200,7 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
           if (running) return;
           running = tick(clock())
             .then((r) => r.due > 0 && logger.info({ reminders: r.due, messages: r.messages }, 'reminders due'))
-            .catch((e: unknown) => logger.error({ err: { message: (e as Error).message } }, 'reminder tick failed'))
+            .catch((e: unknown) => logger.error({ err: errorFields(e) }, 'reminder tick failed'))
             .finally(() => (running = undefined));
         },
         { timezone: deployment.timezone },

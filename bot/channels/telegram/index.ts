@@ -8,6 +8,7 @@ import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Logger } from '../../../server/log.ts';
 import { tFor } from '../../../server/i18n.ts';
 import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
+import { errorFields } from '../../../server/errors.ts';
 
 /**
  * Telegram through grammY, as transport only: updates become the engine's inbound shape, replies become
@@ -105,7 +106,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
   });
 
   bot.catch((err) => {
-    logger.error({ err: { type: err.error instanceof Error ? err.error.name : 'Error', message: err.error instanceof Error ? err.error.message : String(err.error) } }, 'telegram update failed');
+    logger.error({ err: errorFields(err.error) }, 'telegram update failed');
   });
 
   const secret = opts.webhookSecret ? Buffer.from(opts.webhookSecret) : undefined;
@@ -126,7 +127,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
       try {
         await bot.handleUpdate(update as Update);
       } catch (e) {
-        logger.warn({ err: { message: (e as Error).message } }, 'telegram update still failing; will try again');
+        logger.warn({ err: errorFields(e) }, 'telegram update still failing; will try again');
       }
     }
     return payloads.length;
@@ -178,7 +179,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
           await bot.handleUpdate(update);
           res.json({ ok: true });
         } catch (e) {
-          logger.error({ err: { message: (e as Error).message } }, 'telegram webhook update failed; Telegram will retry');
+          logger.error({ err: errorFields(e) }, 'telegram webhook update failed; Telegram will retry');
           res.status(500).json({ error: { code: 'internal', message: 'retry later' } });
         }
       });
@@ -188,7 +189,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
       await bot.api.setMyCommands(commandList('zh-CN')).catch(() => {});
       if (opts.mode === 'polling') {
         void bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'edited_message', 'callback_query'] }).catch((e: unknown) => {
-          logger.error({ err: { message: (e as Error).message } }, 'telegram polling stopped');
+          logger.error({ err: errorFields(e) }, 'telegram polling stopped');
         });
       }
       logger.info({ mode: opts.mode, bot: bot.botInfo.username }, 'telegram channel on');

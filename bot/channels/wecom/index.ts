@@ -9,6 +9,7 @@ import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
 import { createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
 import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.ts';
+import { errorFields } from '../../../server/errors.ts';
 
 /**
  * WeCom as a channel, equal to Telegram (ARCHITECTURE principle 1):
@@ -160,7 +161,7 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
       res.status(e.problem === 'bad_signature' || e.problem === 'wrong_receiver' ? 403 : 400).type('text/plain').send('');
       return;
     }
-    logger.error({ path: req.path, err: { message: (e as Error).message } }, 'wecom callback failed');
+    logger.error({ path: req.path, err: errorFields(e) }, 'wecom callback failed');
     res.status(500).type('text/plain').send('');
   }
 
@@ -194,7 +195,7 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
         } while (state.again);
         return true;
       } catch (e) {
-        logger.error({ openKfId, err: { message: (e as Error).message, ...(e instanceof WecomApiError ? { errcode: e.errcode } : {}) } }, 'wecom kf pull failed; the next callback or sweep pulls again');
+        logger.error({ openKfId, err: { ...errorFields(e), ...(e instanceof WecomApiError ? { errcode: e.errcode } : {}) } }, 'wecom kf pull failed; the next callback or sweep pulls again');
         return false;
       } finally {
         pulling.delete(openKfId);
@@ -332,7 +333,7 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
         return refuse(req, res, e);
       }
       res.type('text/plain').send('');
-      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ path: req.path, err: { message: (e as Error).message } }, 'wecom callback handling failed'));
+      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ path: req.path, err: errorFields(e) }, 'wecom callback handling failed'));
     };
   }
 
@@ -353,9 +354,9 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
   /** Callbacks recorded but not handled (a crash, a failed pull), and answers not sent: handled again. */
   async function sweep(olderThanMs = 60_000): Promise<number> {
     const callbacks = (await conversations.unfinished('wecom-callback', olderThanMs)) as Array<Record<string, string>>;
-    for (const msg of callbacks) await handleCallback(msg).catch((e: unknown) => logger.warn({ err: { message: (e as Error).message } }, 'wecom callback still failing; will try again'));
+    for (const msg of callbacks) await handleCallback(msg).catch((e: unknown) => logger.warn({ err: errorFields(e) }, 'wecom callback still failing; will try again'));
     const kf = (await conversations.unfinished('wecom', olderThanMs)) as KfMessage[];
-    for (const msg of kf) await handleKf(msg.open_kfid ?? msg.event?.open_kfid ?? '', msg).catch((e: unknown) => logger.warn({ err: { message: (e as Error).message } }, 'wecom message still failing; will try again'));
+    for (const msg of kf) await handleKf(msg.open_kfid ?? msg.event?.open_kfid ?? '', msg).catch((e: unknown) => logger.warn({ err: errorFields(e) }, 'wecom message still failing; will try again'));
     return callbacks.length + kf.length;
   }
   let sweeper: NodeJS.Timeout | undefined;
