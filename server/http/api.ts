@@ -4,7 +4,7 @@ import type { Intake } from '../intake/leads.ts';
 import type { Queries } from '../intake/queries.ts';
 import type { Tokens, TokenInfo } from '../intake/tokens.ts';
 import { CATEGORIES, STAGES } from '../intake/procedure.ts';
-import { sendError } from './app.ts';
+import { jsonBody, routeGroup, sendError } from './app.ts';
 import type { Exports } from '../intake/export.ts';
 import { pickLanguage } from '../i18n.ts';
 
@@ -14,7 +14,8 @@ import { pickLanguage } from '../i18n.ts';
  * token's place does not exist for it. Every read of personal fields is written to the access log.
  */
 
-const date = z.iso.date();
+/** A date the queue can hold: refused outside 2000–2099 (a year-0 date would overflow the database's date range). */
+const date = z.iso.date().refine((d) => d >= '2000-01-01' && d <= '2099-12-31', 'must be a date from 2000-01-01 to 2099-12-31');
 export const listQuery = z.strictObject({
   stage: z.enum(STAGES).optional(),
   township: z.string().regex(/^\d{9}$/).optional(),
@@ -58,6 +59,7 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
   const now = deps.now ?? (() => new Date());
   const r = Router();
 
+  r.use(routeGroup('/api/v1'));
   r.use(async (req: Authed, res: Response, next: NextFunction) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     const info = m ? await tokens.verify(m[1]!) : undefined;
@@ -65,6 +67,8 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     req.token = info;
     next();
   });
+  // The body is read only once the token is known.
+  r.use(jsonBody('64kb'));
 
   r.get('/leads', async (req: Authed, res) => {
     const q = listQuery.safeParse(req.query);

@@ -13,24 +13,88 @@ export function sendError(req: Request, res: Response, status: number, code: str
   res.status(status).json({ error: { code, message: t(key, params), ...(details !== undefined ? { details } : {}) } });
 }
 
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /**
- * One log line per request: method, route pattern, status, duration. Never the query string, body or headers,
- * which may carry personal data or tokens.
+ * The label of a request in metrics and logs: the matched route's pattern (`/api/v1/leads/:id`), else the group a
+ * mount point gave it (`/api/v1`, for a request its router refused before any route), else "(unmatched)". Never
+ * the raw path: it is unbounded (each distinct path would be a new metric series) and may carry personal data.
+ */
+function routeLabel(req: Request, res: Response): string {
+  if (req.route?.path && typeof req.route.path === 'string') return `${typeof res.locals.mount === 'string' ? res.locals.mount : req.baseUrl}${req.route.path}`;
+  return typeof res.locals.routeGroup === 'string' ? res.locals.routeGroup : '(unmatched)';
+}
+
+/** Marks the requests under a mount point, so a refusal before any of its routes matched is labelled by it. */
+export function routeGroup(label: string): RequestHandler {
+  return (_req, res, next) => {
+    res.locals.routeGroup = label;
+    res.locals.mount = label;
+    next();
+  };
+}
+
+/**
+ * One log line per request: method, route pattern, status, duration. Never the path, query string, body or
+ * headers, which may carry personal data or tokens.
  */
 function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? '(unmatched)' : req.baseUrl || req.path;
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      metrics.httpDuration.observe({ method: req.method, route }, seconds);
+      const route = routeLabel(req, res);
+      const method = METHODS.has(req.method) ? req.method : 'OTHER';
+      metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
+      metrics.httpDuration.observe({ method, route }, seconds);
       if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-      logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http request');
+      logger.info({ method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http request');
     });
     next();
   };
 }
+
+/** Deeper than this, a JSON body is refused before it is parsed (JSON.stringify of it would overflow the stack). */
+export const MAX_JSON_DEPTH = 64;
+
+class TooDeep extends Error {
+  status = 400;
+  expose = true;
+  type = 'entity.too.deep';
+}
+
+/** Scans raw JSON for its nesting depth, strings skipped; throws past `max`. */
+export function checkJsonDepth(buf: Buffer, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) throw new TooDeep('too deep');
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+/**
+ * A JSON body parser for one route or router, mounted after its authentication: nothing is read before the
+ * caller is known. UTF-8 only; gzip, deflate and br are inflated; nesting is limited.
+ */
+export function jsonBody(limit: string): RequestHandler {
+  return express.json({ limit, verify: (_req, _res, buf) => checkJsonDepth(buf) });
+}
+
+/** body-parser's error types, as answers: status and stable code. */
+const BODY_ERRORS: Record<string, [number, string]> = {
+  'entity.too.large': [413, 'too_large'],
+  'entity.parse.failed': [400, 'bad_json'],
+  'entity.too.deep': [400, 'too_deep'],
+  'charset.unsupported': [415, 'unsupported_charset'],
+  'encoding.unsupported': [415, 'unsupported_encoding'],
+};
 
 export function createApp(deps: AppDeps) {
   const { db, logger, metrics } = deps;
@@ -45,7 +109,7 @@ export function createApp(deps: AppDeps) {
     }
     next();
   });
-  app.use(express.json({ limit: '1mb' }));
+  // No body parser here: each route reads its body after it knows who is asking (jsonBody).
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -66,9 +130,14 @@ export function createApp(deps: AppDeps) {
 export function finishApp(app: express.Express, logger: Logger): void {
   app.use((req, res) => sendError(req, res, 404, 'not_found', 'http.not_found'));
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const e = err as { type?: string; status?: number; name?: string };
-    if (e.type === 'entity.too.large') return sendError(req, res, 413, 'too_large', 'http.too_large');
-    if (e.type === 'entity.parse.failed') return sendError(req, res, 400, 'bad_json', 'http.bad_json');
+    const e = err as { type?: string; status?: number; expose?: boolean; limit?: number };
+    // A client's mistake (a body that is too large, not JSON, not UTF-8, compressed in an unknown way, cut off):
+    // a 4xx with a stable code; the request log line is the only line about it.
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose !== false) {
+      const [status, code] = BODY_ERRORS[e.type ?? ''] ?? [e.status, 'bad_body'];
+      if (res.headersSent) return void res.destroy();
+      return sendError(req, res, status, code, `http.${code}`, code === 'too_large' ? { limit: e.limit ? `${Math.round(e.limit / 1024)} KB` : '' } : {});
+    }
     logger.error({ err: errorFields(err) }, 'unhandled error in request');
     if (res.headersSent) return void res.destroy(); // a stream cut half-way: the client sees the failure
 

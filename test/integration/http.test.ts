@@ -7,6 +7,7 @@ import { createApp, finishApp } from '../../server/http/app.ts';
 import { createMetrics } from '../../server/metrics.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
+import { createTokens } from '../../server/intake/tokens.ts';
 
 describe(`HTTP on ${TEST_DB}`, () => {
   let place: TestPlace;
@@ -36,22 +37,28 @@ describe(`HTTP on ${TEST_DB}`, () => {
     const english = await http.get('/no/such/page').set('accept-language', 'en-GB');
     expect(english.body.error.message).toBe('There is nothing at this address.');
 
-    const badJson = await http.post('/anything').set('content-type', 'application/json').send('{"a":');
+    // bodies are read by the routes that take one, after the caller is known: a body to an unknown path is not read
+    const nowhere = await http.post('/anything').set('content-type', 'application/json').send('{"a":');
+    expect(nowhere.status).toBe(404);
+    const { token } = await createTokens(running.db).create('county', { kind: 'county', code: '530925' });
+    const events = '/api/v1/leads/7b0c2ad4-4ec4-4a8e-9e83-2b1a5d0a9f11/events';
+    const badJson = await http.post(events).set('authorization', `Bearer ${token}`).set('content-type', 'application/json').send('{"a":');
     expect(badJson.status).toBe(400);
     expect(badJson.body.error.code).toBe('bad_json');
-    const huge = await http.post('/anything').set('content-type', 'application/json').send(JSON.stringify({ a: 'x'.repeat(1_100_000) }));
+    const huge = await http.post(events).set('authorization', `Bearer ${token}`).set('content-type', 'application/json').send(JSON.stringify({ a: 'x'.repeat(100_000) }));
     expect(huge.status).toBe(413);
-    expect(huge.body.error.code).toBe('too_large');
+    expect(huge.body.error).toEqual({ code: 'too_large', message: '请求内容太大（上限 64 KB）。' });
 
     const metrics = await http.get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('process_cpu_user_seconds_total');
     expect(metrics.text).toMatch(/http_requests_total\{method="GET",route="\/readyz",status="200"\} 1/);
     expect(metrics.text).toMatch(/http_requests_total\{method="GET",route="\(unmatched\)",status="404"\} 2/);
+    expect(metrics.text).toMatch(/http_requests_total\{method="POST",route="\/api\/v1",status="400"\} 1/);
 
     // Request log: one line per request, with the route but never the query string.
     const requests = log.lines().filter((l) => l.msg === 'http request');
-    expect(requests).toHaveLength(4);
+    expect(requests).toHaveLength(5);
     expect(log.text()).not.toContain('13800138000');
   });
 

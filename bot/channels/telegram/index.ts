@@ -3,6 +3,8 @@ import { Api, Bot, GrammyError, type Context, type RawApi } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Express, Request, Response } from 'express';
+import { z } from 'zod';
+import { jsonBody, sendError } from '../../../server/http/app.ts';
 import type { Conversations } from '../../conversation.ts';
 import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Logger } from '../../../server/log.ts';
@@ -14,6 +16,20 @@ import { errorFields } from '../../../server/errors.ts';
  * Telegram through grammY, as transport only: updates become the engine's inbound shape, replies become
  * messages with inline keyboards. Webhook (POST /telegram/webhook, secret header checked) or long polling.
  */
+
+/**
+ * The parts of an update the adapter reads, checked before grammY sees it: Telegram always sends them, so an
+ * update without them (a forged or broken request that knows the secret) is refused 400, not answered 500.
+ */
+const user = z.looseObject({ id: z.number().int(), language_code: z.string().optional() });
+const chat = z.looseObject({ id: z.number().int(), type: z.string() });
+const message = z.looseObject({ message_id: z.number().int(), chat, from: user.optional(), text: z.string().optional() });
+export const updateShape = z.looseObject({
+  update_id: z.number().int().nonnegative(),
+  message: message.optional(),
+  edited_message: message.optional(),
+  callback_query: z.looseObject({ id: z.string(), from: user, data: z.string().optional(), message: z.looseObject({ message_id: z.number().int(), chat }).optional() }).optional(),
+});
 
 export const TELEGRAM_CAPS: Capabilities = { buttons: true, maxButtons: 40, buttonsPerRow: 2 };
 export const WEBHOOK_PATH = '/telegram/webhook';
@@ -165,22 +181,18 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
     /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
     mount(app: Express) {
       if (opts.mode !== 'webhook') return;
-      app.post(WEBHOOK_PATH, async (req: Request, res: Response) => {
-        if (!secretMatches(req.get('x-telegram-bot-api-secret-token'))) {
-          res.status(401).json({ error: { code: 'bad_secret', message: 'unauthorized' } });
-          return;
-        }
-        const update = req.body as Update;
-        if (!update || typeof update.update_id !== 'number') {
-          res.status(400).json({ error: { code: 'bad_update', message: 'bad update' } });
-          return;
-        }
+      // The secret is checked before the body is read.
+      const secretFirst = (req: Request, res: Response, next: () => void) =>
+        secretMatches(req.get('x-telegram-bot-api-secret-token')) ? next() : sendError(req, res, 401, 'bad_secret', 'http.unauthorized');
+      app.post(WEBHOOK_PATH, secretFirst, jsonBody('1mb'), async (req: Request, res: Response) => {
+        const parsed = updateShape.safeParse(req.body);
+        if (!parsed.success) return sendError(req, res, 400, 'bad_update', 'http.bad_update');
         try {
-          await bot.handleUpdate(update);
+          await bot.handleUpdate(req.body as Update);
           res.json({ ok: true });
         } catch (e) {
           logger.error({ err: errorFields(e) }, 'telegram webhook update failed; Telegram will retry');
-          res.status(500).json({ error: { code: 'internal', message: 'retry later' } });
+          sendError(req, res, 500, 'internal', 'http.retry_later');
         }
       });
     },
