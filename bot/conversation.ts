@@ -15,6 +15,7 @@ import { parseYesNo, type Money } from './parse/index.ts';
 import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
 import { FINAL, type Stage } from '../server/intake/procedure.ts';
+import { errorFields, isTransient } from '../server/errors.ts';
 import type { Desk } from './desk.ts';
 import type { StaffMember } from '../server/staff/accounts.ts';
 
@@ -30,6 +31,13 @@ export type TurnResult = { replies: Outbound[]; duplicate: boolean };
 
 const DRAFT_DAYS = 30;
 const flow = selfReportFlow;
+/** Failed handlings (or sends) of one update before it is dead-lettered and no longer retried. */
+export const MAX_UPDATE_ATTEMPTS = 5;
+/**
+ * A sender's claim on an update's replies lasts this long: a sender that died after claiming (a crash, a kill)
+ * leaves replies that another delivery or the sweeper may claim again once it has passed.
+ */
+export const REPLY_LEASE_MS = 30_000;
 
 export function placeTree(d: Deployment): PlaceTree {
   return {
@@ -100,7 +108,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     const inFlow = state.at !== null;
 
     // Staff: /join for anyone, and for staff the menu, tasks and lead cards (ARCHITECTURE: the staff commands).
-    if (deps.desk && !state.withdrawing) {
+    if (deps.desk && turn.caps.staffDesk !== false && !state.withdrawing) {
       const handled = await deps.desk.handle({ input, state, who, language: row.language, caps: turn.caps, now: ctx.now, staff: row.staff, hasDraft: hasDraft || inFlow });
       // A tap on a lead card in the middle of a report: afterwards, the question they were at is shown again.
       if (handled) return handled.state.at && !handled.state.desk && input.kind === 'choice' ? { ...handled, out: [...handled.out, render(handled.state, ctx)] } : handled;
@@ -234,9 +242,99 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     } catch (e) {
       if ((e as { code?: string }).code !== 'P2002') throw e;
       const row = await db.prisma.inboundUpdate.findUniqueOrThrow({ where: { channel_platformId: { channel, platformId: turn.platformId } } });
+      if (row.deadAt) return { handled: true }; // failed too often: dead-lettered, answered and left alone
       if (!row.handledAt) return { handled: false }; // recorded, then the process died before handling it: handle it now
-      if (row.replies && !row.repliedAt) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies) };
+      const claimLapsed = !row.repliedAt || row.repliedAt.getTime() < Date.now() - REPLY_LEASE_MS;
+      if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies) };
       return { handled: true };
+    }
+  }
+
+  /**
+   * One more failed handling or send of an update: counted, and dead-lettered at the limit (or at once when
+   * `final`: it can never succeed). A database that is down for now is not held against the update. Never throws.
+   */
+  async function failed(channel: string, platformId: string, e: unknown, final = false): Promise<void> {
+    if (isTransient(e)) {
+      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } }).catch(() => undefined);
+      return;
+    }
+    const error = JSON.stringify(errorFields(e)).slice(0, 500);
+    await db.prisma.$executeRaw`
+      UPDATE inbound_update SET attempts = attempts + 1, error = ${error}, replied_at = NULL,
+        dead_at = CASE WHEN ${final} OR attempts + 1 >= ${MAX_UPDATE_ATTEMPTS} THEN now() ELSE dead_at END
+      WHERE channel = ${channel} AND platform_id = ${platformId} AND dead_at IS NULL`.catch(() => undefined);
+  }
+
+  /** One turn of an update that was recorded and not handled before. */
+  async function handleTurn(turn: Turn): Promise<TurnResult> {
+    const { who } = turn;
+    for (let attempt = 0; ; attempt++) {
+      const now = clock();
+      const existing = await db.prisma.conversation.findUnique({ where: { channel_userId: { channel: who.channel, userId: who.userId } } });
+      const row: Row = existing
+        ? { state: crypto.decryptJson<State>(existing.state), language: existing.language as Language, status: existing.status }
+        : { state: emptyState(flow.version), language: pickUserLanguage(who.languageCode), status: 'idle' };
+      row.staff = deps.desk && turn.caps.staffDesk !== false ? await deps.desk.member(who.channel, who.userId) : undefined;
+      const ctx = engineContext(row.language, turn.caps, now);
+      let result = await converse(turn, row, ctx);
+      let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
+      let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, DRAFT_DAYS);
+
+      if (result.effect?.type === 'cancelled') {
+        result = { ...result, state: { ...result.state, resumeAt: result.state.at, at: null } };
+        status = 'cancelled';
+        draftExpiresAt = addDaysDate(now, DRAFT_DAYS);
+      }
+      if (result.effect?.type === 'submit') {
+        const lead = leadFrom(turn, result.state, now);
+        lead.consent.language = row.language;
+        const received = await intake.receiveLead(lead, now);
+        const days = deployment.procedure.identificationDays;
+        result = {
+          state: { ...emptyState(flow.version) },
+          out: [{ text: ctx.t('receipt.done', { receipt: received.receiptNo, days, by: addDays(received.reportedOn, days) }) }],
+        };
+        status = 'idle';
+        draftExpiresAt = null;
+        logger.info({ channel: who.channel, lead: received.id, category: received.assessment.category }, 'self-report submitted');
+        deps.metrics?.reportsSubmitted.inc({ channel: who.channel });
+      }
+      if (status === 'idle' && Object.keys(result.state.answers).length === 0) draftExpiresAt = null;
+
+      const stateBox = crypto.encryptJson(result.state);
+      try {
+        await db.prisma.$transaction(async (tx) => {
+          if (existing) {
+            const changed = await tx.conversation.updateMany({
+              where: { id: existing.id, version: existing.version },
+              data: { state: stateBox, version: { increment: 1 }, status, draftExpiresAt, language: result.language ?? row.language, chatId: who.chatId },
+            });
+            if (changed.count !== 1) throw new ConcurrentTurn();
+          } else {
+            await tx.conversation.create({
+              data: { channel: who.channel, userId: who.userId, chatId: who.chatId, state: stateBox, status, draftExpiresAt, language: result.language ?? row.language },
+            });
+          }
+          // Another request (a redelivery racing this one) may have handled the update meanwhile: then this
+          // turn is the duplicate and nothing of it is kept.
+          const marked = await tx.inboundUpdate.updateMany({
+            where: { channel: who.channel, platformId: turn.platformId, handledAt: null },
+            data: { handledAt: now, replies: crypto.encryptJson(result.out) },
+          });
+          if (marked.count !== 1) throw new AlreadyHandled();
+        });
+      } catch (e) {
+        if (e instanceof AlreadyHandled) {
+          deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'duplicate' });
+          return { replies: [], duplicate: true };
+        }
+        const clash = e instanceof ConcurrentTurn || (e as { code?: string }).code === 'P2002';
+        if (clash && attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
+        throw e;
+      }
+      deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'handled' });
+      return { replies: result.out, duplicate: false };
     }
   }
 
@@ -247,107 +345,61 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         deps.metrics?.botUpdates.inc({ channel: turn.who.channel, outcome: 'duplicate' });
         return { replies: recorded.replies ?? [], duplicate: true };
       }
-      const { who } = turn;
-      for (let attempt = 0; ; attempt++) {
-        const now = clock();
-        const existing = await db.prisma.conversation.findUnique({ where: { channel_userId: { channel: who.channel, userId: who.userId } } });
-        const row: Row = existing
-          ? { state: crypto.decryptJson<State>(existing.state), language: existing.language as Language, status: existing.status }
-          : { state: emptyState(flow.version), language: pickUserLanguage(who.languageCode), status: 'idle' };
-        row.staff = deps.desk ? await deps.desk.member(who.channel, who.userId) : undefined;
-        const ctx = engineContext(row.language, turn.caps, now);
-        let result = await converse(turn, row, ctx);
-        let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
-        let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, DRAFT_DAYS);
-
-        if (result.effect?.type === 'cancelled') {
-          result = { ...result, state: { ...result.state, resumeAt: result.state.at, at: null } };
-          status = 'cancelled';
-          draftExpiresAt = addDaysDate(now, DRAFT_DAYS);
-        }
-        if (result.effect?.type === 'submit') {
-          const lead = leadFrom(turn, result.state, now);
-          lead.consent.language = row.language;
-          const received = await intake.receiveLead(lead, now);
-          const days = deployment.procedure.identificationDays;
-          result = {
-            state: { ...emptyState(flow.version) },
-            out: [{ text: ctx.t('receipt.done', { receipt: received.receiptNo, days, by: addDays(received.reportedOn, days) }) }],
-          };
-          status = 'idle';
-          draftExpiresAt = null;
-          logger.info({ channel: who.channel, lead: received.id, category: received.assessment.category }, 'self-report submitted');
-          deps.metrics?.reportsSubmitted.inc({ channel: who.channel });
-        }
-        if (status === 'idle' && Object.keys(result.state.answers).length === 0) draftExpiresAt = null;
-
-        const stateBox = crypto.encryptJson(result.state);
-        try {
-          await db.prisma.$transaction(async (tx) => {
-            if (existing) {
-              const changed = await tx.conversation.updateMany({
-                where: { id: existing.id, version: existing.version },
-                data: { state: stateBox, version: { increment: 1 }, status, draftExpiresAt, language: result.language ?? row.language, chatId: who.chatId },
-              });
-              if (changed.count !== 1) throw new ConcurrentTurn();
-            } else {
-              await tx.conversation.create({
-                data: { channel: who.channel, userId: who.userId, chatId: who.chatId, state: stateBox, status, draftExpiresAt, language: result.language ?? row.language },
-              });
-            }
-            // Another request (a redelivery racing this one) may have handled the update meanwhile: then this
-            // turn is the duplicate and nothing of it is kept.
-            const marked = await tx.inboundUpdate.updateMany({
-              where: { channel: who.channel, platformId: turn.platformId, handledAt: null },
-              data: { handledAt: now, replies: crypto.encryptJson(result.out) },
-            });
-            if (marked.count !== 1) throw new AlreadyHandled();
-          });
-        } catch (e) {
-          if (e instanceof AlreadyHandled) {
-            deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'duplicate' });
-            return { replies: [], duplicate: true };
-          }
-          const clash = e instanceof ConcurrentTurn || (e as { code?: string }).code === 'P2002';
-          if (clash && attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
-          throw e;
-        }
-        deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'handled' });
-        return { replies: result.out, duplicate: false };
+      try {
+        return await handleTurn(turn);
+      } catch (e) {
+        // counted on the update (it is retried by a redelivery or the sweeper, then dead-lettered), and rethrown
+        await failed(turn.who.channel, turn.platformId, e);
+        throw e;
       }
     },
+
+    failed,
 
     /**
      * Sending the replies of an update: claim them first (one sender wins when a redelivery races the first
      * handling), mark them sent after, or give the claim back when sending failed so a redelivery sends them.
+     * A claim lapses after REPLY_LEASE_MS, so replies claimed by a sender that died are sent by the next one.
      */
     async claimReplies(channel: string, platformId: string): Promise<boolean> {
       return (await this.claimRepliesId(channel, platformId)) !== undefined;
     },
     /** The same claim, returning the recorded update's id (a channel may name its sent messages after it). */
     async claimRepliesId(channel: string, platformId: string): Promise<bigint | undefined> {
+      const now = new Date();
       const rows = await db.prisma.$queryRaw<Array<{ id: bigint }>>`
-        UPDATE inbound_update SET replied_at = ${new Date()}
-        WHERE channel = ${channel} AND platform_id = ${platformId} AND replied_at IS NULL AND replies IS NOT NULL RETURNING id`;
+        UPDATE inbound_update SET replied_at = ${now}
+        WHERE channel = ${channel} AND platform_id = ${platformId} AND replies IS NOT NULL AND dead_at IS NULL
+          AND (replied_at IS NULL OR replied_at < ${new Date(now.getTime() - REPLY_LEASE_MS)}) RETURNING id`;
       return rows[0]?.id;
     },
     async repliesSent(channel: string, platformId: string): Promise<void> {
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { replies: null } });
     },
-    async releaseReplies(channel: string, platformId: string): Promise<void> {
-      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } });
+    /** Sending failed: the claim is given back (and the failure counted), so a redelivery or the sweeper sends them. */
+    async releaseReplies(channel: string, platformId: string, e?: unknown): Promise<void> {
+      if (e !== undefined) await failed(channel, platformId, e);
+      else await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } });
     },
 
     /**
      * Updates recorded but never handled (the process died, or handling failed), and replies saved but never
-     * sent, older than `olderThanMs`: a sweeper hands their payloads to the channel again.
+     * sent (or claimed by a sender that died), older than `olderThanMs`: a sweeper hands their payloads to the
+     * channel again. The least-tried first, so updates that keep failing never hold back the others; those
+     * dead-lettered are left alone.
      */
     async unfinished(channel: string, olderThanMs: number, now = new Date(), limit = 50): Promise<unknown[]> {
       const before = new Date(now.getTime() - olderThanMs);
       const since = new Date(now.getTime() - 86_400_000);
+      const lapsed = new Date(now.getTime() - REPLY_LEASE_MS);
       const rows = await db.prisma.inboundUpdate.findMany({
-        where: { channel, receivedAt: { lt: before, gt: since }, OR: [{ handledAt: null }, { repliedAt: null, NOT: { replies: null } }] },
-        orderBy: { id: 'asc' },
+        where: {
+          channel,
+          deadAt: null,
+          receivedAt: { lt: before, gt: since },
+          OR: [{ handledAt: null }, { NOT: { replies: null }, OR: [{ repliedAt: null }, { repliedAt: { lt: lapsed } }] }],
+        },
+        orderBy: [{ attempts: 'asc' }, { id: 'asc' }],
         take: limit,
         select: { payload: true },
       });
@@ -357,7 +409,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     /** Deletes drafts nobody touched for 30 days (cancelled, or simply abandoned): never-submitted data is not kept. */
     async purgeDrafts(now = clock()): Promise<number> {
       // Recorded updates hold what people typed: kept while a redelivery is possible, deleted after the draft period.
-      await db.prisma.inboundUpdate.deleteMany({ where: { receivedAt: { lt: addDaysDate(now, -DRAFT_DAYS) }, handledAt: { not: null } } });
+      await db.prisma.inboundUpdate.deleteMany({ where: { receivedAt: { lt: addDaysDate(now, -DRAFT_DAYS) } } });
       const expired = await db.prisma.conversation.findMany({ where: { draftExpiresAt: { lt: now } }, select: { id: true, version: true } });
       let n = 0;
       for (const c of expired) {

@@ -1,7 +1,7 @@
 import type { Prisma } from '../server/db/generated/client.ts';
 import type { Crypto } from '../server/crypto.ts';
 import { placeIndex, type Deployment, type StaffRole } from '../server/deployment.ts';
-import type { Intake } from '../server/intake/leads.ts';
+import { isLeadId, type Actor, type Intake, type RecordDetails, type RecordKind } from '../server/intake/leads.ts';
 import { publicityMinimumEnd, type Move, type MoveRefusal, type Stage } from '../server/intake/procedure.ts';
 import { memoT, type Language } from '../server/i18n.ts';
 import type { Logger } from '../server/log.ts';
@@ -39,7 +39,14 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
   const ts = { 'zh-CN': memoT('zh-CN', 'bot'), en: memoT('en', 'bot') } satisfies Record<Language, T>;
   const tOf = (lng: string): T => ts[lng === 'en' ? 'en' : 'zh-CN'];
 
-  function cardData(lead: LeadRow, staff: { role: StaffRole }, now: Date, clocksNext?: { kind: string; due: string } | undefined): CardLead {
+  /** The lead's flags as this staff member may see them: a twin outside their place is not theirs to know. */
+  async function flagsFor(lead: LeadRow, staff: StaffMember, client?: Tx): Promise<string[]> {
+    if (!lead.flags.includes('possible_duplicate')) return lead.flags;
+    const seen = await intake.twinsIn(scopeOf(staff), lead.possibleDuplicates, client);
+    return seen > 0 ? lead.flags : lead.flags.filter((f) => f !== 'possible_duplicate');
+  }
+
+  function cardData(lead: LeadRow, staff: { role: StaffRole }, now: Date, clocksNext?: { kind: string; due: string } | undefined, flags = lead.flags): CardLead {
     const a = lead.answers as Record<string, unknown>;
     const visit = [...lead.events].reverse().find((e) => e.toStage === 'visited');
     const next = clocksNext ?? (lead.nextDeadlineKind && lead.nextDeadlineDue ? { kind: lead.nextDeadlineKind, due: lead.nextDeadlineDue.toISOString().slice(0, 10) } : undefined);
@@ -53,7 +60,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
       householdSize: a.householdSize,
       risks: (a.risks as string[] | undefined) ?? [],
       category: lead.category,
-      flags: lead.flags,
+      flags,
       stage: lead.stage as Stage,
       judgement: (visit?.data as { judgement?: string } | null)?.judgement,
       deadline: next ? { ...next, daysLeft: daysBetween(localDate(now, tz), next.due) } : undefined,
@@ -68,12 +75,14 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     if (!found || !covers(staff, found.lead)) return undefined;
     const next = found.clocks.next;
     await intake.logStaffRead(staff.id, [leadId], 'card', now);
-    return leadCard(cardData(found.lead, staff, now, next ? { kind: next.kind, due: next.due } : undefined), staff, t, opts);
+    return leadCard(cardData(found.lead, staff, now, next ? { kind: next.kind, due: next.due } : undefined, await flagsFor(found.lead, staff)), staff, t, opts);
   }
 
   function refusalText(r: MoveRefusal, t: T): string {
     const key = `desk.refusal.${r.code}`;
-    const text = t(key, r.params ?? {});
+    const roles = r.params?.roles as string[] | undefined;
+    const params = roles ? { ...r.params, roles: roles.length ? roles.map((x) => t(`desk.role.${x}`)).join('、') : t('desk.nobody') } : (r.params ?? {});
+    const text = t(key, params);
     return text === key ? t('desk.refusal.other') : text;
   }
 
@@ -93,17 +102,24 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     return tasksPage(items, page, total, PAGE, t, replace);
   }
 
-  /** The move or record behind a tapped action, once anything it needs (a reason) is known. */
+  /** Who the staff member is to the intake rules: their role at their place. */
+  const actorOf = (staff: StaffMember): Actor => ({ role: staff.role, scope: scopeOf(staff), staffId: staff.id, id: `staff:${staff.id}` });
+
+  /**
+   * The move or record behind a tapped action, once anything it needs (a reason) is known. Intake checks it
+   * against the one role table (server/intake/procedure.ts), as it does for the API.
+   */
   async function act(staff: StaffMember, leadId: string, action: DeskAction, extra: { reason?: string; contactStaffId?: string }, t: T, now: Date): Promise<Outbound[]> {
-    const actor = `staff:${staff.id}`;
     const found = await intake.leadWithClocks(leadId, now);
     if (!found || !covers(staff, found.lead)) return [{ text: t('desk.refusal.not_found') }];
     const view = cardData(found.lead, staff, now);
-    if (!actionsFor(view, staff).includes(action) && !(action === 'contact' && extra.contactStaffId)) return [{ text: t('desk.not_your_step') }, ...(await cardOrNothing(staff, leadId, t, now))];
+    if (!actionsFor(view, staff).includes(action)) return [{ text: t('desk.not_your_step') }, ...(await cardOrNothing(staff, leadId, t, now))];
 
-    let result: { ok: true } | { ok: false; refusal: MoveRefusal };
-    const move = (m: Move) => intake.moveInScope(scopeOf(staff), leadId, m, actor, now);
+    const actor = actorOf(staff);
+    const move = (m: Move) => intake.moveAs(actor, leadId, m, now);
+    const record = (kind: RecordKind, details: RecordDetails = {}) => intake.recordAs(actor, leadId, kind, details, now);
     const today = localDate(now, tz);
+    let result: { ok: true } | { ok: false; refusal: MoveRefusal };
     switch (action) {
       case 'contacted':
         result = await move({ to: 'assigned', note: t('desk.note_contacted') });
@@ -135,13 +151,14 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
         result = await move({ to: 'not_included', reason: extra.reason });
         break;
       case 'contact':
-        result = await intake.record(leadId, 'plan', { contactStaffId: extra.contactStaffId }, actor, now);
+        if (!extra.contactStaffId) return contactChoices(staff, leadId, t, now);
+        result = await record('plan', { contactStaffId: extra.contactStaffId });
         break;
       case 'fu':
-        result = await intake.record(leadId, 'follow_up', {}, actor, now);
+        result = await record('follow_up');
         break;
       case 'elim':
-        result = await intake.record(leadId, 'risk_eliminated', {}, actor, now);
+        result = await record('risk_eliminated');
         break;
     }
     if (!result.ok) return [{ text: refusalText(result.refusal, t) }, ...(await cardOrNothing(staff, leadId, t, now))];
@@ -187,7 +204,11 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
         if (!input.arg.trim()) return reply([{ text: t('desk.join_usage') }]);
         if (args.staff) return reply([{ text: t('desk.already_staff', { role: t(`desk.role.${args.staff.role}`), place: placeName(args.staff.placeCode) }) }]);
         const r = await accounts.join({ ...who, language: args.language }, input.arg, now);
-        if (!r.ok) return reply([{ text: r.reason === 'slow_down' ? t('desk.join_slow_down', { minutes: Math.ceil(r.waitSeconds / 60) }) : t(`desk.join_${r.reason}`) }]);
+        if (!r.ok) {
+          if (r.reason === 'slow_down') return reply([{ text: t('desk.join_slow_down', { minutes: Math.ceil(r.waitSeconds / 60) }) }]);
+          if (r.reason === 'busy') return reply([{ text: t('desk.join_busy', { seconds: r.waitSeconds }) }]);
+          return reply([{ text: t(`desk.join_${r.reason}`) }]);
+        }
         logger.info({ staff: r.staff.id, role: r.staff.role }, 'staff joined');
         return reply([{ text: t('desk.joined', { role: t(`desk.role.${r.staff.role}`), place: placeName(r.staff.placeCode) }) }, staffMenu(r.staff, placeName(r.staff.placeCode), t, args.hasDraft)]);
       }
@@ -206,7 +227,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
             if (text.length < 2) return reply([{ text: t('desk.reason_too_short') }]);
             return reply(await act(staff, pending.leadId, pending.action as DeskAction, { reason: text.slice(0, 500) }, t, now), cleared);
           }
-          const r = await intake.record(pending.leadId, 'note', { note: text.slice(0, 1000) }, `staff:${staff.id}`, now);
+          const r = await intake.recordAs(actorOf(staff), pending.leadId, 'note', { note: text.slice(0, 1000) }, now);
           return reply([{ text: r.ok ? t('desk.note_saved') : refusalText(r.refusal, t) }], cleared);
         }
         if (input.kind === 'choice' && input.id === 'desk:skip') return reply([{ text: t(pending.awaiting === 'note' ? 'desk.note_skipped' : 'desk.cancelled_action') }], cleared);
@@ -218,23 +239,23 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
         const id = input.id;
         let m = /^tasks:(\d{1,4})$/.exec(id);
         if (m) return reply([await tasks(staff, Number(m[1]), t, now, true)]);
-        m = /^lead:([0-9a-f-]{36})$/.exec(id);
-        if (m) return reply([(await card(staff, m[1]!, t, now)) ?? { text: t('desk.refusal.not_found') }]);
-        m = /^act:([0-9a-f-]{36}):(\w+)$/.exec(id);
+        // a lead id in a button is checked as a UUID before anything reads the database with it
+        m = /^lead:(.+)$/.exec(id);
+        if (m) return reply([(isLeadId(m[1]!) && (await card(staff, m[1]!, t, now))) || { text: t('desk.refusal.not_found') }]);
+        m = /^act:([^:]+):(\w+)$/.exec(id);
         if (m) {
           const leadId = m[1]!;
           const action = m[2]!;
+          if (!isLeadId(leadId)) return reply([{ text: t('desk.refusal.not_found') }]);
           const cp = /^cp(\d{1,2})$/.exec(action);
           if (cp) {
             const found = await intake.leadWithClocks(leadId, now);
             const person = found && covers(staff, found.lead) ? (await accounts.withRole('contact_person', found.lead.villageCode))[Number(cp[1])] : undefined;
             if (!person) return reply([{ text: t('desk.refusal.contact_person_unknown') }]);
-            const out = await act(staff, leadId, 'contact', { contactStaffId: person.id }, t, now);
-            return reply(out);
+            return reply(await act(staff, leadId, 'contact', { contactStaffId: person.id }, t, now));
           }
           if (!(ACTIONS as readonly string[]).includes(action)) return reply([{ text: t('desk.refusal.other') }]);
           const a = action as DeskAction;
-          if (a === 'contact') return reply(await contactChoices(staff, leadId, t, now));
           if (NEEDS_REASON.includes(a)) {
             const found = await intake.leadWithClocks(leadId, now);
             if (!found || !covers(staff, found.lead)) return reply([{ text: t('desk.refusal.not_found') }]);
@@ -280,7 +301,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
         if (people.length === 0) continue;
         for (const p of people) {
           const t = tOf(p.language);
-          const message = leadCard(cardData(lead, p, now), p, t, { title: t('desk.new_lead_title') });
+          const message = leadCard(cardData(lead, p, now, undefined, await flagsFor(lead, p, tx)), p, t, { title: t('desk.new_lead_title') });
           await deliveries.enqueue(tx, { key: `new-lead:${leadId}:${p.id}`, channel: p.channel, chatId: p.chatId, staffId: p.id, message }, now);
           await intake.logStaffRead(p.id, [leadId], 'notice', now, tx);
         }

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { errorFields } from './errors.ts';
 
 /**
  * Field names that may carry personal information. Any log object holding one of these keys, at the top level
@@ -36,6 +37,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths(REDACTED_FIELDS), censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    // `err` holds errorFields(e) (type and codes, never a database's text); a raw error passed by mistake is
+    // reduced the same way instead of being written whole by pino's default serializer
+    serializers: { err: (v: unknown) => (v instanceof Error ? errorFields(v) : v) },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -23,7 +23,14 @@ export type Outbound = {
  * buttons cannot be toggled in place (multiSelect false: a menu item is one tap that sends one message), the
  * choices of a several-answer question are numbered too, answered "1、3" or one tap at a time and "选好了".
  */
-export type Capabilities = { buttons: boolean; maxButtons: number; buttonsPerRow: number; multiSelect?: boolean };
+export type Capabilities = {
+  buttons: boolean;
+  maxButtons: number;
+  buttonsPerRow: number;
+  multiSelect?: boolean;
+  /** false: a channel for households only (微信客服): no staff desk, no `/join`, no staff lookup on each turn */
+  staffDesk?: boolean;
+};
 
 export type Answers = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import type { Button, Outbound } from '../engine/types.ts';
-import { actingRole, type Stage } from '../../server/intake/procedure.ts';
+import { actingRole, canMove, mayAct, type Act, type Stage } from '../../server/intake/procedure.ts';
 import type { StaffRole } from '../../server/deployment.ts';
 
 /**
@@ -50,28 +50,38 @@ export type DeskAction = (typeof ACTIONS)[number];
 /** Actions that need a sentence typed after the tap (the reason is recorded with the move). */
 export const NEEDS_REASON: readonly DeskAction[] = ['notfit', 'exclude'];
 
-/** The next moves a staff member's role may make on a lead at its stage (the intake rules still decide). */
+/** Each desk action is one move or record of the procedure: who may tap it comes from its role table. */
+export const DESK_ACTS: Record<DeskAction, Act> = {
+  contacted: { move: 'assigned' },
+  fits: { move: 'visited' },
+  notfit: { move: 'visited' },
+  compared: { move: 'compared' },
+  pub0: { move: 'publicized' },
+  pub1: { move: 'publicized' },
+  reviewed: { move: 'township_reviewed' },
+  cat_unstable_escaped: { move: 'confirmed' },
+  cat_marginal: { move: 'confirmed' },
+  cat_sudden_hardship: { move: 'confirmed' },
+  exclude: { move: 'not_included' },
+  contact: { record: 'plan' },
+  fu: { record: 'follow_up' },
+  elim: { record: 'risk_eliminated' },
+};
+
+/** Whether the procedure itself allows the action now, whoever asks (the lead's stage and what was recorded). */
+function possibleNow(a: DeskAction, lead: Pick<CardLead, 'stage' | 'judgement' | 'contactStaffId' | 'followUpKind'>): boolean {
+  const act = DESK_ACTS[a];
+  if ('move' in act) return canMove(lead.stage, act.move) && !(act.move === 'compared' && lead.judgement === 'does_not_fit');
+  if (lead.stage !== 'confirmed') return false;
+  if (a === 'contact') return !lead.contactStaffId; // named once from the desk (the API may record a new plan)
+  if (a === 'fu') return Boolean(lead.contactStaffId && lead.followUpKind);
+  return lead.followUpKind === 'follow_up'; // elim
+}
+
+/** The actions a staff member may tap on a lead at its stage: the procedure allows them and the role table gives them to their role. */
 export function actionsFor(lead: Pick<CardLead, 'stage' | 'judgement' | 'contactStaffId' | 'followUpKind'>, staff: { id: string; role: StaffRole }): DeskAction[] {
-  const notFit = lead.judgement === 'does_not_fit';
-  switch (staff.role) {
-    case 'village_cadre':
-      if (lead.stage === 'received') return ['contacted', 'fits', 'notfit'];
-      if (lead.stage === 'assigned') return ['fits', 'notfit'];
-      if (lead.stage === 'compared') return ['pub0', 'pub1'];
-      if (lead.stage === 'confirmed' && !lead.contactStaffId) return ['contact'];
-      return [];
-    case 'county_officer':
-      if (lead.stage === 'visited') return notFit ? ['exclude'] : ['compared', 'exclude'];
-      if (lead.stage === 'township_reviewed') return ['cat_unstable_escaped', 'cat_marginal', 'cat_sudden_hardship', 'exclude'];
-      return [];
-    case 'township_reviewer':
-      if (lead.stage === 'publicized') return ['reviewed', 'exclude'];
-      if (lead.stage === 'visited' && notFit) return ['exclude'];
-      return [];
-    case 'contact_person':
-      if (lead.stage === 'confirmed' && lead.contactStaffId === staff.id) return lead.followUpKind === 'follow_up' ? ['fu', 'elim'] : lead.followUpKind ? ['fu'] : [];
-      return [];
-  }
+  const facts = { stage: lead.stage, judgement: lead.judgement, contactStaffId: lead.contactStaffId };
+  return ACTIONS.filter((a) => possibleNow(a, lead) && !mayAct({ role: staff.role, staffId: staff.id }, DESK_ACTS[a], facts));
 }
 
 function deadlineLine(d: NonNullable<CardLead['deadline']>, t: T): string {

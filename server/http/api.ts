@@ -1,12 +1,12 @@
 import { Router, type Request, type Response, type NextFunction } from 'express';
 import { z } from 'zod';
-import type { Intake } from '../intake/leads.ts';
+import type { Actor, Intake } from '../intake/leads.ts';
 import type { Queries } from '../intake/queries.ts';
 import type { Tokens, TokenInfo } from '../intake/tokens.ts';
-import { CATEGORIES, STAGES } from '../intake/procedure.ts';
+import { CATEGORIES, roleOfScope, STAGES } from '../intake/procedure.ts';
 import { jsonBody, routeGroup, sendError } from './app.ts';
 import type { Exports } from '../intake/export.ts';
-import { pickLanguage } from '../i18n.ts';
+import { pickLanguage, tFor } from '../i18n.ts';
 
 /**
  * The county intake API (JSON, zod-validated): leads with filters and cursors, one lead with its events, moves
@@ -93,26 +93,33 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     const id = z.uuid().safeParse(req.params.id);
     if (!id.success || !(await queries.inScope(req.token!.scope, id.data))) return sendError(req, res, 404, 'lead_not_found', 'api.lead_not_found');
     const scope = req.token!.scope;
-    if (req.body && typeof req.body === 'object' && 'record' in req.body) {
+    // A token acts in the role of its place's level, under the same role table as the chat desk.
+    const actor: Actor = { role: roleOfScope(scope.kind), scope, id: `token:${req.token!.id}` };
+    const isRecord = req.body && typeof req.body === 'object' && 'record' in req.body;
+    let result: Awaited<ReturnType<Intake['moveAs']>>;
+    if (isRecord) {
       const rec = recordBody.safeParse(req.body);
       if (!rec.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(rec.error));
-      const done = await intake.record(id.data, rec.data.record, rec.data, `token:${req.token!.id}`, now());
-      if (!done.ok) return sendError(req, res, 409, done.refusal.code, `api.refusal.${done.refusal.code}`, flatten(done.refusal.params ?? {}), done.refusal.params);
-      await tokens.logAccess(req.token!.id, [id.data], 'record');
-      return void res.status(201).json(await queries.get(scope, id.data, now()));
+      result = await intake.recordAs(actor, id.data, rec.data.record, rec.data, now());
+    } else {
+      const body = moveBody.safeParse(req.body ?? {});
+      if (!body.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(body.error));
+      result = await intake.moveAs(actor, id.data, body.data, now());
     }
-    const body = moveBody.safeParse(req.body ?? {});
-    if (!body.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(body.error));
-    const result = await intake.moveInScope(scope, id.data, body.data, `token:${req.token!.id}`, now());
     if (!result.ok) {
       const { code, params } = result.refusal;
       if (code === 'not_found') return sendError(req, res, 404, 'lead_not_found', 'api.lead_not_found');
-      if (code === 'scope_too_narrow') return sendError(req, res, 403, code, 'api.scope_too_narrow', flatten(params ?? {}));
+      if (code === 'not_your_move') {
+        const t = tFor(pickLanguage(req.get('accept-language')));
+        const roles = (params?.roles as string[] | undefined) ?? [];
+        const names = roles.length ? roles.map((r) => t(`api.role.${r}`)).join(t('api.role_separator')) : t('api.nobody');
+        return sendError(req, res, 403, code, 'api.not_your_move', { roles: names }, params);
+      }
       if (code === 'original_not_found') return sendError(req, res, 422, code, 'api.original_not_found');
       return sendError(req, res, 409, code, `api.refusal.${code}`, flatten(params ?? {}), params);
     }
     const lead = await queries.get(scope, id.data, now());
-    await tokens.logAccess(req.token!.id, [id.data], 'move');
+    await tokens.logAccess(req.token!.id, [id.data], isRecord ? 'record' : 'move');
     res.status(201).json(lead);
   });
 

@@ -3,7 +3,8 @@ import type { Crypto } from '../crypto.ts';
 import { incomeLineFor, placeIndex, type Deployment } from '../deployment.ts';
 import { addMonths, localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
-import { actingRole, checkMove, clocks, FINAL, scopeAllowsMove, STAGES, type EventRecord, type Move, type MoveRefusal, type Stage } from './procedure.ts';
+import { actingRole, checkMove, clocks, FINAL, mayAct, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage } from './procedure.ts';
+import { z } from 'zod';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { Prisma } from '../db/generated/client.ts';
 import { createCalendar } from '../reminders/calendar.ts';
@@ -39,12 +40,24 @@ function toRecord(e: { at: Date; kind: string; toStage: string | null; data: unk
   return { at: e.at, kind: e.kind, toStage: e.toStage, data: (e.data as Record<string, unknown> | null) ?? null };
 }
 
+/** Lead ids are UUIDs: anything else (a tapped button's data, a URL) is "not found" before it reaches the database. */
+const leadId = z.uuid();
+export const isLeadId = (id: string): boolean => leadId.safeParse(id).success;
+
+/** Who acts on a lead: a role at a place (a staff member, or an API token in the role of its level). */
+export type Actor = { role: Role; scope: Scope; staffId?: string | undefined; /** recorded on the event: token:<id> or staff:<id> */ id: string };
+
+/** The first judgement of the latest visit (初判), or undefined before a visit. */
+export function latestJudgement(events: Array<{ toStage: string | null; data: unknown }>): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i]!.toStage === 'visited') return (events[i]!.data as { judgement?: string } | null)?.judgement;
+  return undefined;
+}
+
 export function receiptNumber(countyCode: string, day: string, seq: number): string {
   return `${countyCode}-${day.replaceAll('-', '')}-${String(seq).padStart(4, '0')}`;
 }
 
-/** Facts recorded about a lead that are not moves. */
-export type RecordKind = 'green_channel' | 'plan' | 'follow_up' | 'risk_eliminated' | 'note';
+export type { RecordKind };
 export type RecordDetails = { note?: string | undefined; contactPerson?: string | undefined; contactStaffId?: string | undefined };
 
 /** Told inside the transaction that stores a new lead (the staff notice is written with the lead, or not at all). */
@@ -66,22 +79,44 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
     return { nextDeadlineKind: c.next?.kind ?? null, nextDeadlineDue: c.next ? new Date(`${c.next.due}T00:00:00Z`) : null };
   }
 
+  type Locked = { stage: string; reported_on: Date; follow_up_kind: string | null; contact_staff_id: string | null; village_code: string };
+  type Outcome = { ok: true; stage: Stage } | { ok: false; refusal: MoveRefusal };
+  /** Who does it, checked against the role table (undefined: the system itself, e.g. a household's /withdraw). */
+  type Guard = { role: Role; staffId?: string | undefined } | undefined;
+
+  async function lockLead(tx: Prisma.TransactionClient, leadId: string): Promise<{ row: Locked; events: EventRecord[] } | undefined> {
+    const rows = await tx.$queryRaw<Locked[]>`
+      SELECT stage, reported_on, follow_up_kind, contact_staff_id::text, village_code FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
+    if (!rows[0]) return undefined;
+    const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
+    return { row: rows[0], events };
+  }
+
+  const factsOf = (row: Locked, events: EventRecord[]): LeadFacts => ({ stage: row.stage as Stage, judgement: latestJudgement(events), contactStaffId: row.contact_staff_id });
+
   /**
-   * Moves a lead through the procedure: checked against the rules in procedure.ts, applied with an append-only
-   * event in one transaction; the row lock makes two moves of one lead happen one after the other.
+   * Moves a lead through the procedure: checked against the rules in procedure.ts (the order of the stages and
+   * what each needs, then who may make it), applied with an append-only event in one transaction; the row lock
+   * makes two moves of one lead happen one after the other.
    */
-  async function move(leadId: string, m: Move, actor: string, now = new Date()): Promise<{ ok: true; stage: Stage } | { ok: false; refusal: MoveRefusal }> {
+  async function applyMove(leadId: string, m: Move, actor: string, now: Date, guard: Guard): Promise<Outcome> {
+    if (!isLeadId(leadId)) return { ok: false, refusal: { code: 'not_found' } };
     return db.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<{ stage: string; reported_on: Date }>>`SELECT stage, reported_on FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
-      const from = locked[0]?.stage as Stage | undefined;
-      if (!from) return { ok: false as const, refusal: { code: 'not_found' } };
-      const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
-      const refusal = checkMove(from, m, events, { rules: deployment.procedure, calendar, today: localDate(now, deployment.timezone) });
+      const locked = await lockLead(tx, leadId);
+      if (!locked) return { ok: false as const, refusal: { code: 'not_found' } };
+      const { row, events } = locked;
+      const from = row.stage as Stage;
+      // a move the actor's role never makes is refused as such; then the procedure's order and needs; then who may
+      const facts = factsOf(row, events);
+      const refusal =
+        (guard && !roleEverMakes(guard.role, m.to) ? mayAct(guard, { move: m.to }, facts) : undefined) ??
+        checkMove(from, m, events, { rules: deployment.procedure, calendar, today: day(now), day }) ??
+        (guard ? mayAct(guard, { move: m.to }, facts) : undefined);
       if (refusal) return { ok: false as const, refusal };
       const data: Record<string, unknown> = {};
       for (const k of ['judgement', 'reason', 'publicityStart', 'publicityEnd', 'category', 'duplicateOf'] as const) if (m[k] !== undefined) data[k] = m[k];
       const after = [...events, { at: now, kind: 'move', toStage: m.to, data }];
-      const next = nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), m.to, after, now);
+      const next = nextDeadline(row.reported_on.toISOString().slice(0, 10), m.to, after, now);
       await tx.lead.update({
         where: { id: leadId },
         data: { stage: m.to, ...next, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}), ...(m.to === 'confirmed' ? { confirmedCategory: m.category ?? null } : {}) },
@@ -100,20 +135,23 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
    * the contact person's follow-up schedule), a follow-up done, or the risk marked eliminated (a 回头看 re-check
    * falls due months later).
    */
-  async function record(leadId: string, kind: RecordKind, details: RecordDetails, actor: string, now = new Date()) {
+  async function applyRecord(leadId: string, kind: RecordKind, details: RecordDetails, actor: string, now: Date, guard: Guard): Promise<Outcome> {
+    if (!isLeadId(leadId)) return { ok: false, refusal: { code: 'not_found' } };
+    if (details.contactStaffId !== undefined && !isLeadId(details.contactStaffId)) return { ok: false, refusal: { code: 'contact_person_unknown' } };
     return db.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<{ stage: string; reported_on: Date; follow_up_kind: string | null; contact_staff_id: string | null }>>`
-        SELECT stage, reported_on, follow_up_kind, contact_staff_id FROM lead WHERE id = ${leadId}::uuid FOR UPDATE`;
-      const stage = locked[0]?.stage as Stage | undefined;
-      if (!stage) return { ok: false as const, refusal: { code: 'not_found' } as MoveRefusal };
-      if (kind !== 'green_channel' && kind !== 'note' && stage !== 'confirmed') return { ok: false as const, refusal: { code: 'plan_needs_confirmed', params: { stage } } as MoveRefusal };
-      if (kind === 'green_channel' && FINAL.includes(stage)) return { ok: false as const, refusal: { code: 'already_final', params: { stage } } as MoveRefusal };
-      if ((kind === 'follow_up' || kind === 'risk_eliminated') && !locked[0]!.contact_staff_id)
-        return { ok: false as const, refusal: { code: 'contact_person_required' } as MoveRefusal };
-      if (details.contactStaffId) {
-        const village = (await tx.lead.findUniqueOrThrow({ where: { id: leadId }, select: { villageCode: true } })).villageCode;
-        if (!(await contactPersonOf(details.contactStaffId, village, tx))) return { ok: false as const, refusal: { code: 'contact_person_unknown' } as MoveRefusal };
-      }
+      const locked = await lockLead(tx, leadId);
+      if (!locked) return { ok: false as const, refusal: { code: 'not_found' } as MoveRefusal };
+      const { row, events: before } = locked;
+      const stage = row.stage as Stage;
+      const refuse = (refusal: MoveRefusal) => ({ ok: false as const, refusal });
+      // who may record it comes first: a record belongs to a role whatever the stage
+      const denied = guard ? mayAct(guard, { record: kind }, factsOf(row, before)) : undefined;
+      if (denied) return refuse(denied);
+      if (kind !== 'green_channel' && kind !== 'note' && stage !== 'confirmed') return refuse({ code: 'plan_needs_confirmed', params: { stage } });
+      if (kind === 'green_channel' && FINAL.includes(stage)) return refuse({ code: 'already_final', params: { stage } });
+      if ((kind === 'follow_up' || kind === 'risk_eliminated') && !row.contact_staff_id) return refuse({ code: 'contact_person_required' });
+      if (kind === 'risk_eliminated' && row.follow_up_kind !== 'follow_up') return refuse({ code: 'risk_already_eliminated' });
+      if (details.contactStaffId && !(await contactPersonOf(details.contactStaffId, row.village_code, tx))) return refuse({ code: 'contact_person_unknown' });
       const data: Record<string, unknown> = {};
       if (details.contactPerson) data.contactPerson = details.contactPerson;
       if (details.contactStaffId) data.contactStaffId = details.contactStaffId;
@@ -126,36 +164,55 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
         kind === 'plan' && details.contactStaffId
           ? { contactStaffId: details.contactStaffId, followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
           : kind === 'follow_up'
-            ? locked[0]!.follow_up_kind === 'recheck'
+            ? row.follow_up_kind === 'recheck'
               ? { followUpKind: null, followUpDue: null } // the 回头看 is done: no more reminders for this household
               : { followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
             : kind === 'risk_eliminated'
               ? { riskEliminatedOn: dueDate(today), followUpKind: 'recheck', followUpDue: dueDate(addMonths(today, r.recheckAfterMonths)) }
               : {};
-      await tx.lead.update({ where: { id: leadId }, data: { ...nextDeadline(locked[0]!.reported_on.toISOString().slice(0, 10), stage, events, now), ...followUp } });
+      await tx.lead.update({ where: { id: leadId }, data: { ...nextDeadline(row.reported_on.toISOString().slice(0, 10), stage, events, now), ...followUp } });
       await deps.outbox?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...data } }, now);
       return { ok: true as const, stage };
     });
   }
 
-  /**
-   * A move made by someone who covers a place (an API token, a staff member): the same rules for both. A lead
-   * outside the place is "not found"; confirming needs the county, the township review a township or the county.
-   */
-  async function moveInScope(scope: Scope, leadId: string, m: Move, actor: string, now = new Date()) {
-    const visible = await db.prisma.lead.count({ where: { AND: [scopeWhere(scope), { id: leadId }] } });
-    if (visible !== 1) return { ok: false as const, refusal: { code: 'not_found' } as MoveRefusal };
-    const narrow = scopeAllowsMove(scope.kind, m.to);
-    if (narrow) return { ok: false as const, refusal: narrow };
-    // The original of a duplicate must be another lead of the same place.
-    if (m.duplicateOf && (m.duplicateOf === leadId || (await db.prisma.lead.count({ where: { AND: [scopeWhere(scope), { id: m.duplicateOf }] } })) !== 1))
-      return { ok: false as const, refusal: { code: 'original_not_found' } as MoveRefusal };
-    return move(leadId, m, actor, now);
+  /** Whether the actor's place covers the lead: outside it, a lead does not exist for them. */
+  async function visibleTo(actor: Actor, leadId: string): Promise<boolean> {
+    if (!isLeadId(leadId)) return false;
+    return (await db.prisma.lead.count({ where: { AND: [scopeWhere(actor.scope), { id: leadId }] } })) === 1;
   }
+
+  /**
+   * A move by someone who covers a place (an API token, a staff member), checked against the one role table of
+   * procedure.ts: the same rules whichever door the request came through. A lead outside the place is "not found".
+   */
+  async function moveAs(actor: Actor, leadId: string, m: Move, now = new Date()): Promise<Outcome> {
+    if (!(await visibleTo(actor, leadId))) return { ok: false, refusal: { code: 'not_found' } };
+    // The original of a duplicate must be another lead of the same place.
+    if (m.duplicateOf && (m.duplicateOf === leadId || !(await visibleTo(actor, m.duplicateOf)))) return { ok: false, refusal: { code: 'original_not_found' } };
+    return applyMove(leadId, m, actor.id, now, { role: actor.role, staffId: actor.staffId });
+  }
+
+  /** A record by someone who covers a place, checked against the same role table. */
+  async function recordAs(actor: Actor, leadId: string, kind: RecordKind, details: RecordDetails, now = new Date()): Promise<Outcome> {
+    if (!(await visibleTo(actor, leadId))) return { ok: false, refusal: { code: 'not_found' } };
+    return applyRecord(leadId, kind, details, actor.id, now, { role: actor.role, staffId: actor.staffId });
+  }
+
+  /** The procedure alone, for the system's own moves (a household's /withdraw) and for tests: no role is checked. */
+  const move = (leadId: string, m: Move, actor: string, now = new Date()) => applyMove(leadId, m, actor, now, undefined);
+  const record = (leadId: string, kind: RecordKind, details: RecordDetails, actor: string, now = new Date()) => applyRecord(leadId, kind, details, actor, now, undefined);
 
   return {
     record,
-    moveInScope,
+    moveAs,
+    recordAs,
+    /** How many of these leads (a lead's possible duplicates) lie inside the scope: below the county, the flag shows only then. */
+    async twinsIn(scope: Scope, ids: string[], client: Pick<Database['prisma'], 'lead'> = db.prisma): Promise<number> {
+      if (ids.length === 0) return 0;
+      if (scope.kind === 'county' && !scope.contactStaffId) return ids.length;
+      return client.lead.count({ where: { AND: [scopeWhere(scope), { id: { in: ids } }] } });
+    },
     /** Registers code to run inside the transaction that stores each new lead. */
     onReceived(hook: LeadReceivedHook) {
       receivedHooks.push(hook);
@@ -321,6 +378,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
 
     /** A lead with its events (oldest first) and its clocks. */
     async leadWithClocks(leadId: string, now = new Date()) {
+      if (!isLeadId(leadId)) return undefined;
       const lead = await db.prisma.lead.findUnique({ where: { id: leadId }, include: { events: { orderBy: { id: 'asc' } } } });
       if (!lead) return undefined;
       const today = localDate(now, deployment.timezone);

@@ -40,6 +40,9 @@ const NEXT: Record<Stage, readonly Stage[]> = {
 };
 const EXITS: readonly Stage[] = ['not_included', 'duplicate', 'withdrawn'];
 
+/** Whether the procedure's order lets a lead go from one stage to another (what the move needs is checked by checkMove). */
+export const canMove = (from: Stage, to: Stage): boolean => !FINAL.includes(from) && (NEXT[from].includes(to) || EXITS.includes(to));
+
 export type Move = {
   to: Stage;
   note?: string | undefined;
@@ -59,10 +62,84 @@ export type Move = {
 /** The places a reader or actor covers: a token's scope, or a staff member's place. */
 export type ScopeKind = 'county' | 'township' | 'village';
 
-/** Who may make a move: confirming needs the county, the township review a township or the county. */
-export function scopeAllowsMove(kind: ScopeKind, to: Stage): MoveRefusal | undefined {
-  if (to === 'confirmed' && kind !== 'county') return { code: 'scope_too_narrow', params: { needs: 'county' } };
-  if (to === 'township_reviewed' && kind === 'village') return { code: 'scope_too_narrow', params: { needs: 'township' } };
+/**
+ * Who may do what: the one rule set behind every door (the chat desk, the API, later the console). A staff
+ * member acts in their role; an API token acts in the role of its place's level (a village token as the village
+ * cadre, a township token as the township reviewer, a county token as the county officer); the household acts
+ * through its own chat (withdrawing its report).
+ */
+export const ROLES = ['household', 'village_cadre', 'contact_person', 'township_reviewer', 'county_officer'] as const;
+export type Role = (typeof ROLES)[number];
+export const roleOfScope = (kind: ScopeKind): Role => (kind === 'county' ? 'county_officer' : kind === 'township' ? 'township_reviewer' : 'village_cadre');
+
+/** Facts recorded about a lead that are not moves. */
+export const RECORD_KINDS = ['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'note'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+/** What an actor does to a lead: a move to a stage, or a record. */
+export type Act = { move: Stage } | { record: RecordKind };
+/** What the rules need to know about the lead (and, for a contact person, whether it is theirs). */
+export type LeadFacts = { stage: Stage; judgement?: unknown; contactStaffId: string | null };
+
+const OPEN: readonly Stage[] = ['received', 'assigned', 'visited', 'compared', 'publicized', 'township_reviewed'];
+
+/**
+ * The role table: for each move, the roles that may make it and the stages they may make it from (the
+ * procedure's own order is checked by `checkMove`). The village visits and publicizes, the county compares data
+ * and confirms, the township reviews; a household judged not to fit is closed by the township (or the county);
+ * the township closes after the publicity, the county after the data comparison or at confirmation.
+ */
+export const MOVE_ROLES: Record<Stage, Partial<Record<Role, readonly Stage[]>>> = {
+  received: {},
+  assigned: { village_cadre: ['received'] },
+  visited: { village_cadre: ['received', 'assigned'] },
+  compared: { county_officer: ['visited'] },
+  publicized: { village_cadre: ['compared'] },
+  township_reviewed: { township_reviewer: ['publicized'] },
+  confirmed: { county_officer: ['township_reviewed'] },
+  not_included: { township_reviewer: ['visited', 'publicized'], county_officer: ['visited', 'township_reviewed'] },
+  duplicate: { village_cadre: OPEN, township_reviewer: OPEN, county_officer: OPEN },
+  withdrawn: { household: OPEN, village_cadre: OPEN },
+};
+
+/**
+ * The records: green-channel help by any staff level before the end; the contact person and plan by the village
+ * after confirmation; follow-ups and the risk marked eliminated by the household's own contact person; notes by
+ * any staff (a contact person on their own households only).
+ */
+export const RECORD_ROLES: Record<RecordKind, readonly Role[]> = {
+  green_channel: ['village_cadre', 'township_reviewer', 'county_officer'],
+  plan: ['village_cadre'],
+  follow_up: ['contact_person'],
+  risk_eliminated: ['contact_person'],
+  note: ['village_cadre', 'contact_person', 'township_reviewer', 'county_officer'],
+};
+
+/** Whether a role makes this move from some stage: a role that never does is told so before the stage is looked at. */
+export const roleEverMakes = (role: Role, to: Stage): boolean => MOVE_ROLES[to][role] !== undefined;
+
+/** The roles that may make `act` on a lead with these facts (empty: nobody at this stage). */
+export function rolesFor(act: Act, facts: LeadFacts): Role[] {
+  if ('move' in act) {
+    const byRole = MOVE_ROLES[act.move];
+    return (Object.keys(byRole) as Role[]).filter((role) => {
+      if (!byRole[role]!.includes(facts.stage)) return false;
+      // the township closes a visited household only when the visit judged it not to fit
+      if (act.move === 'not_included' && role === 'township_reviewer' && facts.stage === 'visited') return facts.judgement === 'does_not_fit';
+      return true;
+    });
+  }
+  return [...RECORD_ROLES[act.record]];
+}
+
+/**
+ * Whether this actor may do it: refused with `not_your_move` (and the roles that may) otherwise. A contact
+ * person acts only on the households assigned to them.
+ */
+export function mayAct(actor: { role: Role; staffId?: string | undefined }, act: Act, facts: LeadFacts): MoveRefusal | undefined {
+  const roles = rolesFor(act, facts);
+  if (!roles.includes(actor.role)) return { code: 'not_your_move', params: { roles } };
+  if (actor.role === 'contact_person' && (!actor.staffId || facts.contactStaffId !== actor.staffId)) return { code: 'not_your_move', params: { roles } };
   return undefined;
 }
 
@@ -105,8 +182,20 @@ function latest(events: EventRecord[], stage: Stage): EventRecord | undefined {
   return [...events].reverse().find((e) => e.toStage === stage);
 }
 
-/** Whether `move` is allowed from `stage` given the events so far; `today` is the deployment's date. */
-export function checkMove(stage: Stage, move: Move, events: EventRecord[], ctx: { rules: ProcedureRules; calendar: Calendar; today: string }): MoveRefusal | undefined {
+/** How far ahead a publicity may be set to start. */
+export const PUBLICITY_MAX_DAYS_AHEAD = 30;
+
+/**
+ * Whether `move` is allowed from `stage` given the events so far; `today` is the deployment's date and `day`
+ * turns an event's time into the deployment's date (UTC when not given).
+ */
+export function checkMove(
+  stage: Stage,
+  move: Move,
+  events: EventRecord[],
+  ctx: { rules: ProcedureRules; calendar: Calendar; today: string; day?: (at: Date) => string },
+): MoveRefusal | undefined {
+  const day = ctx.day ?? ((at: Date) => at.toISOString().slice(0, 10));
   if (FINAL.includes(stage)) return { code: 'already_final', params: { stage } };
   const allowed = [...NEXT[stage], ...EXITS];
   if (!allowed.includes(move.to)) return { code: 'move_not_allowed', params: { from: stage, to: move.to, allowed } };
@@ -124,14 +213,24 @@ export function checkMove(stage: Stage, move: Move, events: EventRecord[], ctx: 
     }
     case 'publicized': {
       if (!isDate(move.publicityStart) || !isDate(move.publicityEnd)) return { code: 'publicity_dates_required' };
-      const minEnd = publicityMinimumEnd(move.publicityStart!, ctx.rules, ctx.calendar);
+      const start = move.publicityStart!;
+      // the publicity follows the visit, starts today or tomorrow as a rule (yesterday when recorded a day late)
+      const visit = latest(events, 'visited');
+      if (visit && start < day(visit.at)) return { code: 'publicity_before_visit', params: { visited: day(visit.at) } };
+      const earliest = addDays(ctx.today, -1);
+      if (start < earliest) return { code: 'publicity_in_past', params: { earliest } };
+      const latestStart = addDays(ctx.today, PUBLICITY_MAX_DAYS_AHEAD);
+      if (start > latestStart) return { code: 'publicity_too_far', params: { latest: latestStart } };
+      const minEnd = publicityMinimumEnd(start, ctx.rules, ctx.calendar);
       if (move.publicityEnd! < minEnd) return { code: 'publicity_too_short', params: { days: ctx.rules.publicityDays, dayType: ctx.rules.publicityDayType, minEnd } };
       break;
     }
     case 'township_reviewed': {
+      // the review comes only after the last day of the publicity
       const pub = latest(events, 'publicized');
       const end = pub?.data?.publicityEnd as string | undefined;
-      if (end && ctx.today <= end) return { code: 'publicity_not_over', params: { end } };
+      if (!end) return { code: 'publicity_dates_required' };
+      if (ctx.today <= end) return { code: 'publicity_not_over', params: { end } };
       break;
     }
     case 'confirmed':

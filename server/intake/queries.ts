@@ -96,17 +96,26 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
     };
   }
 
-  /** A token below the county sees only the possible duplicates inside its own place. */
-  async function withVisibleDuplicates<T extends { possibleDuplicates: string[] }>(scope: Scope, items: T[]): Promise<T[]> {
+  /**
+   * A reader below the county sees only the possible duplicates inside its own place, and the flag only when
+   * one is: that someone elsewhere in the county gave the same phone or ID number is not theirs to know (the county
+   * sees every twin and settles it).
+   */
+  async function withVisibleDuplicates<T extends { possibleDuplicates: string[]; flags: string[] }>(scope: Scope, items: T[]): Promise<T[]> {
     if (scope.kind === 'county') return items;
     const all = [...new Set(items.flatMap((i) => i.possibleDuplicates))];
-    if (all.length === 0) return items;
-    const visible = new Set((await db.prisma.lead.findMany({ where: { AND: [scopeWhere(scope), { id: { in: all } }] }, select: { id: true } })).map((r) => r.id));
-    return items.map((i) => ({ ...i, possibleDuplicates: i.possibleDuplicates.filter((d) => visible.has(d)) }));
+    const visible = all.length
+      ? new Set((await db.prisma.lead.findMany({ where: { AND: [scopeWhere(scope), { id: { in: all } }] }, select: { id: true } })).map((r) => r.id))
+      : new Set<string>();
+    return items.map((i) => {
+      const twins = i.possibleDuplicates.filter((d) => visible.has(d));
+      return { ...i, possibleDuplicates: twins, flags: twins.length ? i.flags : i.flags.filter((f) => f !== 'possible_duplicate') };
+    });
   }
 
   return {
     view,
+    withVisibleDuplicates,
     async list(scope: Scope, f: LeadFilters, page: { after?: { createdAt: Date; id: string } | undefined; limit: number }, now = new Date()) {
       const w = where(scope, f, now);
       let after: Prisma.LeadWhereInput | undefined;

@@ -7,7 +7,12 @@ import { placeIndex, type Deployment } from '../deployment.ts';
  * Bearer tokens for the intake API, each scoped to one place: a county, a township or a village. A token is
  * shown once when made; only its SHA-256 is stored. A token sees and changes only the leads of its place.
  */
-export type Scope = { kind: 'county' | 'township' | 'village'; code: string };
+export type Scope = {
+  kind: 'county' | 'township' | 'village';
+  code: string;
+  /** a contact person sees only the households assigned to them, not the whole village */
+  contactStaffId?: string | undefined;
+};
 export type TokenInfo = { id: string; name: string; scope: Scope };
 
 const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -24,7 +29,8 @@ export function parseScope(text: string, deployment: Deployment): Scope {
 
 /** The leads a scope may see. */
 export function scopeWhere(scope: Scope): Prisma.LeadWhereInput {
-  return scope.kind === 'county' ? { countyCode: scope.code } : scope.kind === 'township' ? { townshipCode: scope.code } : { villageCode: scope.code };
+  const place: Prisma.LeadWhereInput = scope.kind === 'county' ? { countyCode: scope.code } : scope.kind === 'township' ? { townshipCode: scope.code } : { villageCode: scope.code };
+  return scope.contactStaffId ? { ...place, contactStaffId: scope.contactStaffId } : place;
 }
 
 export function createTokens(db: Database) {

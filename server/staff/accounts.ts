@@ -26,7 +26,7 @@ export type Identity = { channel: string; userId: string; chatId: string; langua
 export type JoinResult =
   | { ok: true; staff: StaffMember }
   | { ok: false; reason: 'wrong' | 'used' | 'expired' }
-  | { ok: false; reason: 'slow_down'; waitSeconds: number };
+  | { ok: false; reason: 'slow_down' | 'busy'; waitSeconds: number };
 
 const INVITE_DAYS = 7;
 /** Letters and digits that cannot be mistaken for one another on a phone screen (no 0/O, 1/I/L). */
@@ -35,11 +35,21 @@ const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const FREE_FAILURES = 3;
 const BASE_WAIT_S = 60;
 const MAX_WAIT_S = 3600;
+/** Failed joins a minute, all accounts together, before everyone waits for the next minute (a flood of guesses). */
+export const JOIN_FAILURES_PER_MINUTE = 30;
+const JOIN_WINDOW = 'join-failures';
 
 export const placeKindOf = (role: StaffRole): Scope['kind'] => (role === 'county_officer' ? 'county' : role === 'township_reviewer' ? 'township' : 'village');
 
-/** The place a staff member sees and acts on, in the same shape as an API token's scope. */
-export const scopeOf = (s: { role: string; placeCode: string }): Scope => ({ kind: placeKindOf(s.role as StaffRole), code: s.placeCode });
+/**
+ * The place a staff member sees and acts on, in the same shape as an API token's scope. A contact person sees
+ * only the households assigned to them (their phones are for those visits), not every lead of the village.
+ */
+export const scopeOf = (s: { id?: string; role: string; placeCode: string }): Scope => ({
+  kind: placeKindOf(s.role as StaffRole),
+  code: s.placeCode,
+  ...(s.role === 'contact_person' ? { contactStaffId: s.id ?? 'none' } : {}),
+});
 
 export function normalizeCode(text: string): string {
   return text.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -47,9 +57,10 @@ export function normalizeCode(text: string): string {
 
 const codeHash = (code: string) => createHash('sha256').update(`invite:${normalizeCode(code)}`, 'utf8').digest('hex');
 
-/** Whether a lead's places fall in a staff member's place. */
-export function covers(s: { role: string; placeCode: string }, lead: { countyCode: string; townshipCode: string; villageCode: string }): boolean {
+/** Whether a lead falls in a staff member's place (for a contact person: is one of their households). */
+export function covers(s: { id?: string; role: string; placeCode: string }, lead: { countyCode: string; townshipCode: string; villageCode: string; contactStaffId?: string | null }): boolean {
   const scope = scopeOf(s);
+  if (scope.contactStaffId && lead.contactStaffId !== scope.contactStaffId) return false;
   return scope.kind === 'county' ? lead.countyCode === scope.code : scope.kind === 'township' ? lead.townshipCode === scope.code : lead.villageCode === scope.code;
 }
 
@@ -84,11 +95,44 @@ export function createStaffAccounts(deps: { db: Database; deployment: Deployment
 
     /**
      * `/join <code>`: a good code makes the account staff for the code's role and place (once). Wrong, used or
-     * expired codes count as failures; after a few the account must wait before trying again.
+     * expired codes count as failures; after a few the account must wait before trying again, and past a limit of
+     * failures a minute across all accounts everyone waits for the next minute. Each attempt is counted (as if it
+     * failed) in one atomic statement before its code is looked at, and a success takes it back: simultaneous
+     * attempts from one account cannot all be checked.
      */
     async join(who: Identity, code: string, now = new Date()): Promise<JoinResult> {
-      const attempt = await db.prisma.joinAttempt.findUnique({ where: { channel_userId: { channel: who.channel, userId: who.userId } } });
-      if (attempt?.blockedUntil && attempt.blockedUntil > now) return { ok: false, reason: 'slow_down', waitSeconds: Math.ceil((attempt.blockedUntil.getTime() - now.getTime()) / 1000) };
+      const counted = await db.prisma.$queryRaw<Array<{ failures: number; blocked_until: Date | null; last_refused: boolean }>>`
+        INSERT INTO join_attempt AS j (channel, user_id, failures, last_failure, blocked_until, last_refused)
+        VALUES (${who.channel}, ${who.userId}, 1, ${now}, NULL, false)
+        ON CONFLICT (channel, user_id) DO UPDATE SET
+          last_refused = COALESCE(j.blocked_until > ${now}, false),
+          failures = CASE WHEN j.blocked_until > ${now} THEN j.failures ELSE j.failures + 1 END,
+          last_failure = CASE WHEN j.blocked_until > ${now} THEN j.last_failure ELSE ${now} END,
+          blocked_until = CASE
+            WHEN j.blocked_until > ${now} THEN j.blocked_until
+            WHEN j.failures + 1 >= ${FREE_FAILURES} THEN ${now}::timestamptz + make_interval(secs => LEAST(${MAX_WAIT_S}, ${BASE_WAIT_S} * power(2, j.failures + 1 - ${FREE_FAILURES})))
+            ELSE NULL END
+        RETURNING failures, blocked_until, last_refused`;
+      const attempt = counted[0]!;
+      if (attempt.last_refused && attempt.blocked_until) return { ok: false, reason: 'slow_down', waitSeconds: Math.ceil((attempt.blocked_until.getTime() - now.getTime()) / 1000) };
+
+      // All accounts together: an attempt an account may make still counts against the minute's limit. A window
+      // from another instance's later clock is not reset by an earlier one.
+      const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+      const global = await db.prisma.$queryRaw<Array<{ count: number; window_start: Date }>>`
+        INSERT INTO rate_window AS w (key, window_start, count) VALUES (${JOIN_WINDOW}, ${minute}, 1)
+        ON CONFLICT (key) DO UPDATE SET count = CASE WHEN ${minute} > w.window_start THEN 1 ELSE w.count + 1 END, window_start = GREATEST(w.window_start, ${minute})
+        RETURNING count, window_start`;
+      if (global[0]!.count > JOIN_FAILURES_PER_MINUTE) {
+        // not looked at: the account's attempt is given back (it waits for the minute, not for its own limit)
+        await db.prisma.$executeRaw`
+          UPDATE join_attempt SET failures = GREATEST(failures - 1, 0),
+            blocked_until = CASE WHEN failures - 1 >= ${FREE_FAILURES} THEN blocked_until ELSE NULL END
+          WHERE channel = ${who.channel} AND user_id = ${who.userId}`;
+        const waitSeconds = Math.min(60, Math.max(1, Math.ceil((global[0]!.window_start.getTime() + 60_000 - now.getTime()) / 1000)));
+        return { ok: false, reason: 'busy', waitSeconds };
+      }
+
       const outcome = await db.prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<Array<{ id: string; role: string; place_code: string; name: string | null; expires_at: Date; used_at: Date | null }>>`
           SELECT id, role, place_code, name, expires_at, used_at FROM invite WHERE code_hash = ${codeHash(code)} FOR UPDATE`;
@@ -113,17 +157,10 @@ export function createStaffAccounts(deps: { db: Database; deployment: Deployment
         return { ok: true as const, staff: toMember(staff) };
       });
       if (outcome.ok) {
+        // a success was not a failure: the account starts afresh, and the minute's count is given back
         await db.prisma.joinAttempt.deleteMany({ where: { channel: who.channel, userId: who.userId } });
-        return outcome;
+        await db.prisma.$executeRaw`UPDATE rate_window SET count = count - 1 WHERE key = ${JOIN_WINDOW} AND window_start = ${minute} AND count > 0`;
       }
-      const failures = (attempt?.failures ?? 0) + 1;
-      const waitS = failures >= FREE_FAILURES ? Math.min(MAX_WAIT_S, BASE_WAIT_S * 2 ** (failures - FREE_FAILURES)) : 0;
-      const blockedUntil = waitS ? new Date(now.getTime() + waitS * 1000) : null;
-      await db.prisma.joinAttempt.upsert({
-        where: { channel_userId: { channel: who.channel, userId: who.userId } },
-        create: { channel: who.channel, userId: who.userId, failures, lastFailure: now, blockedUntil },
-        update: { failures, lastFailure: now, blockedUntil },
-      });
       return outcome;
     },
 

@@ -1,4 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { MIGRATIONS_DIR } from '../../server/db/schema-engine.ts';
 import request from 'supertest';
 import pg from 'pg';
 import { start, type Running } from '../../server/main.ts';
@@ -70,7 +72,7 @@ describe(`HTTP on ${TEST_DB}`, () => {
       const before = await request(app).get('/readyz');
       expect(before.status).toBe(503);
       expect(before.body.status).toBe('not_ready');
-      expect(before.body.pendingMigrations.length).toBeGreaterThan(0);
+      expect(before.body.pendingMigrations).toEqual(readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{14}_/.test(f)).sort());
       await db.migrate();
       expect((await request(app).get('/readyz')).status).toBe(200);
     } finally {
@@ -96,7 +98,7 @@ describe(`HTTP on ${TEST_DB}`, () => {
     const slow = fetch(`${url}/slow`).then(async (r) => ({ status: r.status, body: await r.json() }));
     await inside;
     const stopped = running.stop('test');
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(running!.server.listening).toBe(false), { timeout: 10_000, interval: 10 });
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     release();
     expect(await slow).toEqual({ status: 200, body: { finished: true } });

@@ -25,6 +25,7 @@ describe(`the server process on ${TEST_DB}`, () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', database: TEST_DB });
+    if (TEST_DB === 'pglite') expect(existsSync(join(place.dataDir, 'pglite.lock'))).toBe(true); // held while it runs
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     await first.waitForLog('stopped');
@@ -60,7 +61,6 @@ describe(`npm start under a service manager, ${TEST_DB}`, () => {
       const left = () => below.filter(alive);
       while (left().length > 0 && Date.now() - signalled < 10_000) await new Promise((r) => setTimeout(r, 50));
       expect(left()).toEqual([]);
-      expect(Date.now() - signalled).toBeLessThan(10_000);
       expect(code).toBe(0);
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
       if (TEST_DB === 'pglite') expect(existsSync(join(place.dataDir, 'pglite.lock'))).toBe(false);

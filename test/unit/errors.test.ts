@@ -25,4 +25,23 @@ describe('errorFields', () => {
     expect(errorFields(new Error('x'.repeat(500))).message).toHaveLength(200);
     expect(errorFields('plain string')).toEqual({ type: 'string', message: 'plain string' });
   });
+
+  it('describes the error a wrapper carries (grammY\'s BotError), not the wrapper\'s text that quotes it', () => {
+    const inner = Object.assign(new Error('invalid input syntax: "13800138000"'), { name: 'PrismaClientKnownRequestError', code: 'P2007' });
+    const botError = Object.assign(new Error(`PrismaClientKnownRequestError in middleware: ${inner.message}`), { name: 'BotError', error: inner });
+    expect(errorFields(botError)).toEqual({ type: 'PrismaClientKnownRequestError', code: 'P2007' });
+    const caused = new Error('wrapped', { cause: new TypeError('x is undefined') });
+    expect(errorFields(caused)).toEqual({ type: 'TypeError', message: 'x is undefined' });
+  });
+});
+
+describe('the logger', () => {
+  it('writes an error passed raw as its type and codes, and keeps a described one as it is', async () => {
+    const { memoryLogger } = await import('../helpers/log.ts');
+    const log = memoryLogger();
+    log.logger.error({ err: Object.assign(new Error('Key (phone)=(13800138000) exists'), { severity: 'ERROR', code: '23505' }) }, 'raw');
+    log.logger.error({ err: errorFields(new TypeError('boom')) }, 'described');
+    expect(log.lines().map((l) => l.err)).toEqual([{ type: 'Error', code: '23505' }, { type: 'TypeError', message: 'boom' }]);
+    expect(log.text()).not.toContain('13800138000');
+  });
 });

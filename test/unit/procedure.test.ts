@@ -37,7 +37,7 @@ describe('procedure moves', () => {
     ['received', { to: 'visited', judgement: 'fits' }],
     ['assigned', { to: 'visited', judgement: 'fits' }],
     ['visited', { to: 'compared' }],
-    ['compared', { to: 'publicized', publicityStart: '2026-11-16', publicityEnd: '2026-11-20' }],
+    ['compared', { to: 'publicized', publicityStart: '2026-11-24', publicityEnd: '2026-11-28' }],
     ['publicized', { to: 'township_reviewed' }],
     ['township_reviewed', { to: 'confirmed', category: 'marginal' }],
   ];
@@ -79,8 +79,8 @@ describe('procedure moves', () => {
   });
 
   it('keeps publicity at least the configured days, in calendar or working days', () => {
-    expect(checkMove('compared', { to: 'publicized', publicityStart: '2026-11-16', publicityEnd: '2026-11-19' }, [], ctx)).toMatchObject({ code: 'publicity_too_short', params: { minEnd: '2026-11-20' } });
-    const working = { ...ctx, rules: workingDays };
+    expect(checkMove('compared', { to: 'publicized', publicityStart: '2026-11-16', publicityEnd: '2026-11-19' }, [], { ...ctx, today: '2026-11-16' })).toMatchObject({ code: 'publicity_too_short', params: { minEnd: '2026-11-20' } });
+    const working = { ...ctx, rules: workingDays, today: '2026-11-20' };
     // From Fri 2026-11-20: 20, 23, 24, 25, 26 → five working days end on Thu 26.
     expect(publicityMinimumEnd('2026-11-20', workingDays, calendar)).toBe('2026-11-26');
     expect(checkMove('compared', { to: 'publicized', publicityStart: '2026-11-20', publicityEnd: '2026-11-24' }, [], working)?.code).toBe('publicity_too_short');

@@ -110,7 +110,13 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
             await conversations.repliesSent('telegram', platformId);
             return;
           }
-          await conversations.releaseReplies('telegram', platformId);
+          // 400: Telegram refuses the message itself; sending it again cannot help: dead-lettered with the reason.
+          if (e instanceof GrammyError && e.error_code === 400) {
+            logger.error({ channel: 'telegram', update: platformId, err: errorFields(e) }, 'telegram refused a reply; dead-lettered');
+            await conversations.failed('telegram', platformId, e, true);
+            return;
+          }
+          await conversations.releaseReplies('telegram', platformId, e);
           throw e;
         }
         await conversations.repliesSent('telegram', platformId);

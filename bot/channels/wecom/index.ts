@@ -22,7 +22,7 @@ import { errorFields } from '../../../server/errors.ts';
  */
 
 /** 微信客服 renders choices as menu items: at most 10 a message, one tap each (no toggling in place, no editing). */
-export const KF_CAPS: Capabilities = { buttons: true, maxButtons: 10, buttonsPerRow: 1, multiSelect: false };
+export const KF_CAPS: Capabilities = { buttons: true, maxButtons: 10, buttonsPerRow: 1, multiSelect: false, staffDesk: false };
 /** The self-built app: text, and cards of up to 6 buttons for staff actions. */
 export const APP_CAPS: Capabilities = { buttons: true, maxButtons: 6, buttonsPerRow: 1, multiSelect: false };
 
