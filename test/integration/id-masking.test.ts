@@ -12,7 +12,7 @@ import { newLead } from '../helpers/leads.ts';
 
 const NOW = new Date('2026-12-01T02:00:00Z');
 const RESIDENT = '53092519900101123X';
-const DISABILITY = '53092519850505201742'; // resident ID 530925198505052017 + category 4, level 2
+const DISABILITY = '53092519850505201442'; // resident ID 530925198505052014 + category 4, level 2
 
 describe(`ID numbers by the reader's scope, ${TEST_DB}`, () => {
   let place: TestPlace;
@@ -45,11 +45,11 @@ describe(`ID numbers by the reader's scope, ${TEST_DB}`, () => {
 
   it('a township token reads both ID numbers masked, by id and in the list; the county reads them whole', async () => {
     expect(await idOf(tok.township, ids.resident)).toBe('530925********123X');
-    expect(await idOf(tok.township, ids.disability)).toBe('530925**********1742');
+    expect(await idOf(tok.township, ids.disability)).toBe('530925**********1442');
     const list = await get('/api/v1/leads', tok.township);
     expect(Object.fromEntries(list.body.items.map((l: { id: string; idNumber: string }) => [l.id, l.idNumber]))).toEqual({
       [ids.resident]: '530925********123X',
-      [ids.disability]: '530925**********1742',
+      [ids.disability]: '530925**********1442',
     });
     expect(await idOf(tok.county, ids.resident)).toBe(RESIDENT);
     expect(await idOf(tok.county, ids.disability)).toBe(DISABILITY);
@@ -60,7 +60,7 @@ describe(`ID numbers by the reader's scope, ${TEST_DB}`, () => {
     expect(village.status).toBe(404); // another village
     const other = (await createTokens(app.db).create('公弄村', { kind: 'village', code: '530925101202' })).token;
     const masked = await idOf(other, ids.disability);
-    expect(masked).toBe('530925**********1742');
+    expect(masked).toBe('530925**********1442');
     expect(masked).toHaveLength(20);
   });
 
@@ -68,7 +68,7 @@ describe(`ID numbers by the reader's scope, ${TEST_DB}`, () => {
     const township = await get('/api/v1/exports/leads.csv', tok.township);
     expect(township.status).toBe(200);
     expect(township.text).toContain('530925********123X');
-    expect(township.text).toContain('530925**********1742');
+    expect(township.text).toContain('530925**********1442');
     expect(township.text).not.toContain(RESIDENT);
     expect(township.text).not.toContain(DISABILITY);
     expect(township.text).not.toContain('19850505'); // the birth date inside the number
