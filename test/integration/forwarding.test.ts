@@ -110,7 +110,9 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     expect(await outbox.deliverDue(T0)).toEqual({ delivered: 0, failed: 0, dead: 0 }); // not due yet
     const row = await db.prisma.outbox.findFirstOrThrow({ where: { event: 'lead.received' } });
     expect(row).toMatchObject({ state: 'failed', attempts: 1, lastError: 'HTTP 500' });
+    // 30 s after the first failure, spread by the jitter (0.5..1.5)
     expect(row.nextAttemptAt.getTime() - T0.getTime()).toBeGreaterThanOrEqual(15_000);
+    expect(row.nextAttemptAt.getTime() - T0.getTime()).toBeLessThanOrEqual(45_000 + 1000);
 
     // The process restarts between attempts: new objects on the same database.
     await db.close();
