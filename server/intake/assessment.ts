@@ -48,6 +48,15 @@ export type Assessment = {
 const fen = (yuan: number) => Math.round(yuan * 100);
 const yuan = (f: number) => f / 100;
 
+/**
+ * A per-person figure in fen, rounded to the nearest fen, half a fen away from zero (四舍五入) whatever the sign:
+ * Math.round alone would take −1000.005 to −1000.00 but 1000.005 to 1000.01 (and −0.004 to −0).
+ */
+function nearestFen(fenAmount: number): number {
+  const r = Math.sign(fenAmount) * Math.round(Math.abs(fenAmount));
+  return r === 0 ? 0 : r;
+}
+
 export function assess(input: AssessmentInput): Assessment {
   const known = (field: IncomeField): number | null => {
     const v = input.incomes[field];
@@ -58,7 +67,7 @@ export function assess(input: AssessmentInput): Assessment {
   const a35 = known('a35');
   const a36 = known('a36');
   const a37f = a33f !== null && a35 !== null && a36 !== null ? a33f + a35 - a36 : null;
-  const perHead = (f: number | null) => (f === null ? null : Math.round(f / input.householdSize));
+  const perHead = (f: number | null) => (f === null ? null : nearestFen(f / input.householdSize));
   const a34f = perHead(a33f);
   const a38f = perHead(a37f);
 

@@ -69,8 +69,15 @@ describe(`database on ${TEST_DB}`, () => {
   it('reports a failing migration as an error, and refuses to continue past it', async () => {
     mkdirSync(join(migrationsDir, '29990101000000_broken'));
     writeFileSync(join(migrationsDir, '29990101000000_broken', 'migration.sql'), 'ALTER TABLE "no_such_table" ADD COLUMN "x" TEXT;\n');
+    mkdirSync(join(migrationsDir, '29990101000001_after'));
+    writeFileSync(join(migrationsDir, '29990101000001_after', 'migration.sql'), 'CREATE TABLE "after_broken" ("id" INTEGER);\n');
     const db = await openDb();
     await expect(db.migrate()).rejects.toThrow(/no_such_table/);
-    expect((await db.readiness()).pending).toEqual(['29990101000000_broken']);
+    expect((await db.readiness()).pending).toEqual(['29990101000000_broken', '29990101000001_after']);
+    // the migration after the broken one was not run
+    expect(await db.prisma.$queryRawUnsafe("SELECT to_regclass('after_broken')::text AS t")).toEqual([{ t: null }]);
+    // and a second start refuses too, naming the migration that failed
+    await expect(db.migrate()).rejects.toThrow(/failed part-way earlier: 29990101000000_broken/);
+    expect(await db.prisma.$queryRawUnsafe("SELECT to_regclass('after_broken')::text AS t")).toEqual([{ t: null }]);
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import express from 'express';
 import { createHmac } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -9,7 +9,7 @@ import { createIntake } from '../../server/intake/leads.ts';
 import { createOutbox, type Forwarding } from '../../server/intake/outbox.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
-import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
 
@@ -110,7 +110,9 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     expect(await outbox.deliverDue(T0)).toEqual({ delivered: 0, failed: 0, dead: 0 }); // not due yet
     const row = await db.prisma.outbox.findFirstOrThrow({ where: { event: 'lead.received' } });
     expect(row).toMatchObject({ state: 'failed', attempts: 1, lastError: 'HTTP 500' });
+    // 30 s after the first failure, spread by the jitter (0.5..1.5)
     expect(row.nextAttemptAt.getTime() - T0.getTime()).toBeGreaterThanOrEqual(15_000);
+    expect(row.nextAttemptAt.getTime() - T0.getTime()).toBeLessThanOrEqual(45_000 + 1000);
 
     // The process restarts between attempts: new objects on the same database.
     await db.close();
@@ -121,6 +123,45 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     const events = rx.received.map((r) => JSON.parse(r.body).event);
     expect(events).toEqual(['lead.received', 'lead.received', 'lead.received', 'lead.moved']);
     expect(new Set(rx.received.slice(0, 3).map((r) => r.key)).size).toBe(1);
+  });
+
+  it('waits 30 s, 1, 2, 4 … minutes up to an hour between attempts to a receiver that keeps failing, then dead-letters it after OUTBOX_MAX_ATTEMPTS', async () => {
+    const rx = await receiver({ failFirst: 1000, status: 503 });
+    closeReceiver = rx.close;
+    const forwarding = testConfig(place, { INTAKE_WEBHOOK_URL: rx.url, INTAKE_WEBHOOK_SECRET: SECRET }).forwarding!;
+    expect(forwarding.maxAttempts).toBe(12); // the default of OUTBOX_MAX_ATTEMPTS
+    const { outbox, intake } = wire(forwarding);
+    await intake.receiveLead(newLead(), T0);
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5); // jitter factor 1.0
+    const waits: number[] = [];
+    const outcomes: Array<Record<string, number>> = [];
+    try {
+      let now = T0;
+      for (let attempt = 1; attempt <= 12; attempt++) {
+        if (attempt > 1) expect(await outbox.deliverDue(new Date(now.getTime() - 1))).toEqual({ delivered: 0, failed: 0, dead: 0 }); // not due yet
+        outcomes.push(await outbox.deliverDue(now));
+        const row = await db.prisma.outbox.findFirstOrThrow();
+        expect(row.attempts).toBe(attempt);
+        if (row.state === 'dead') break;
+        expect(row).toMatchObject({ state: 'failed', lastError: 'HTTP 503' });
+        // seconds to the next attempt, measured from the time the round started (a round takes milliseconds)
+        waits.push(Math.floor((row.nextAttemptAt.getTime() - now.getTime()) / 1000));
+        now = row.nextAttemptAt;
+      }
+    } finally {
+      random.mockRestore();
+    }
+    expect(waits).toEqual([30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600]);
+    expect(outcomes.slice(0, 11).every((o) => o.failed === 1 && o.dead === 0)).toBe(true);
+    expect(outcomes[11]).toEqual({ delivered: 0, failed: 0, dead: 1 });
+    expect(outcomes).toHaveLength(12);
+    const [dead] = await outbox.list('dead');
+    expect(dead).toMatchObject({ attempts: 12, lastError: 'HTTP 503', event: 'lead.received' });
+    expect(rx.received).toHaveLength(12);
+    expect(new Set(rx.received.map((r) => r.key)).size).toBe(1); // one event, sent twelve times
+    // dead is final: nothing more is tried, however long one waits
+    expect(await outbox.deliverDue(new Date(T0.getTime() + 30 * 86_400_000))).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    expect(rx.received).toHaveLength(12);
   });
 
   it('gives up on a receiver that does not answer in time, dead-letters after the attempts, and an operator can retry', async () => {

@@ -48,6 +48,42 @@ describe('preliminary assessment (A33/A34/A37/A38 and category)', () => {
     expect(r.category).toBe(category);
   });
 
+  // A34 and A38 are rounded to the nearest fen (四舍五入), then compared with the line. Each row divides inexactly
+  // and lands within a fen of the line (household of 3: the boundary is 18,000 for the household), so rounding
+  // down, rounding up or not rounding at all gives another figure, and on these rows another category.
+  it.each([
+    // name, A28 (wages), A35 (payouts), A36 (rigid spending), expected A34, A38, category
+    ['A34 = A38 = 6000.0033 → 6000.00: on the line', 18000.01, 0, 0, 6000, 6000, 'marginal'],
+    ['A34 = A38 = 6000.0067 → 6000.01: above the line', 18000.02, 0, 0, 6000.01, 6000.01, 'above_line'],
+    ['A34 = A38 = 5999.9967 → 6000.00: on the line', 17999.99, 0, 0, 6000, 6000, 'marginal'],
+    ['A34 = A38 = 5999.9933 → 5999.99: below the line', 17999.98, 0, 0, 5999.99, 5999.99, 'marginal'],
+    ['A38 alone = 6000.0067 → 6000.01: above the line', 15000, 3000.02, 0, 5000, 6000.01, 'above_line'],
+    ['A38 alone = 6000.0033 → 6000.00: on the line', 15000, 3000.01, 0, 5000, 6000, 'marginal'],
+    ['A34 = 6000.0067 → 6000.01 above, A38 below → 突发严重困难户', 18000.02, 0, 1000, 6000.01, 5666.67, 'sudden_hardship'],
+    ['A34 = 6000.0033 → 6000.00 on the line, A38 below → 边缘易致贫户', 18000.01, 0, 1000, 6000, 5666.67, 'marginal'],
+  ] as const)('rounds to the nearest fen: %s', (_name, a28, a35, a36, a34, a38, category) => {
+    const r = assess(input([a28, 0, 0, 0, 0, a35, a36], { householdSize: 3 }));
+    expect(r.a34).toBe(a34);
+    expect(r.a38).toBe(a38);
+    expect(r.category).toBe(category);
+  });
+
+  it.each([
+    // half a fen is rounded away from zero (四舍五入), for a negative net income as for a positive one
+    ['12000.01 for 2 people: 6000.005 → 6000.01, above the line', 12000.01, 2, 6000.01, 'above_line'],
+    ['11999.99 for 2 people: 5999.995 → 6000.00, on the line', 11999.99, 2, 6000, 'marginal'],
+    ['−0.01 for 2 people: −0.005 → −0.01', -0.01, 2, -0.01, 'marginal'],
+    ['−2000.03 for 2 people: −1000.015 → −1000.02', -2000.03, 2, -1000.02, 'marginal'],
+    ['−0.01 for 3 people: −0.0033 → 0', -0.01, 3, 0, 'marginal'],
+  ] as const)('half a fen: %s', (_name, a33, size, perHead, category) => {
+    // a negative net income: costs (A32) above income (A28)
+    const r = assess(input(a33 >= 0 ? [a33, 0, 0, 0, 0, 0, 0] : [0, 0, 0, 0, -a33, 0, 0], { householdSize: size }));
+    expect(r.a33).toBe(a33);
+    expect(r.a34).toBe(perHead);
+    expect(r.a38).toBe(perHead);
+    expect(r.category).toBe(category);
+  });
+
   it('divides to the fen and compares exactly (household of 3)', () => {
     const r = assess(input([18000.01, 0, 0, 0, 0, 0, 0], { householdSize: 3 }));
     expect(r.a34).toBe(6000);

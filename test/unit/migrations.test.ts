@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMigration, pendingSchemaChange } from '../../server/db/migrations.ts';
@@ -23,8 +23,9 @@ describe('schema.prisma and prisma/migrations', () => {
     expect(readdirSync(dir).filter((n) => !n.endsWith('.toml'))).toEqual(['20260102030405_init']);
   });
 
-  it('refuses a migration name that would make an awkward folder', async () => {
-    await expect(createMigration('Add Leads!', new Date(), mkdtempSync(join(tmpdir(), 'm-')))).rejects.toThrow(/lower-case/);
-    expect(existsSync(join(tmpdir(), 'Add Leads!'))).toBe(false);
+  it('refuses a migration name that would make an awkward folder, and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'm-'));
+    await expect(createMigration('Add Leads!', new Date(), dir)).rejects.toThrow(/lower-case/);
+    expect(readdirSync(dir)).toEqual([]); // no folder, no lock file
   });
 });
