@@ -123,6 +123,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         const next: State = { ...state, at: null, resumeAt: draft ? (state.at ?? state.resumeAt ?? null) : undefined, prefill };
         return { state: next, out: [welcome(next, ctx, draft)] };
       }
+      // outside a report, starting again means a new one: a draft kept by /cancel is dropped, as inside one
+      case 'restart':
       case 'new': {
         const r = begin(flow.version, ctx, state.prefill ?? {});
         return { ...r, status: 'active' };

@@ -275,7 +275,8 @@ function back(state: State, ctx: EngineContext): Result {
 
 /** Starts the flow from the first question (keeping prefilled answers, e.g. the village from a QR poster). */
 export function begin(flowVersion: number, ctx: EngineContext, prefill: Answers = {}): Result {
-  const state: State = { flowVersion, at: null, answers: prefill, history: [], misses: 0, prefilled: Object.keys(prefill) };
+  // the prefill is kept (a QR poster's village): starting again keeps what the link said
+  const state: State = { flowVersion, at: null, answers: prefill, history: [], misses: 0, prefilled: Object.keys(prefill), ...(Object.keys(prefill).length ? { prefill } : {}) };
   return goTo(state, ctx, nextAt(ctx.flow, prefill, null, true));
 }
 
@@ -315,7 +316,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
       case 'help':
         return say(state, ctx, ctx.t('engine.help'));
       case 'restart':
-        return begin(state.flowVersion, ctx);
+        return begin(state.flowVersion, ctx, state.prefill ?? {});
       default:
         return say(state, ctx, ctx.t('engine.unknown_command'));
     }

@@ -119,4 +119,28 @@ describe(`/restart on Telegram, ${TEST_DB}`, () => {
     expect((await p.say('张三丰')).texts[0]).toContain('❗');
     expect(await running!.db.prisma.lead.count()).toBe(0);
   });
+
+  it('after /cancel, /restart starts a new report rather than offering the kept draft', async () => {
+    const p = person(8003);
+    await p.say('/start');
+    const first = await p.tap('开始申报');
+    await proxyReportSoFar(p);
+    await p.say('/cancel');
+    await p.tap('是');
+    const r = await p.say('/restart');
+    expect(r.texts).toEqual([first.texts[0]]);
+    expect(p.buttons()).not.toContain('继续上次没填完的申报');
+  });
+
+  it('keeps the village a QR poster filled in', async () => {
+    const p = person(8004);
+    await p.say('/start v530925101201');
+    const first = await p.tap('开始申报');
+    await p.tap('我自己家');
+    const again = await p.say('/restart');
+    expect(again.texts).toEqual([first.texts[0]]);
+    const next = await p.tap('我自己家');
+    expect(next.texts[0]).not.toContain('哪个乡镇');
+    expect(next.texts[0]).toContain('户主');
+  });
 });
