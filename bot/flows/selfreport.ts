@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Answers, Flow, FlowContext, Option, Step } from '../engine/types.ts';
 import { parseCount, parseEventDate, parseIdNumber, parseMoney, parsePhone, type Money, type ParseResult } from '../parse/index.ts';
+import { maskIdNumber } from '../parse/id-number.ts';
 import { EXCLUSIONS, HOUSEHOLD_TYPES, INCOME_FIELDS, RISK_TYPES } from '../../server/intake/assessment.ts';
 
 /**
@@ -70,7 +71,7 @@ export const selfReportFlow: Flow = {
       kind: 'idNumber',
       optional: true,
       parser: (ctx) => fromParser((s) => parseIdNumber(s, ctx.now)).transform((v) => v.normalized),
-      display: (v) => maskId(String(v)),
+      display: (v) => maskIdNumber(String(v)),
     },
     { id: 'householdSize', kind: 'count', parser: () => fromParser((s) => parseCount(s, { min: 1, max: 30 })) },
     {
@@ -113,8 +114,3 @@ export const selfReportFlow: Flow = {
     { id: 'media', kind: 'media', optional: true, display: (v, ctx) => ctx.t('summary.media', { count: (v as unknown[]).length }) },
   ],
 };
-
-/** ID numbers in summaries: the first 6 and last 4 characters only. */
-export function maskId(id: string): string {
-  return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : id;
-}

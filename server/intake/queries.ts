@@ -5,6 +5,7 @@ import { placeIndex, type Deployment } from '../deployment.ts';
 import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { STAGES } from './procedure.ts';
+import { maskIdNumber } from '../../bot/parse/id-number.ts';
 
 /** Reading the queue: lists with filters and cursors, one lead with its events, and counts. Scoped by place. */
 
@@ -20,10 +21,8 @@ export type LeadFilters = {
 
 type LeadRow = Prisma.LeadGetPayload<object>;
 
-/** ID numbers: the first 6 and last 4 characters, except for a county-wide reader. */
-export function maskIdNumber(id: string): string {
-  return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : id;
-}
+/** ID numbers are shown masked (the first 6 and last 4 characters) except to a county-wide reader. */
+export { maskIdNumber };
 
 const dec = (v: Prisma.Decimal | null) => (v === null ? null : Number(v));
 
