@@ -26,20 +26,37 @@ export function spawnServer(env: Record<string, string>, opts: { viaNpm?: boolea
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (err += String(d)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  /** Looks at each chunk of output as it arrives (and at the exit), not on a timer. */
   const waitForLog = (msg: string, timeoutMs = 60_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
-      const started = Date.now();
-      const check = () => {
+      const find = () => {
         for (const line of out.split('\n')) {
           if (!line.startsWith('{')) continue;
           const obj = JSON.parse(line) as Record<string, unknown>;
-          if (obj.msg === msg) return resolve(obj);
+          if (obj.msg === msg) return obj;
         }
-        if (child.exitCode !== null) return reject(new Error(`process exited (${child.exitCode}) before "${msg}":\n${out}\n${err}`));
-        if (Date.now() - started > timeoutMs) return reject(new Error(`no "${msg}" within ${timeoutMs} ms:\n${out}\n${err}`));
-        setTimeout(check, 50);
+        return undefined;
       };
-      check();
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.off('exit', onExit);
+        f();
+      };
+      const onData = () => {
+        const found = find();
+        if (found) done(() => resolve(found));
+      };
+      const onExit = () => {
+        const found = find();
+        done(() => (found ? resolve(found) : reject(new Error(`process exited (${child.exitCode}) before "${msg}":\n${out}\n${err}`))));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`no "${msg}" within ${timeoutMs} ms:\n${out}\n${err}`))), timeoutMs);
+      child.stdout!.on('data', onData);
+      child.on('exit', onExit);
+      const already = find();
+      if (already) done(() => resolve(already));
+      else if (child.exitCode !== null) onExit();
     });
   return { child, stdout: () => out, stderr: () => err, waitForLog, exited };
 }
