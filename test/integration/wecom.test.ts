@@ -369,6 +369,37 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     expect(await app.deliveries.deliverDue(new Date(clock.getTime() + 61_000))).toMatchObject({ sent: 1 });
   });
 
+  it('a long reminder digest reaches a staff member on the app in pages within the platform\'s limits, nothing lost', async () => {
+    const app = await boot();
+    for (let i = 0; i < 65; i++) await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), zonedInstant('2026-11-10', '10:00', 'Asia/Shanghai'));
+    for (const [role, code, user] of [['village_cadre', '530925101201', 'cadreBingdao'], ['county_officer', '530925', 'countyOfficer']] as const) {
+      const { code: invite } = await app.staff.createInvite(role, code, undefined, clock);
+      expect((await app.staff.join({ channel: 'wecom-app', userId: user, chatId: user, language: 'zh-CN' }, invite, clock)).ok).toBe(true);
+    }
+    clock = zonedInstant('2026-11-30', '09:00', 'Asia/Shanghai'); // identification was due 25 Nov: overdue, escalated to the county
+    expect((await app.scheduler.tick(clock)).due).toBe(2 * 66); // each: 65 leads and the campaign closing today
+    for (let s = 0; s < 120; s++) {
+      const r = await app.deliveries.deliverDue(new Date(clock.getTime() + s * 1000));
+      if (r.sent + r.failed + r.dead + r.paused === 0) break;
+    }
+    expect(fake.overLimits).toEqual([]); // nothing the platform would cut
+    for (const user of ['cadreBingdao', 'countyOfficer']) {
+      const sent = fake.appSentTo(user);
+      // what the member reads: the texts, and the cards' titles and text
+      const shown = sent
+        .map((b) => (b.msgtype === 'text' ? String((b.text as { content: string }).content) : `${(b.template_card as { main_title: { title: string } }).main_title.title}\n${(b.template_card as { sub_title_text?: string }).sub_title_text ?? ''}`))
+        .join('\n');
+      for (let n = 1; n <= 65; n++) expect(shown.split(`530925-20261110-${String(n).padStart(4, '0')}（`), `receipt ${n} to ${user}`).toHaveLength(2);
+      expect(shown).toMatch(/「2026年防返贫集中排查数据录入」/);
+      expect(shown).toMatch(/您有 66 条提醒（第 1\/\d+ 条消息）/);
+      // every page has its card with buttons to its first leads and to the tasks
+      const cards = sent.filter((b) => b.msgtype === 'template_card').map((b) => (b.template_card as { button_list: Array<{ key: string }> }).button_list);
+      expect(cards.length).toBeGreaterThan(1);
+      for (const buttons of cards) expect(buttons.at(-1)!.key).toBe('tasks:0');
+    }
+    expect(fake.appSentTo('countyOfficer').map((b) => JSON.stringify(b)).join('').match(/📣 督办/g)).toHaveLength(65);
+  });
+
   it('starts with the channel off when WECOM_CORP_ID is unset, and refuses a partial configuration by name', async () => {
     const { loadConfig } = await import('../../server/config.ts');
     expect(() => loadConfig({ DATA_DIR: place.dataDir, WECOM_CORP_ID: WECOM.WECOM_CORP_ID, WECOM_AGENT_ID: '1000002' })).toThrow(/WECOM_AGENT_SECRET: required when WECOM_CORP_ID is set/);
