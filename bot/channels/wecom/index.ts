@@ -7,7 +7,7 @@ import type { WecomConfig } from '../../../server/config.ts';
 import type { Conversations } from '../../conversation.ts';
 import type { Button, Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
-import { createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
+import { checkTimestamp, createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
 import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.ts';
 import { errorFields } from '../../../server/errors.ts';
 import { splitText as splitShared, utf8Bytes } from '../text.ts';
@@ -150,7 +150,10 @@ const FAIL_TYPES: Record<number, string> = {
   12: 'message type not allowed',
 };
 
-export function createWecom(config: WecomConfig, deps: { db: Database; crypto: Crypto; conversations: Conversations; logger: Logger; fetch?: typeof fetch; sleep?: (ms: number) => Promise<void> }) {
+export function createWecom(
+  config: WecomConfig,
+  deps: { db: Database; crypto: Crypto; conversations: Conversations; logger: Logger; fetch?: typeof fetch; sleep?: (ms: number) => Promise<void>; /** wall clock for callback timestamps */ now?: () => Date },
+) {
   const { db, crypto, conversations, logger } = deps;
   const kfEnvelope = createEnvelope({ token: config.kf.callbackToken, encodingAesKey: config.kf.callbackAesKey, receiverId: config.corpId });
   const appEnvelope = createEnvelope({ token: config.callbackToken, encodingAesKey: config.callbackAesKey, receiverId: config.corpId });
@@ -159,34 +162,54 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
   // one secret serves both surfaces unless an older organization set a separate 微信客服 secret
   const kfApi: WecomApi = config.kf.secret === config.agentSecret ? appApi : createWecomApi({ apiRoot: config.apiRoot, corpId: config.corpId, secret: config.kf.secret, name: 'kf' }, apiDeps);
 
+  const clock = deps.now ?? (() => new Date());
+
+  /** The signature parameters of a callback's query, each given once (twice, or as a structure: refused). */
+  function signed(req: Request, extra?: 'echostr') {
+    const q = req.query as Record<string, unknown>;
+    const one = (name: string): string | undefined => {
+      const v = q[name];
+      if (v !== undefined && typeof v !== 'string') throw new EnvelopeError('bad_query', `query parameter ${name} is not one value`);
+      return v;
+    };
+    return { signature: one('msg_signature'), timestamp: one('timestamp'), nonce: one('nonce'), echostr: extra ? one(extra) : undefined };
+  }
+
+  /** The signature, then the signed timestamp: a correctly signed callback from outside ±10 minutes is a replay. */
+  function verify(envelope: Envelope, p: ReturnType<typeof signed>, encrypted: string | undefined) {
+    envelope.verify(p.signature, p.timestamp, p.nonce, encrypted);
+    checkTimestamp(p.timestamp, clock().getTime());
+  }
+
   /** Checks and opens a callback; throws EnvelopeError (answered 4xx, logged without the payload). */
   function open(envelope: Envelope, req: Request): Record<string, string> {
+    const p = signed(req);
     const body = typeof req.body === 'string' ? req.body : '';
     const outer = parseXml(body);
-    const q = req.query as Record<string, string | undefined>;
-    envelope.verify(q.msg_signature, q.timestamp, q.nonce, outer.Encrypt);
+    verify(envelope, p, outer.Encrypt);
     return parseXml(envelope.decrypt(outer.Encrypt!));
   }
 
-  function verifyUrl(envelope: Envelope) {
+  function verifyUrl(envelope: Envelope, route: string) {
     return (req: Request, res: Response) => {
-      const q = req.query as Record<string, string | undefined>;
       try {
-        envelope.verify(q.msg_signature, q.timestamp, q.nonce, q.echostr);
-        res.type('text/plain').send(envelope.decrypt(q.echostr!));
+        const p = signed(req, 'echostr');
+        verify(envelope, p, p.echostr);
+        res.type('text/plain').send(envelope.decrypt(p.echostr!));
       } catch (e) {
-        refuse(req, res, e);
+        refuse(route, res, e);
       }
     };
   }
 
-  function refuse(req: Request, res: Response, e: unknown) {
+  /** A refused callback: one log line with the route (never the request's own path or query) and the problem. */
+  function refuse(route: string, res: Response, e: unknown) {
     if (e instanceof EnvelopeError) {
-      logger.warn({ path: req.path, problem: e.problem }, 'wecom callback refused');
-      res.status(e.problem === 'bad_signature' || e.problem === 'wrong_receiver' ? 403 : 400).type('text/plain').send('');
+      logger.warn({ route, problem: e.problem }, 'wecom callback refused');
+      res.status(e.problem === 'bad_signature' || e.problem === 'stale_timestamp' || e.problem === 'wrong_receiver' ? 403 : 400).type('text/plain').send('');
       return;
     }
-    logger.error({ path: req.path, err: errorFields(e) }, 'wecom callback failed');
+    logger.error({ route, err: errorFields(e) }, 'wecom callback failed');
     res.status(500).type('text/plain').send('');
   }
 
@@ -330,11 +353,11 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
 
   const textBody = express.text({ type: () => true, limit: '64kb' });
   /** The raw XML body, at most 64 KB; an oversized or unreadable body is refused like any bad callback. */
-  const xmlBody = (req: Request, res: Response, next: () => void) =>
+  const xmlBody = (route: string) => (req: Request, res: Response, next: () => void) =>
     textBody(req, res, (err?: unknown) => {
       if (!err) return next();
       const tooLarge = (err as { type?: string }).type === 'entity.too.large';
-      logger.warn({ path: req.path, problem: tooLarge ? 'too_large' : 'bad_body' }, 'wecom callback refused');
+      logger.warn({ route, problem: tooLarge ? 'too_large' : 'bad_body' }, 'wecom callback refused');
       res.status(tooLarge ? 413 : 400).type('text/plain').send('');
     });
 
@@ -342,23 +365,23 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
    * A POST callback: checked and opened, recorded, answered 200 at once (the platform retries after 5 s), handled
    * after; a redelivery is answered and not handled again; one that is not for us is answered and ignored.
    */
-  function callbackRoute(envelope: Envelope, wanted: (msg: Record<string, string>) => boolean) {
+  function callbackRoute(envelope: Envelope, route: string, wanted: (msg: Record<string, string>) => boolean) {
     return async (req: Request, res: Response) => {
       let msg: Record<string, string>;
       try {
         msg = open(envelope, req);
       } catch (e) {
-        return refuse(req, res, e);
+        return refuse(route, res, e);
       }
       if (!wanted(msg)) return void res.type('text/plain').send('');
       let fresh: boolean;
       try {
         fresh = await recordCallback(callbackId(msg), msg);
       } catch (e) {
-        return refuse(req, res, e);
+        return refuse(route, res, e);
       }
       res.type('text/plain').send('');
-      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ path: req.path, err: errorFields(e) }, 'wecom callback handling failed'));
+      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ route, err: errorFields(e) }, 'wecom callback handling failed'));
     };
   }
 
@@ -391,10 +414,10 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
     appApi,
     pull,
     mount(app: Express) {
-      app.get(KF_PATH, verifyUrl(kfEnvelope));
-      app.get(APP_PATH, verifyUrl(appEnvelope));
-      app.post(KF_PATH, xmlBody, callbackRoute(kfEnvelope, (msg) => msg.Event === 'kf_msg_or_event' && Boolean(msg.OpenKfId)));
-      app.post(APP_PATH, xmlBody, callbackRoute(appEnvelope, () => true));
+      app.get(KF_PATH, verifyUrl(kfEnvelope, KF_PATH));
+      app.get(APP_PATH, verifyUrl(appEnvelope, APP_PATH));
+      app.post(KF_PATH, xmlBody(KF_PATH), callbackRoute(kfEnvelope, KF_PATH, (msg) => msg.Event === 'kf_msg_or_event' && Boolean(msg.OpenKfId)));
+      app.post(APP_PATH, xmlBody(APP_PATH), callbackRoute(appEnvelope, APP_PATH, () => true));
     },
 
     appSender,
