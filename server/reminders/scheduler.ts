@@ -29,7 +29,7 @@ type StaffRow = PlanStaff & { channel: string; chatId: string; language: string 
 const TICK_LOCK = 7_305_925_001;
 const CHUNK = 5000;
 /** Leads (and follow-ups) read and planned at a time. */
-const PAGE = 5000;
+const PAGE = 2000;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** A person's reminders of one tick as the messages to send them: one, or the pages of a long digest. */
