@@ -309,8 +309,8 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
       }
     },
 
-    /** Reminders of one tick for one person, in their language. */
-    renderReminders(staff: { language: string }, reminders: Reminder[]): Outbound {
+    /** Reminders of one tick for one person, in their language: one message, or a digest in pages. */
+    renderReminders(staff: { language: string }, reminders: Reminder[]): Outbound[] {
       return reminderMessage(reminders, tOf(staff.language), placeName);
     },
 

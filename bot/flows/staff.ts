@@ -142,12 +142,49 @@ export function staffMenu(staff: { role: StaffRole; name: string | null }, place
 
 export type ReminderItem = { kind: string; textKey: string; leadId?: string | undefined; params: Record<string, string | number> };
 
-/** A tick's reminders for one person: the one reminder with its card button, or a digest of several. */
-export function reminderMessage(items: ReminderItem[], t: T, place: (code: string) => string): Outbound {
+/**
+ * A digest page's text stays within this many UTF-8 bytes: one WeCom text message (2,048 bytes) and well within
+ * Telegram's 4,096 characters, so no channel has to cut it.
+ */
+const DIGEST_PAGE_BYTES = 1800;
+/** Lead buttons on a digest page: with "my tasks" that is 6, as many as a WeCom card holds. */
+const DIGEST_PAGE_LEADS = 5;
+
+/**
+ * A tick's reminders for one person: the one reminder with its card button, or a digest of several, numbered,
+ * in as many messages (pages) as it takes to stay within every channel's limits: nothing is left out. Each page
+ * has buttons for its first few leads and "my tasks".
+ */
+export function reminderMessage(items: ReminderItem[], t: T, place: (code: string) => string): Outbound[] {
   const line = (r: ReminderItem) => t(r.textKey, { ...r.params, village: r.params.village ? place(String(r.params.village)) : '', count: r.params.days });
-  const withLeads = items.filter((r) => r.leadId);
-  const buttons: Button[][] = withLeads.slice(0, 8).map((r) => [{ id: `lead:${r.leadId}`, label: t('desk.open_item', { n: items.indexOf(r) + 1, receipt: r.params.receipt }) }]);
-  if (withLeads.length > 8 || items.length > 1) buttons.push([{ id: 'tasks:0', label: t('desk.menu_tasks') }]);
-  if (items.length === 1) return { text: line(items[0]!), ...(buttons.length ? { buttons } : {}) };
-  return { text: `${t('reminders.digest', { count: items.length })}\n\n${items.map((r, i) => `${i + 1}. ${line(r)}`).join('\n')}`, buttons };
+  if (items.length === 0) return [];
+  if (items.length === 1) {
+    const r = items[0]!;
+    return [{ text: line(r), ...(r.leadId ? { buttons: [[{ id: `lead:${r.leadId}`, label: t('desk.open_item', { n: 1, receipt: r.params.receipt }) }]] } : {}) }];
+  }
+  const count = items.length;
+  const lines = items.map((r, i) => `${i + 1}. ${line(r)}`);
+  const heading = (page: number, pages: number) => (pages === 1 ? t('reminders.digest', { count }) : t('reminders.digest_page', { count, page, pages }));
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+  // the widest heading (page numbers as wide as the count) leaves this much room for the lines of a page
+  const room = DIGEST_PAGE_BYTES - Math.max(bytes(heading(1, 1)), bytes(heading(count, count))) - 2;
+  const pages: number[][] = [[]];
+  let used = 0;
+  lines.forEach((l, i) => {
+    const size = bytes(l) + 1;
+    if (pages.at(-1)!.length > 0 && used + size > room) {
+      pages.push([]);
+      used = 0;
+    }
+    pages.at(-1)!.push(i);
+    used += size;
+  });
+  return pages.map((page, p) => {
+    const buttons: Button[][] = page
+      .filter((i) => items[i]!.leadId)
+      .slice(0, DIGEST_PAGE_LEADS)
+      .map((i) => [{ id: `lead:${items[i]!.leadId}`, label: t('desk.open_item', { n: i + 1, receipt: items[i]!.params.receipt }) }]);
+    buttons.push([{ id: 'tasks:0', label: t('desk.menu_tasks') }]);
+    return { text: `${heading(p + 1, pages.length)}\n\n${page.map((i) => lines[i]).join('\n')}`, buttons };
+  });
 }

@@ -169,44 +169,61 @@ export function quiet(input: Pick<PlanInput, 'now' | 'timezone' | 'rules'>): boo
 }
 
 export function plan(input: PlanInput): Reminder[] {
-  if (quiet(input)) return [];
+  const p = planner(input);
+  return [...p.leads(input.leads), ...p.followUps(input.followUps), ...p.campaigns()];
+}
+
+/**
+ * The planner in parts, for a caller that reads leads and follow-ups page by page (the scheduler): the staff
+ * directory is built once; `leads` and `followUps` plan one page each; `campaigns` plans the countdowns once.
+ * `plan(input)` is the three together.
+ */
+export function planner(input: Omit<PlanInput, 'leads' | 'followUps'>) {
+  const silent = quiet(input);
   const { calendar, rules } = input;
   const today = localDate(input.now, input.timezone);
   const dir = directory(input.staff);
-  const out: Reminder[] = [];
+  const reachable = new Map(input.staff.filter((s) => !s.unreachable).map((s) => [s.id, s]));
 
-  for (const lead of input.leads) {
-    const role = actingRole(lead.stage, lead.judgement);
-    if (!role) continue;
-    const working = lead.deadlineKind === 'publicity' && input.procedure.publicityDayType === 'working';
-    const point = latestNudge(today, lead.deadlineDue, rules.deadlineOffsets, working, calendar);
-    if (!point) continue;
-    const daysLeft = daysBetween(today, lead.deadlineDue);
-    const params = { receipt: lead.receiptNo, name: lead.headName, village: lead.villageCode, due: lead.deadlineDue, days: Math.abs(daysLeft), stage: lead.stage };
-    const overdue = daysLeft < 0;
-    const textKey = `reminders.${lead.deadlineKind}.${overdue ? 'overdue' : daysLeft === 0 ? 'today' : 'before'}`;
-    for (const s of dir.actors(role, lead))
-      out.push({ key: `lead:${lead.id}|deadline.${lead.deadlineKind}|${point}|${s.id}`, kind: `deadline.${lead.deadlineKind}`, staffId: s.id, leadId: lead.id, dueOn: point, textKey, params });
-    if (!overdue) continue;
-    // Overdue: the township reviewer is told on the first working day after the deadline, the county after N days.
-    const toTownship = firstWorkdayFrom(addDays(lead.deadlineDue, 1), calendar);
-    if (today >= toTownship && role === 'village_cadre')
-      for (const s of dir.get('township_reviewer', lead.townshipCode))
-        out.push({ key: `lead:${lead.id}|escalate.township.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: 'escalation.township', staffId: s.id, leadId: lead.id, dueOn: toTownship, textKey: 'reminders.escalation', params });
-    const toCounty = firstWorkdayFrom(addDays(lead.deadlineDue, Math.max(1, rules.escalateToCountyAfterDays)), calendar);
-    if (today >= toCounty && role !== 'county_officer')
-      for (const s of dir.get('county_officer', lead.countyCode))
-        out.push({ key: `lead:${lead.id}|escalate.county.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: 'escalation.county', staffId: s.id, leadId: lead.id, dueOn: toCounty, textKey: 'reminders.escalation', params });
+  function leads(list: PlanLead[]): Reminder[] {
+    const out: Reminder[] = [];
+    if (silent) return out;
+    for (const lead of list) {
+      const role = actingRole(lead.stage, lead.judgement);
+      if (!role) continue;
+      const working = lead.deadlineKind === 'publicity' && input.procedure.publicityDayType === 'working';
+      const point = latestNudge(today, lead.deadlineDue, rules.deadlineOffsets, working, calendar);
+      if (!point) continue;
+      const daysLeft = daysBetween(today, lead.deadlineDue);
+      const params = { receipt: lead.receiptNo, name: lead.headName, village: lead.villageCode, due: lead.deadlineDue, days: Math.abs(daysLeft), stage: lead.stage };
+      const overdue = daysLeft < 0;
+      const textKey = `reminders.${lead.deadlineKind}.${overdue ? 'overdue' : daysLeft === 0 ? 'today' : 'before'}`;
+      for (const s of dir.actors(role, lead))
+        out.push({ key: `lead:${lead.id}|deadline.${lead.deadlineKind}|${point}|${s.id}`, kind: `deadline.${lead.deadlineKind}`, staffId: s.id, leadId: lead.id, dueOn: point, textKey, params });
+      if (!overdue) continue;
+      // Overdue: the township reviewer is told on the first working day after the deadline, the county after N days.
+      const toTownship = firstWorkdayFrom(addDays(lead.deadlineDue, 1), calendar);
+      if (today >= toTownship && role === 'village_cadre')
+        for (const s of dir.get('township_reviewer', lead.townshipCode))
+          out.push({ key: `lead:${lead.id}|escalate.township.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: 'escalation.township', staffId: s.id, leadId: lead.id, dueOn: toTownship, textKey: 'reminders.escalation', params });
+      const toCounty = firstWorkdayFrom(addDays(lead.deadlineDue, Math.max(1, rules.escalateToCountyAfterDays)), calendar);
+      if (today >= toCounty && role !== 'county_officer')
+        for (const s of dir.get('county_officer', lead.countyCode))
+          out.push({ key: `lead:${lead.id}|escalate.county.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: 'escalation.county', staffId: s.id, leadId: lead.id, dueOn: toCounty, textKey: 'reminders.escalation', params });
+    }
+    return out;
   }
 
   // Contact persons: on the due day, then every few days until the follow-up is recorded (which moves the due
   // day). Only on working days: one that comes on a day off waits for the next working day.
-  if (calendar.isWorkday(today))
-    for (const f of input.followUps) {
+  function followUps(list: PlanFollowUp[]): Reminder[] {
+    const out: Reminder[] = [];
+    if (silent || !calendar.isWorkday(today)) return out;
+    for (const f of list) {
       if (f.due > today) continue;
       const steps = Math.floor(daysBetween(f.due, today) / rules.followUpRepeatDays);
       const point = addDays(f.due, steps * rules.followUpRepeatDays);
-      const s = input.staff.find((x) => x.id === f.contactStaffId && !x.unreachable);
+      const s = reachable.get(f.contactStaffId);
       if (!s) continue;
       out.push({
         key: `lead:${f.id}|${f.kind}|${point}|${s.id}`,
@@ -218,26 +235,34 @@ export function plan(input: PlanInput): Reminder[] {
         params: { receipt: f.receiptNo, name: f.headName, village: f.villageCode, due: f.due, days: daysBetween(f.due, today) },
       });
     }
+    return out;
+  }
 
   // Campaigns: a countdown on each offset day with the person's open items, or one "nothing open, thank you".
-  for (const c of input.campaigns) {
-    const cut = cutoffDay(c);
-    if (input.now >= zonedInstant(cut, c.cutoff.slice(11), input.timezone)) continue;
-    const points = nudgeDays(cut, c.offsets, false, calendar);
-    let point: string | undefined;
-    for (const p of points) if (p <= today) point = p;
-    if (!point) continue;
-    const daysLeft = daysBetween(today, cut);
-    for (const s of input.staff) {
-      if (s.unreachable || !inCampaign(c, s)) continue;
-      const open = input.openItems?.get(s.id) ?? 0;
-      const params = { campaign: c.name, cutoff: c.cutoff, days: daysLeft, open, time: c.cutoff.slice(11) };
-      if (open > 0)
-        out.push({ key: `campaign:${c.id}:${s.id}|campaign|${point}`, kind: 'campaign', staffId: s.id, campaign: c.id, dueOn: point, textKey: daysLeft === 0 ? 'reminders.campaign.today' : 'reminders.campaign.before', params });
-      else out.push({ key: `campaign:${c.id}:${s.id}|campaign.thanks|${cut}`, kind: 'campaign.thanks', staffId: s.id, campaign: c.id, dueOn: point, textKey: 'reminders.campaign.thanks', params });
+  function campaigns(): Reminder[] {
+    const out: Reminder[] = [];
+    if (silent) return out;
+    for (const c of input.campaigns) {
+      const cut = cutoffDay(c);
+      if (input.now >= zonedInstant(cut, c.cutoff.slice(11), input.timezone)) continue;
+      const points = nudgeDays(cut, c.offsets, false, calendar);
+      let point: string | undefined;
+      for (const p of points) if (p <= today) point = p;
+      if (!point) continue;
+      const daysLeft = daysBetween(today, cut);
+      for (const s of input.staff) {
+        if (s.unreachable || !inCampaign(c, s)) continue;
+        const open = input.openItems?.get(s.id) ?? 0;
+        const params = { campaign: c.name, cutoff: c.cutoff, days: daysLeft, open, time: c.cutoff.slice(11) };
+        if (open > 0)
+          out.push({ key: `campaign:${c.id}:${s.id}|campaign|${point}`, kind: 'campaign', staffId: s.id, campaign: c.id, dueOn: point, textKey: daysLeft === 0 ? 'reminders.campaign.today' : 'reminders.campaign.before', params });
+        else out.push({ key: `campaign:${c.id}:${s.id}|campaign.thanks|${cut}`, kind: 'campaign.thanks', staffId: s.id, campaign: c.id, dueOn: point, textKey: 'reminders.campaign.thanks', params });
+      }
     }
+    return out;
   }
-  return out;
+
+  return { leads, followUps, campaigns };
 }
 
 /** Whether any campaign has a countdown day today (the scheduler counts open items only then). */

@@ -8,25 +8,35 @@ import type { Deliveries, NewDelivery } from '../staff/deliveries.ts';
 import { FINAL, type Stage } from '../intake/procedure.ts';
 import { localDate } from '../time.ts';
 import { createCalendar } from './calendar.ts';
-import { campaignDay, horizon, plan, quiet, type PlanInput, type PlanStaff, type Reminder } from './planner.ts';
+import { campaignDay, horizon, planner, quiet, type PlanStaff, type Reminder } from './planner.ts';
 import { actingRole } from '../intake/procedure.ts';
 import { errorFields } from '../errors.ts';
 
 /**
  * The jobs cron triggers: `tick(now)` reads only what can be due (leads whose next deadline is within the nudge
- * horizon, follow-ups due, staff), asks the pure planner what is due, stores each reminder once by its key and, in
- * the same transaction, writes one message per person to the staff outbox (a digest when several fell due, as
- * after downtime). One tick at a time across all instances: a transaction-scoped PostgreSQL advisory lock.
+ * horizon, follow-ups due, staff), page by page, asks the pure planner what is due, stores each reminder once by
+ * its key and, in the same transaction, writes each person's message (a digest, in pages when it is long, when
+ * several fell due, as after downtime) to the staff outbox. Only the reminders stored new in this tick are kept
+ * until the messages are written; a page of leads is let go once planned. One tick at a time across all
+ * instances: a transaction-scoped PostgreSQL advisory lock.
  */
 
 type Tx = Prisma.TransactionClient;
+type Db = Tx | Database['prisma'];
 type StaffRow = PlanStaff & { channel: string; chatId: string; language: string };
 
 /** The advisory lock key of the tick (any constant shared by every instance). */
 const TICK_LOCK = 7_305_925_001;
 const CHUNK = 5000;
+/** Leads (and follow-ups) read and planned at a time. */
+const PAGE = 2000;
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-export type Render = (staff: { id: string; role: StaffRole; placeCode: string; language: string }, reminders: Reminder[]) => Outbound;
+/** A person's reminders of one tick as the messages to send them: one, or the pages of a long digest. */
+export type Render = (staff: { id: string; role: StaffRole; placeCode: string; language: string }, reminders: Reminder[]) => Outbound | Outbound[];
+
+type LeadRow = { id: string; receipt_no: string; head_name: string; stage: string; county_code: string; township_code: string; village_code: string; kind: string; due: string; judgement: string | null };
+type FollowUpRow = { id: string; receipt_no: string; head_name: string; village_code: string; contact_staff_id: string; kind: string; due: string };
 
 export function createScheduler(deps: { db: Database; deployment: Deployment; deliveries: Deliveries; logger: Logger; render: Render }) {
   const { db, deployment, deliveries, logger } = deps;
@@ -34,7 +44,8 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
   let job: ReturnType<typeof cron.schedule> | undefined;
   let running: Promise<unknown> | undefined;
 
-  async function gather(tx: Tx | Database['prisma'], now: Date): Promise<{ input: PlanInput; staff: Map<string, StaffRow> }> {
+  /** The staff, the planner for `now`, and the days that bound what is read. */
+  async function context(tx: Db, now: Date) {
     const today = localDate(now, deployment.timezone);
     const until = horizon(today, deployment.reminders, calendar);
     const staffRows = await tx.$queryRaw<Array<{ id: string; role: string; place_code: string; county_code: string; channel: string; chat_id: string; language: string; unreachable: boolean }>>`
@@ -42,45 +53,65 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     const staff = new Map<string, StaffRow>();
     for (const r of staffRows)
       staff.set(r.id, { id: r.id, role: r.role as StaffRole, placeCode: r.place_code, countyCode: r.county_code, unreachable: r.unreachable, channel: r.channel, chatId: r.chat_id, language: r.language });
-    const leads = await tx.$queryRaw<
-      Array<{ id: string; receipt_no: string; head_name: string; stage: string; county_code: string; township_code: string; village_code: string; kind: string; due: string; judgement: string | null }>
-    >`
-      SELECT l.id::text, l.receipt_no, l.head_name, l.stage, l.county_code, l.township_code, l.village_code,
-             l.next_deadline_kind AS kind, to_char(l.next_deadline_due, 'YYYY-MM-DD') AS due,
-             CASE WHEN l.stage = 'visited' THEN (SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1) END AS judgement
-      FROM lead l
-      WHERE l.next_deadline_due <= ${new Date(`${until}T00:00:00Z`)}::date AND l.stage <> ALL(${[...FINAL]}::text[])`;
-    const followUps = await tx.$queryRaw<Array<{ id: string; receipt_no: string; head_name: string; village_code: string; contact_staff_id: string; kind: string; due: string }>>`
-      SELECT id::text, receipt_no, head_name, village_code, contact_staff_id::text, follow_up_kind AS kind, to_char(follow_up_due, 'YYYY-MM-DD') AS due
-      FROM lead WHERE follow_up_due <= ${new Date(`${today}T00:00:00Z`)}::date AND contact_staff_id IS NOT NULL AND stage = 'confirmed'`;
-    const input: PlanInput = {
-      now,
-      timezone: deployment.timezone,
-      rules: deployment.reminders,
-      procedure: deployment.procedure,
-      campaigns: deployment.campaigns,
-      calendar,
-      staff: [...staff.values()],
-      leads: leads.map((l) => ({
-        id: l.id,
-        receiptNo: l.receipt_no,
-        headName: l.head_name,
-        stage: l.stage as Stage,
-        judgement: l.judgement ?? undefined,
-        countyCode: l.county_code,
-        townshipCode: l.township_code,
-        villageCode: l.village_code,
-        deadlineKind: l.kind as 'identify' | 'publicity' | 'plan',
-        deadlineDue: l.due,
-      })),
-      followUps: followUps.map((f) => ({ id: f.id, receiptNo: f.receipt_no, headName: f.head_name, villageCode: f.village_code, contactStaffId: f.contact_staff_id, kind: f.kind as 'follow_up' | 'recheck', due: f.due })),
-    };
-    if (campaignDay(input)) input.openItems = await openItems(tx, staff, today);
-    return { input, staff };
+    const base = { now, timezone: deployment.timezone, rules: deployment.reminders, procedure: deployment.procedure, campaigns: deployment.campaigns, calendar, staff: [...staff.values()] };
+    const openItemsNow = campaignDay(base) ? await openItems(tx, staff, today) : undefined;
+    return { today, until, staff, plan: planner({ ...base, ...(openItemsNow ? { openItems: openItemsNow } : {}) }) };
+  }
+
+  /**
+   * Every reminder due at `now`, page by page: each page of leads (ordered by deadline and id, read after the
+   * last one of the page before) and of follow-ups is planned and handed to `each`, then let go.
+   */
+  async function planPages(tx: Db, ctx: Awaited<ReturnType<typeof context>>, each: (reminders: Reminder[]) => Promise<void>) {
+    const until = new Date(`${ctx.until}T00:00:00Z`);
+    // keyset paging from before the first row (no deadline is earlier, no id smaller)
+    for (let after = { due: '0001-01-01', id: ZERO_UUID }; ; ) {
+      const rows = await tx.$queryRaw<LeadRow[]>`
+        SELECT l.id::text, l.receipt_no, l.head_name, l.stage, l.county_code, l.township_code, l.village_code,
+               l.next_deadline_kind AS kind, to_char(l.next_deadline_due, 'YYYY-MM-DD') AS due,
+               CASE WHEN l.stage = 'visited' THEN (SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1) END AS judgement
+        FROM lead l
+        WHERE l.next_deadline_due <= ${until}::date AND l.stage <> ALL(${[...FINAL]}::text[])
+          AND (l.next_deadline_due, l.id) > (${after.due}::date, ${after.id}::uuid)
+        ORDER BY l.next_deadline_due, l.id
+        LIMIT ${PAGE}`;
+      if (rows.length === 0) break;
+      await each(
+        ctx.plan.leads(
+          rows.map((l) => ({
+            id: l.id,
+            receiptNo: l.receipt_no,
+            headName: l.head_name,
+            stage: l.stage as Stage,
+            judgement: l.judgement ?? undefined,
+            countyCode: l.county_code,
+            townshipCode: l.township_code,
+            villageCode: l.village_code,
+            deadlineKind: l.kind as 'identify' | 'publicity' | 'plan',
+            deadlineDue: l.due,
+          })),
+        ),
+      );
+      if (rows.length < PAGE) break;
+      after = { due: rows.at(-1)!.due, id: rows.at(-1)!.id };
+    }
+    const today = new Date(`${ctx.today}T00:00:00Z`);
+    for (let after = ZERO_UUID; ; ) {
+      const rows = await tx.$queryRaw<FollowUpRow[]>`
+        SELECT id::text, receipt_no, head_name, village_code, contact_staff_id::text, follow_up_kind AS kind, to_char(follow_up_due, 'YYYY-MM-DD') AS due
+        FROM lead WHERE follow_up_due <= ${today}::date AND contact_staff_id IS NOT NULL AND stage = 'confirmed'
+          AND id > ${after}::uuid
+        ORDER BY id LIMIT ${PAGE}`;
+      if (rows.length === 0) break;
+      await each(ctx.plan.followUps(rows.map((f) => ({ id: f.id, receiptNo: f.receipt_no, headName: f.head_name, villageCode: f.village_code, contactStaffId: f.contact_staff_id, kind: f.kind as 'follow_up' | 'recheck', due: f.due }))));
+      if (rows.length < PAGE) break;
+      after = rows.at(-1)!.id;
+    }
+    await each(ctx.plan.campaigns());
   }
 
   /** Open items per person for campaign countdowns: leads of their place waiting for their role; follow-ups due. */
-  async function openItems(tx: Tx | Database['prisma'], staff: Map<string, StaffRow>, today: string): Promise<Map<string, number>> {
+  async function openItems(tx: Db, staff: Map<string, StaffRow>, today: string): Promise<Map<string, number>> {
     const rows = await tx.$queryRaw<Array<{ county_code: string; township_code: string; village_code: string; stage: string; n: bigint }>>`
       SELECT county_code, township_code, village_code, stage, count(*) AS n FROM lead WHERE stage <> ALL(${[...FINAL]}::text[]) GROUP BY 1, 2, 3, 4`;
     const counts = new Map<string, number>();
@@ -115,19 +146,8 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     return reminders.filter((r) => fresh.has(r.key));
   }
 
-  /** Reminders grouped by person: each person's reminders of this tick become one message. */
-  function byRecipient(fresh: Reminder[]): Map<string, Reminder[]> {
-    const byStaff = new Map<string, Reminder[]>();
-    for (const r of fresh) {
-      let list = byStaff.get(r.staffId);
-      if (!list) byStaff.set(r.staffId, (list = []));
-      list.push(r);
-    }
-    return byStaff;
-  }
-
-  /** Renders and writes the messages a chunk of people at a time, so a big tick never holds them all at once. */
-  async function enqueueMessages(tx: Tx, fresh: Reminder[], staff: Map<string, StaffRow>, now: Date): Promise<{ messages: number; sent: number }> {
+  /** Renders and writes the messages a chunk of people at a time; each page of a person's digest is a message. */
+  async function enqueueMessages(tx: Tx, byStaff: Map<string, Reminder[]>, staff: Map<string, StaffRow>, now: Date): Promise<{ messages: number; sent: number }> {
     let messages = 0;
     let sent = 0;
     let chunk: NewDelivery[] = [];
@@ -135,12 +155,16 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
       await deliveries.enqueueMany(tx, chunk, now);
       chunk = [];
     };
-    for (const [id, list] of byRecipient(fresh)) {
+    for (const [id, list] of byStaff) {
       const s = staff.get(id);
       if (!s) continue;
-      chunk.push({ key: `reminders:${id}:${now.toISOString()}`, channel: s.channel, chatId: s.chatId, staffId: id, message: deps.render(s, list) });
-      messages++;
+      // the outbox sends one message per chat at a time, oldest first: the pages arrive in order
+      for (const [i, message] of [deps.render(s, list)].flat().entries()) {
+        chunk.push({ key: `reminders:${id}:${now.toISOString()}${i === 0 ? '' : `:${i + 1}`}`, channel: s.channel, chatId: s.chatId, staffId: id, message });
+        messages++;
+      }
       sent += list.length;
+      byStaff.delete(id); // let each person's reminders go once written
       if (chunk.length >= 500) await flush();
     }
     if (chunk.length) await flush();
@@ -157,12 +181,23 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
       async (tx) => {
         const lock = await tx.$queryRaw<Array<{ ok: boolean }>>`SELECT pg_try_advisory_xact_lock(${TICK_LOCK}::bigint) AS ok`;
         if (!lock[0]?.ok) return { ran: false, planned: 0, due: 0, messages: 0, sent: 0 };
-        const { input, staff } = await gather(tx, now);
-        const planned = plan(input);
-        const fresh = await insertNew(tx, planned, now);
+        const ctx = await context(tx, now);
+        let planned = 0;
+        let due = 0;
+        // only the reminders stored new in this tick are kept, by person, until their messages are written
+        const byStaff = new Map<string, Reminder[]>();
+        await planPages(tx, ctx, async (reminders) => {
+          planned += reminders.length;
+          for (const r of await insertNew(tx, reminders, now)) {
+            due++;
+            let list = byStaff.get(r.staffId);
+            if (!list) byStaff.set(r.staffId, (list = []));
+            list.push(r);
+          }
+        });
         // sent: reminders written into messages to staff (each reminder's recipient is an active staff member)
-        const { messages, sent } = await enqueueMessages(tx, fresh, staff, now);
-        return { ran: true, planned: planned.length, due: fresh.length, messages, sent };
+        const { messages, sent } = await enqueueMessages(tx, byStaff, ctx.staff, now);
+        return { ran: true, planned, due, messages, sent };
       },
       { timeout: 10 * 60_000, maxWait: 30_000 },
     );
@@ -177,20 +212,22 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     },
     /** What a tick at `at` would send, without storing or sending anything. */
     async preview(at: Date) {
-      const { input, staff } = await gather(db.prisma, at);
-      const planned = plan(input);
-      const stored = new Set<string>();
-      for (let i = 0; i < planned.length; i += CHUNK) {
-        const keys = planned.slice(i, i + CHUNK).map((r) => r.key);
-        const rows = await db.prisma.$queryRaw<Array<{ key: string }>>`SELECT key FROM reminder WHERE key = ANY(${keys}::text[])`;
-        for (const r of rows) stored.add(r.key);
-      }
-      return planned
-        .filter((r) => !stored.has(r.key))
-        .map((r) => {
-          const s = staff.get(r.staffId)!;
-          return { to: { staff: r.staffId, role: s.role, place: s.placeCode, channel: s.channel }, kind: r.kind, lead: r.leadId ?? null, campaign: r.campaign ?? null, dueOn: r.dueOn, textKey: r.textKey };
-        });
+      if (quiet({ now: at, timezone: deployment.timezone, rules: deployment.reminders })) return [];
+      const ctx = await context(db.prisma, at);
+      const out: Array<{ to: { staff: string; role: StaffRole; place: string; channel: string }; kind: string; lead: string | null; campaign: string | null; dueOn: string; textKey: string }> = [];
+      await planPages(db.prisma, ctx, async (planned) => {
+        for (let i = 0; i < planned.length; i += CHUNK) {
+          const part = planned.slice(i, i + CHUNK);
+          const rows = await db.prisma.$queryRaw<Array<{ key: string }>>`SELECT key FROM reminder WHERE key = ANY(${part.map((r) => r.key)}::text[])`;
+          const stored = new Set(rows.map((r) => r.key));
+          for (const r of part) {
+            if (stored.has(r.key)) continue;
+            const s = ctx.staff.get(r.staffId)!;
+            out.push({ to: { staff: r.staffId, role: s.role, place: s.placeCode, channel: s.channel }, kind: r.kind, lead: r.leadId ?? null, campaign: r.campaign ?? null, dueOn: r.dueOn, textKey: r.textKey });
+          }
+        }
+      });
+      return out;
     },
     /** node-cron calls tick(now) on the configured schedule; a tick still running makes the next one skip. */
     start(expression: string, clock: () => Date = () => new Date()) {

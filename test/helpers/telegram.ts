@@ -23,15 +23,52 @@ export const BOT_INFO = {
   supports_join_request_queries: false,
 };
 
-export type ApiCall = { method: string; payload: Record<string, unknown> };
+export type ApiCall = { method: string; payload: Record<string, unknown>; /** sendMessage / editMessageText: the message's id */ messageId?: number };
+export type Refusal = { method: string; payload: Record<string, unknown>; description: string };
+
+const TEXT_LIMIT = 4096;
+const CALLBACK_DATA_LIMIT = 64;
+const BUTTON_LIMIT = 100;
+
+/** What Telegram answers 400 to in a sendMessage or editMessageText (the checks a bot can trip), or undefined. */
+function badRequest(method: string, payload: Record<string, unknown>, exists: (chat: string, messageId: number) => boolean): string | undefined {
+  const chat = payload.chat_id;
+  if (chat === undefined || chat === null || chat === '') return 'chat_id is empty';
+  // an integer, or a string of one, or a public @username: anything else names no chat
+  const chatOk = (typeof chat === 'number' && Number.isSafeInteger(chat)) || (typeof chat === 'string' && (/^-?\d+$/.test(chat) || /^@\w{4,}$/.test(chat)));
+  if (!chatOk) return 'chat not found';
+  const text = payload.text;
+  if (typeof text !== 'string' || text.trim() === '') return 'message text is empty';
+  if (text.length > TEXT_LIMIT) return 'message is too long';
+  const markup = payload.reply_markup as { inline_keyboard?: unknown } | undefined;
+  if (markup !== undefined) {
+    const rows = markup?.inline_keyboard;
+    if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r))) return "can't parse inline keyboard button: field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays";
+    const buttons = (rows as unknown[][]).flat() as Array<{ text?: unknown; callback_data?: unknown }>;
+    if (buttons.length > BUTTON_LIMIT) return 'reply markup is too long';
+    for (const b of buttons) {
+      if (typeof b?.text !== 'string' || b.text === '') return 'text buttons are unallowed in the inline keyboard';
+      if (typeof b.callback_data !== 'string' || b.callback_data === '' || Buffer.byteLength(b.callback_data, 'utf8') > CALLBACK_DATA_LIMIT) return 'BUTTON_DATA_INVALID';
+    }
+  }
+  if (method === 'editMessageText' && !exists(String(chat), Number(payload.message_id))) return 'message to edit not found';
+  return undefined;
+}
 
 /**
- * A local stand-in for the Telegram Bot API: answers every method grammY calls and records the calls.
+ * A local stand-in for the Telegram Bot API: answers every method grammY calls and records the calls. It refuses
+ * what Telegram refuses, with Telegram's error shape (`{ok:false, error_code:400, description:"Bad Request: …"}`):
+ * empty or over-long texts, callback data over 64 bytes, over 100 buttons, an edit of a message that is not in
+ * that chat, a chat id that is neither a number nor @username, an edit that changes nothing. Refused calls are
+ * kept in `refused`, not `calls`, and make `close()` fail.
  * Its keep-alive timeout is longer than the client's, so idle pooled sockets are not reset under load.
  */
 export async function startFakeBotApi(opts: { failNext?: (method: string, payload: Record<string, unknown>) => number | { status: number; retryAfter: number } | false } = {}) {
   const calls: ApiCall[] = [];
+  const refused: Refusal[] = [];
   const pending: Array<Record<string, unknown>> = [];
+  /** message ids sent to each chat, and the last text and markup of each (an edit to the same is refused too) */
+  const messages = new Map<string, Map<number, string>>();
   let messageId = 1000;
   const app = express();
   app.use(express.json({ limit: '5mb' }));
@@ -54,12 +91,25 @@ export async function startFakeBotApi(opts: { failNext?: (method: string, payloa
       if (pending.length > 0) return void res.json({ ok: true, result: pending.slice() });
       return void setTimeout(() => res.json({ ok: true, result: [] }), 100);
     }
+    if (method === 'sendMessage' || method === 'editMessageText') {
+      const problem = badRequest(method, payload, (chat, id) => messages.get(chat)?.has(id) ?? false);
+      const chat = String(payload.chat_id);
+      const content = JSON.stringify([payload.text, payload.reply_markup ?? null]);
+      const unchanged = !problem && method === 'editMessageText' && messages.get(chat)?.get(Number(payload.message_id)) === content;
+      if (problem || unchanged) {
+        const description = `Bad Request: ${problem ?? 'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message'}`;
+        refused.push({ method, payload, description });
+        return void res.status(400).json({ ok: false, error_code: 400, description });
+      }
+      let inChat = messages.get(chat);
+      if (!inChat) messages.set(chat, (inChat = new Map()));
+      const id = method === 'sendMessage' ? ++messageId : Number(payload.message_id);
+      inChat.set(id, content);
+      calls.push({ method, payload, messageId: id });
+      return void res.json({ ok: true, result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: payload.chat_id, type: 'private' }, text: payload.text } });
+    }
     calls.push({ method, payload });
-    let result: unknown = true;
-    if (method === 'getMe') result = BOT_INFO;
-    if (method === 'sendMessage' || method === 'editMessageText')
-      result = { message_id: ++messageId, date: Math.floor(Date.now() / 1000), chat: { id: payload.chat_id, type: 'private' }, text: payload.text };
-    res.json({ ok: true, result });
+    res.json({ ok: true, result: method === 'getMe' ? BOT_INFO : true });
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -70,11 +120,20 @@ export async function startFakeBotApi(opts: { failNext?: (method: string, payloa
   return {
     url,
     calls,
+    /** the calls Telegram would have refused, with its answer */
+    refused,
     /** queues an update for a bot that polls */
     queueUpdate: (update: Record<string, unknown>) => pending.push(update),
     /** text of the messages sent or edited to one chat, in order */
     textsTo: (chatId: number) => calls.filter((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && c.payload.chat_id === chatId).map((c) => String(c.payload.text)),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /**
+     * Stops the fake, and fails (after stopping) when the bot sent anything Telegram would have refused, so every
+     * test that uses the fake checks that; a test that provokes refusals on purpose empties `refused` first.
+     */
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (refused.length > 0) throw new Error(`Telegram would have refused ${refused.length} call(s): ${refused.map((r) => `${r.method}: ${r.description}`).join('; ')}`);
+    },
   };
 }
 
@@ -89,7 +148,6 @@ let nextUpdateId = 1;
 export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number, languageCode = 'zh-hans') {
   const from = { id: userId, is_bot: false, first_name: 'Test', language_code: languageCode };
   const chat = { id: userId, type: 'private' as const, first_name: 'Test' };
-  let lastMessageId = 0;
   let taps = 0;
 
   async function deliver(update: Record<string, unknown>, secret = WEBHOOK_SECRET) {
@@ -102,7 +160,6 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
     const calls = api.calls.slice(before);
     const sent = calls.filter((c) => c.method === 'sendMessage' || c.method === 'editMessageText');
     const last = sent[sent.length - 1];
-    if (last?.method === 'sendMessage') lastMessageId = 1000 + api.calls.filter((c) => c.method === 'sendMessage' || c.method === 'editMessageText').length;
     return { status: res.status, calls, texts: sent.map((c) => String(c.payload.text)), last: last?.payload, update };
   }
 
@@ -133,7 +190,8 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
             from,
             chat_instance: 'ci',
             data: button.callback_data,
-            message: { message_id: lastMessageId, date: 0, chat, text: String(withButtons!.payload.text) },
+            // the message the button is on, as Telegram names it (an edited message keeps its id)
+            message: { message_id: withButtons!.messageId, date: 0, chat, text: String(withButtons!.payload.text) },
           },
         }),
       );

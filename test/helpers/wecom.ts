@@ -16,9 +16,42 @@ export const OPEN_KFID = 'wkTESTACCOUNT01';
 export type WecomCall = { path: string; body: Record<string, unknown>; token: string | null; ok: boolean };
 
 /**
+ * What the platform would cut or refuse in an app message (message/send, message/update_template_card): a text
+ * over 2,048 bytes (cut), and the documented limits of a button card (main_title 36 characters, sub_title_text
+ * 160, at most 6 buttons of 10 characters, keys of 1,024 bytes, task_id of 128 bytes in [0-9A-Za-z_-@]).
+ */
+export function appMessageProblems(body: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const chars = (s: unknown) => [...String(s ?? '')].length;
+  const bytes = (s: unknown) => Buffer.byteLength(String(s ?? ''), 'utf8');
+  const text = (body.text as { content?: unknown } | undefined)?.content;
+  if (body.msgtype === 'text') {
+    if (bytes(text) > 2048) problems.push(`text.content is ${bytes(text)} bytes (over 2048: cut)`);
+    if (String(text ?? '').trim() === '') problems.push('text.content is empty');
+  }
+  const card = body.template_card as
+    | { main_title?: { title?: unknown }; sub_title_text?: unknown; task_id?: unknown; button_list?: Array<{ text?: unknown; key?: unknown }> }
+    | undefined;
+  if (card) {
+    if (chars(card.main_title?.title) > 36) problems.push(`main_title.title is ${chars(card.main_title?.title)} characters (over 36)`);
+    if (!card.main_title?.title) problems.push('main_title.title is empty');
+    if (chars(card.sub_title_text) > 160) problems.push(`sub_title_text is ${chars(card.sub_title_text)} characters (over 160)`);
+    const buttons = card.button_list ?? [];
+    if (buttons.length > 6) problems.push(`button_list has ${buttons.length} buttons (over 6)`);
+    for (const b of buttons) {
+      if (chars(b.text) > 10) problems.push(`button text "${String(b.text)}" is over 10 characters`);
+      if (bytes(b.key) > 1024) problems.push('button key over 1024 bytes');
+    }
+    if (card.task_id !== undefined && (bytes(card.task_id) > 128 || !/^[0-9A-Za-z_\-@]+$/.test(String(card.task_id)))) problems.push('task_id is not 1-128 bytes of [0-9A-Za-z_-@]');
+  }
+  return problems;
+}
+
+/**
  * A local stand-in for the WeCom server API: gettoken, kf/sync_msg (a queue of customer messages behind cursors,
  * paged), kf/send_msg, kf/send_msg_on_event, kf/service_state/get, message/send, message/update_template_card.
- * Records every call; `fail` scripts error codes for the next calls of a path.
+ * Records every call; `fail` scripts error codes for the next calls of a path; `overLimits` lists app messages
+ * that the platform would have cut (see appMessageProblems).
  */
 export async function startFakeWecom(opts: { pageSize?: number } = {}) {
   const calls: WecomCall[] = [];
@@ -26,6 +59,8 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
   const failures = new Map<string, number[]>();
   const states = new Map<string, number>();
   const expired = new Set<string>();
+  /** app messages the platform would have cut or refused, with what is wrong */
+  const overLimits: Array<{ path: string; problems: string[] }> = [];
   let tokens = 0;
   let gettokens = 0;
   let responseCodes = 0;
@@ -46,6 +81,10 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
     const scripted = failures.get(path)?.shift();
     if (scripted !== undefined) return void res.json({ errcode: scripted, errmsg: `failed on purpose (${scripted})` });
     call.ok = true;
+    if (path === 'message/send' || path === 'message/update_template_card') {
+      const problems = appMessageProblems(body);
+      if (problems.length) overLimits.push({ path, problems });
+    }
     switch (path) {
       case 'kf/sync_msg': {
         const from = body.cursor ? Number(body.cursor) : 0;
@@ -70,6 +109,7 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
     url,
     calls,
     messages,
+    overLimits,
     gettokens: () => gettokens,
     /** the next calls of `path` answer these error codes, in order */
     fail: (path: string, ...codes: number[]) => failures.set(path, [...(failures.get(path) ?? []), ...codes]),
@@ -96,9 +136,15 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
       messages.push(msg);
       return msg;
     },
+    /** what the app sent to a staff member (message/send bodies), oldest first */
+    appSentTo: (userId: string) => calls.filter((c) => c.ok && c.path === 'message/send' && c.body.touser === userId).map((c) => c.body),
     /** what was sent to a customer through 微信客服, oldest first */
     sentTo: (externalUserId: string) => calls.filter((c) => c.ok && c.path === 'kf/send_msg' && c.body.touser === externalUserId).map((c) => c.body),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /** Stops the fake, and fails (after stopping) when an app message went over the platform's limits. */
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (overLimits.length > 0) throw new Error(`WeCom would have cut ${overLimits.length} app message(s): ${overLimits.map((o) => `${o.path}: ${o.problems.join(', ')}`).join('; ')}`);
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
+import { startFakeBotApi, startWithTelegram, type FakeApi } from '../helpers/telegram.ts';
 
 // The scheduler and the staff outbox on a real database: ticks with a fake clock, messages handed to a recording
 // sender instead of a messenger.
@@ -19,6 +20,7 @@ const at = (date: string, time = '09:00') => zonedInstant(date, time, 'Asia/Shan
 describe(`reminders on ${TEST_DB}`, () => {
   let place: TestPlace;
   let running: Running[] = [];
+  let apis: FakeApi[] = [];
   const log = memoryLogger();
   let sent: Array<{ chatId: string; message: Outbound }> = [];
   let answer: (chatId: string) => SendOutcome = () => ({ ok: true });
@@ -67,6 +69,8 @@ describe(`reminders on ${TEST_DB}`, () => {
   afterEach(async () => {
     for (const app of running) await app.stop();
     running = [];
+    for (const api of apis) await api.close(); // fails if Telegram would have refused anything
+    apis = [];
     await place.cleanup();
   });
 
@@ -97,6 +101,59 @@ describe(`reminders on ${TEST_DB}`, () => {
 
     await app.deliveries.deliverDue(new Date(now.getTime() + 5000));
     expect(sent).toHaveLength(2);
+  });
+
+  it('a digest too long for one Telegram message comes in pages, each within Telegram\'s limits, every reminder once', async () => {
+    const api = await startFakeBotApi();
+    apis.push(api);
+    let clock = at('2026-11-10');
+    const app = await startWithTelegram(place, api, log.logger, () => clock, { manual: true });
+    running.push(app);
+    await leadsOn(app, '2026-11-10', 65); // identification due 25 Nov; by Mon 30 Nov overdue long enough for the county
+    for (const [role, code, user] of [['village_cadre', V1, '7001'], ['county_officer', C, '7002']] as const) {
+      const { code: invite } = await app.staff.createInvite(role, code, undefined, clock);
+      expect((await app.staff.join({ channel: 'telegram', userId: user, chatId: user, language: 'zh-CN' }, invite, clock)).ok).toBe(true);
+    }
+    clock = at('2026-11-30');
+    const r = await app.scheduler.tick(clock);
+    expect(r.due).toBe(2 * 66); // each: 65 leads (overdue; escalated) and the campaign closing today
+    await drain(app, clock);
+    for (const chat of [7001, 7002]) {
+      const texts = api.textsTo(chat);
+      expect(texts.length).toBeGreaterThan(1); // 66 lines do not fit one message
+      for (const t of texts) expect(t.length).toBeLessThanOrEqual(4096);
+      texts.forEach((t, i) => expect(t).toMatch(new RegExp(`^您有 66 条提醒（第 ${i + 1}/${texts.length} 条消息）`)));
+      const all = texts.join('\n');
+      for (let n = 1; n <= 65; n++) expect(all.split(`530925-20261110-${String(n).padStart(4, '0')}（`)).toHaveLength(2);
+      expect(all).toMatch(/「2026年防返贫集中排查数据录入」/); // and the campaign
+    }
+    expect(api.textsTo(7002).join('\n').match(/📣 督办/g)).toHaveLength(65);
+    // the numbered lines run on from page to page, and each page has buttons to its first five leads and to the tasks
+    const pages = api.calls.filter((c) => c.method === 'sendMessage' && c.payload.chat_id === 7002);
+    const numbers = pages.flatMap((c) => [...String(c.payload.text).matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1])));
+    expect(numbers).toEqual(Array.from({ length: 66 }, (_, i) => i + 1));
+    for (const c of pages) {
+      const buttons = (c.payload.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard.flat();
+      expect(buttons.at(-1)!.callback_data).toBe('tasks:0');
+      const leadLines = String(c.payload.text).match(/530925-20261110-\d{4}（/g)?.length ?? 0;
+      expect(buttons.filter((b) => b.callback_data.startsWith('lead:'))).toHaveLength(Math.min(5, leadLines));
+    }
+  });
+
+  it('a staff message over 4,096 characters reaches Telegram in parts at line ends, its buttons on the last part', async () => {
+    const api = await startFakeBotApi();
+    apis.push(api);
+    const app = await startWithTelegram(place, api, log.logger, at('2026-11-10'), { manual: true });
+    running.push(app);
+    const text = Array.from({ length: 120 }, (_, i) => `${i + 1}. ${'很长的一行内容'.repeat(7)}`).join('\n');
+    const buttons = [[{ id: 'tasks:0', label: '我的待办' }]];
+    await app.db.prisma.$transaction((tx) => app.deliveries.enqueue(tx, { key: 'long-1', channel: 'telegram', chatId: '7003', staffId: null, message: { text, buttons } }, at('2026-11-10')));
+    expect(await app.deliveries.deliverDue(at('2026-11-10', '10:00'))).toMatchObject({ sent: 1 });
+    const parts = api.calls.filter((c) => c.method === 'sendMessage' && c.payload.chat_id === 7003);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.map((c) => String(c.payload.text)).join('')).toBe(text);
+    expect(parts.every((c) => String(c.payload.text).length <= 4096)).toBe(true);
+    expect(parts.map((c) => Boolean(c.payload.reply_markup))).toEqual([...parts.slice(1).map(() => false), true]);
   });
 
   it('two ticks at once: only one sends', async () => {

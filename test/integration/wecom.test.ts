@@ -240,6 +240,62 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     expect(JSON.stringify(lines)).not.toContain(good.encrypted.slice(0, 20));
   });
 
+  it('refuses a correctly signed callback dated outside ten minutes of now (a replay), POST and URL verification alike', async () => {
+    const app = await boot();
+    const logged = log.lines().length;
+    fake.queue('wmReplay', '你好');
+    const old = encryptedCallback(kfEventXml(), { timestamp: '1000000000' }); // 9 Sep 2001, signed with the right token
+    expect((await postCallback(app.url, '/wecom/kf/callback', old)).status).toBe(403);
+    const app2001 = encryptedCallback(`<xml><ToUserName>${WECOM.WECOM_CORP_ID}</ToUserName><FromUserName>someone</FromUserName><CreateTime>1000000000</CreateTime><MsgType>text</MsgType><Content>/tasks</Content><MsgId>1</MsgId><AgentID>1000002</AgentID></xml>`, { timestamp: '1000000000' });
+    expect((await postCallback(app.url, '/wecom/app/callback', app2001)).status).toBe(403);
+    const late = encryptedCallback(kfEventXml(), { timestamp: String(Math.floor(Date.now() / 1000) + 11 * 60) }); // 11 minutes ahead
+    expect((await postCallback(app.url, '/wecom/kf/callback', late)).status).toBe(403);
+    const echo = encryptedCallback('5927782489442352469', { timestamp: '1000000000' });
+    const res = await fetch(`${app.url}/wecom/app/callback?msg_signature=${echo.signature}&timestamp=${echo.timestamp}&nonce=${echo.nonce}&echostr=${encodeURIComponent(echo.encrypted)}`);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe('');
+    expect(fake.calls.filter((x) => x.path === 'kf/sync_msg')).toHaveLength(0);
+    expect(await app.db.prisma.inboundUpdate.count()).toBe(0);
+    const lines = log.lines().slice(logged).filter((l) => String(l.msg).startsWith('wecom'));
+    expect(lines.map((l) => [l.msg, l.problem])).toEqual(Array.from({ length: 4 }, () => ['wecom callback refused', 'stale_timestamp']));
+    // within the window the same account's callback is handled, and its redelivery is still recognised
+    const now = encryptedCallback(kfEventXml('tokNow'), { timestamp: String(Math.floor(Date.now() / 1000) - 9 * 60) });
+    expect((await postCallback(app.url, '/wecom/kf/callback', now)).status).toBe(200);
+    await app.wecom!.settled();
+    expect((await postCallback(app.url, '/wecom/kf/callback', now)).status).toBe(200);
+    await app.wecom!.settled();
+    expect(fake.sentTo('wmReplay')).toHaveLength(1);
+  });
+
+  it('a query parameter given twice, or XML nested thousands deep, is refused 400 with one log line naming the route only', async () => {
+    const app = await boot();
+    const logged = log.lines().length;
+    const good = encryptedCallback(kfEventXml());
+    const twice = { query: `${good.query}&timestamp=2`, body: good.body };
+    expect((await postCallback(app.url, '/wecom/kf/callback', twice)).status).toBe(400);
+    const twoSignatures = { query: `${good.query}&msg_signature=${good.signature}`, body: good.body };
+    expect((await postCallback(app.url, '/wecom/app/callback', twoSignatures)).status).toBe(400);
+    const echo = `msg_signature=${good.signature}&timestamp=${good.timestamp}&nonce=${good.nonce}&nonce=1&echostr=${encodeURIComponent(good.encrypted)}`;
+    expect((await fetch(`${app.url}/wecom/app/callback?${echo}`)).status).toBe(400);
+    const deep = { query: good.query, body: `<xml>${'<a>'.repeat(5000)}x${'</a>'.repeat(5000)}<Encrypt><![CDATA[${good.encrypted}]]></Encrypt></xml>` };
+    expect((await postCallback(app.url, '/wecom/kf/callback', deep)).status).toBe(400);
+    // a path Express routes here anyway (trailing slash, other case) with something private in the query
+    const odd = await fetch(`${app.url}/WeCom/KF/callback/?${good.query}&timestamp=2&phone=13812345678`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: good.body });
+    expect(odd.status).toBe(400);
+    expect(await app.db.prisma.inboundUpdate.count()).toBe(0);
+    const lines = log.lines().slice(logged).filter((l) => String(l.msg).startsWith('wecom'));
+    expect(lines.map((l) => [l.msg, l.route, l.problem])).toEqual([
+      ['wecom callback refused', '/wecom/kf/callback', 'bad_query'],
+      ['wecom callback refused', '/wecom/app/callback', 'bad_query'],
+      ['wecom callback refused', '/wecom/app/callback', 'bad_query'],
+      ['wecom callback refused', '/wecom/kf/callback', 'bad_xml'],
+      ['wecom callback refused', '/wecom/kf/callback', 'bad_query'],
+    ]);
+    // nor does any other line of these requests (the request log names the route too)
+    const text = JSON.stringify(log.lines().slice(logged));
+    for (const secret of [good.signature, good.nonce, good.encrypted.slice(0, 20), '13812345678', 'WeCom/KF', 'timestamp']) expect(text).not.toContain(secret);
+  });
+
   it('a redelivered callback is answered 200 and pulled once; a message pulled twice is handled once', async () => {
     const app = await boot();
     fake.queue('wmRedeliver', '你好');
@@ -367,6 +423,37 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     expect(await app.deliveries.deliverDue(clock)).toMatchObject({ paused: 1 });
     expect(await app.deliveries.deliverDue(new Date(clock.getTime() + 30_000))).toMatchObject({ sent: 0 });
     expect(await app.deliveries.deliverDue(new Date(clock.getTime() + 61_000))).toMatchObject({ sent: 1 });
+  });
+
+  it('a long reminder digest reaches a staff member on the app in pages within the platform\'s limits, nothing lost', async () => {
+    const app = await boot();
+    for (let i = 0; i < 65; i++) await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), zonedInstant('2026-11-10', '10:00', 'Asia/Shanghai'));
+    for (const [role, code, user] of [['village_cadre', '530925101201', 'cadreBingdao'], ['county_officer', '530925', 'countyOfficer']] as const) {
+      const { code: invite } = await app.staff.createInvite(role, code, undefined, clock);
+      expect((await app.staff.join({ channel: 'wecom-app', userId: user, chatId: user, language: 'zh-CN' }, invite, clock)).ok).toBe(true);
+    }
+    clock = zonedInstant('2026-11-30', '09:00', 'Asia/Shanghai'); // identification was due 25 Nov: overdue, escalated to the county
+    expect((await app.scheduler.tick(clock)).due).toBe(2 * 66); // each: 65 leads and the campaign closing today
+    for (let s = 0; s < 120; s++) {
+      const r = await app.deliveries.deliverDue(new Date(clock.getTime() + s * 1000));
+      if (r.sent + r.failed + r.dead + r.paused === 0) break;
+    }
+    expect(fake.overLimits).toEqual([]); // nothing the platform would cut
+    for (const user of ['cadreBingdao', 'countyOfficer']) {
+      const sent = fake.appSentTo(user);
+      // what the member reads: the texts, and the cards' titles and text
+      const shown = sent
+        .map((b) => (b.msgtype === 'text' ? String((b.text as { content: string }).content) : `${(b.template_card as { main_title: { title: string } }).main_title.title}\n${(b.template_card as { sub_title_text?: string }).sub_title_text ?? ''}`))
+        .join('\n');
+      for (let n = 1; n <= 65; n++) expect(shown.split(`530925-20261110-${String(n).padStart(4, '0')}（`), `receipt ${n} to ${user}`).toHaveLength(2);
+      expect(shown).toMatch(/「2026年防返贫集中排查数据录入」/);
+      expect(shown).toMatch(/您有 66 条提醒（第 1\/\d+ 条消息）/);
+      // every page has its card with buttons to its first leads and to the tasks
+      const cards = sent.filter((b) => b.msgtype === 'template_card').map((b) => (b.template_card as { button_list: Array<{ key: string }> }).button_list);
+      expect(cards.length).toBeGreaterThan(1);
+      for (const buttons of cards) expect(buttons.at(-1)!.key).toBe('tasks:0');
+    }
+    expect(fake.appSentTo('countyOfficer').map((b) => JSON.stringify(b)).join('').match(/📣 督办/g)).toHaveLength(65);
   });
 
   it('starts with the channel off when WECOM_CORP_ID is unset, and refuses a partial configuration by name', async () => {

@@ -11,6 +11,7 @@ import type { Logger } from '../../../server/log.ts';
 import { tFor } from '../../../server/i18n.ts';
 import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
 import { errorFields } from '../../../server/errors.ts';
+import { splitText, utf16Units } from '../text.ts';
 
 /**
  * Telegram through grammY, as transport only: updates become the engine's inbound shape, replies become
@@ -79,7 +80,9 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
 
   async function send(ctx: Context, chatId: number, out: Outbound, tapped?: { messageId: number }) {
     const reply_markup = keyboard(out);
-    if (out.replace && tapped) {
+    // at most 4,096 characters a message: a longer text goes out in parts, the buttons on the last one
+    const parts = splitText(out.text, 4096, utf16Units).filter((p) => p.trim() !== '');
+    if (out.replace && tapped && parts.length === 1) {
       try {
         await ctx.api.editMessageText(chatId, tapped.messageId, out.text, reply_markup ? { reply_markup } : {});
         return;
@@ -88,7 +91,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
         // fall through: send it as a new message
       }
     }
-    await ctx.api.sendMessage(chatId, out.text, reply_markup ? { reply_markup } : {});
+    for (const [i, part] of parts.entries()) await ctx.api.sendMessage(chatId, part, reply_markup && i === parts.length - 1 ? { reply_markup } : {});
   }
 
   bot.use(async (ctx) => {
@@ -165,8 +168,11 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
       ratePerSecond,
       async send(chatId: string, out: Outbound): Promise<SendOutcome> {
         const reply_markup = keyboard(out);
+        const to = /^-?\d+$/.test(chatId) ? Number(chatId) : chatId;
+        // at most 4,096 characters a message: a longer text goes out in parts, the buttons on the last one
+        const parts = splitText(out.text, 4096, utf16Units).filter((p) => p.trim() !== '');
         try {
-          await plainApi.sendMessage(/^-?\d+$/.test(chatId) ? Number(chatId) : chatId, out.text, reply_markup ? { reply_markup } : {});
+          for (const [i, part] of parts.entries()) await plainApi.sendMessage(to, part, reply_markup && i === parts.length - 1 ? { reply_markup } : {});
           return { ok: true };
         } catch (e) {
           if (e instanceof GrammyError) {

@@ -9,7 +9,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
  * node:crypto does the cipher; `@wecom/crypto` (the platform's own package) is used in the tests to make vectors.
  */
 
-export type EnvelopeProblem = 'bad_signature' | 'bad_ciphertext' | 'bad_padding' | 'bad_length' | 'wrong_receiver' | 'bad_xml';
+export type EnvelopeProblem = 'bad_signature' | 'stale_timestamp' | 'bad_query' | 'bad_ciphertext' | 'bad_padding' | 'bad_length' | 'wrong_receiver' | 'bad_xml';
 
 export class EnvelopeError extends Error {
   constructor(
@@ -21,6 +21,18 @@ export class EnvelopeError extends Error {
 }
 
 const BLOCK = 32;
+/** How far a callback's signed timestamp may be from our clock: a correctly signed callback from outside is a replay. */
+export const TIMESTAMP_WINDOW_S = 10 * 60;
+
+/**
+ * Refuses a signed timestamp (unix seconds) more than 10 minutes from `nowMs`: the signature covers it, so a
+ * callback recorded once and posted again later is refused, while redeliveries within the window are recognised
+ * by their id. Called after the signature is checked.
+ */
+export function checkTimestamp(timestamp: string | undefined, nowMs: number): void {
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) throw new EnvelopeError('stale_timestamp', 'timestamp is not unix seconds');
+  if (Math.abs(Number(timestamp) - nowMs / 1000) > TIMESTAMP_WINDOW_S) throw new EnvelopeError('stale_timestamp', 'timestamp is outside the allowed window');
+}
 
 export type Envelope = ReturnType<typeof createEnvelope>;
 
@@ -76,16 +88,51 @@ export function createEnvelope(opts: { token: string; encodingAesKey: string; re
   };
 }
 
-const parser = new XMLParser({ parseTagValue: false, parseAttributeValue: false, processEntities: false, ignoreDeclaration: true, trimValues: true, htmlEntities: false });
+/** A callback's XML is two or three levels deep (a template card event's selections five): more is refused. */
+const MAX_DEPTH = 16;
+const parser = new XMLParser({ parseTagValue: false, parseAttributeValue: false, processEntities: false, ignoreDeclaration: true, trimValues: true, htmlEntities: false, maxNestedTags: MAX_DEPTH });
 
 /**
- * The XML of a callback: well-formed, no DOCTYPE or entity declarations (no entity expansion at all), tag values
- * kept as strings. Returns the children of <xml> as a flat record.
+ * The deepest nesting of elements, counted in one pass without recursion (CDATA, comments and processing
+ * instructions skipped): deeply nested XML is refused before any parser walks it.
+ */
+function depth(text: string): number {
+  let level = 0;
+  let max = 0;
+  for (let i = text.indexOf('<'); i >= 0 && i < text.length; i = text.indexOf('<', i)) {
+    const skip = (open: string, close: string) => (text.startsWith(open, i) ? text.indexOf(close, i + open.length) : -2);
+    let end = skip('<![CDATA[', ']]>');
+    if (end === -2) end = skip('<!--', '-->');
+    if (end === -2) end = skip('<?', '?>');
+    if (end !== -2) {
+      if (end < 0) return max; // unterminated: the validator refuses it
+      i = end + 1;
+      continue;
+    }
+    const close = text.indexOf('>', i);
+    if (close < 0) return max;
+    if (text[i + 1] === '/') level--;
+    else if (text[close - 1] !== '/' && text[i + 1] !== '!') max = Math.max(max, ++level);
+    i = close + 1;
+  }
+  return max;
+}
+
+
+/**
+ * The XML of a callback: well-formed, at most 16 elements deep, no DOCTYPE or entity declarations (no entity
+ * expansion at all), tag values kept as strings. Returns the children of <xml> as a flat record.
  */
 export function parseXml(text: string): Record<string, string> {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new EnvelopeError('bad_xml', 'DOCTYPE and entity declarations are refused');
+  if (depth(text) > MAX_DEPTH) throw new EnvelopeError('bad_xml', `nested deeper than ${MAX_DEPTH} elements`);
   if (XMLValidator.validate(text) !== true) throw new EnvelopeError('bad_xml', 'not well-formed XML');
-  const doc = parser.parse(text) as { xml?: unknown };
+  let doc: { xml?: unknown };
+  try {
+    doc = parser.parse(text) as { xml?: unknown };
+  } catch {
+    throw new EnvelopeError('bad_xml', 'the XML parser refused it');
+  }
   if (!doc.xml || typeof doc.xml !== 'object') throw new EnvelopeError('bad_xml', 'no <xml> root');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc.xml as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;

@@ -5,11 +5,12 @@ import type { Crypto } from '../../../server/crypto.ts';
 import type { Logger } from '../../../server/log.ts';
 import type { WecomConfig } from '../../../server/config.ts';
 import type { Conversations } from '../../conversation.ts';
-import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
+import type { Button, Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
-import { createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
+import { checkTimestamp, createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
 import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.ts';
 import { errorFields } from '../../../server/errors.ts';
+import { splitText as splitShared, utf8Bytes } from '../text.ts';
 
 /**
  * WeCom as a channel, equal to Telegram (ARCHITECTURE principle 1):
@@ -36,29 +37,11 @@ const ANSWERS_PER_MESSAGE = 5;
 /** People whose messages of one pulled page are handled at the same time. */
 const PAGE_CONCURRENCY = 16;
 
-const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+const bytes = utf8Bytes;
 
 /** Splits text at line ends (or, for one very long line, anywhere) into parts of at most `limit` bytes. */
 export function splitText(text: string, limit = TEXT_LIMIT): string[] {
-  if (bytes(text) <= limit) return [text];
-  const parts: string[] = [];
-  let cur = '';
-  const push = (piece: string) => {
-    if (cur && bytes(cur) + bytes(piece) > limit) {
-      parts.push(cur);
-      cur = '';
-    }
-    while (bytes(piece) > limit) {
-      let cut = piece.length;
-      while (bytes(piece.slice(0, cut)) > limit) cut = Math.floor(cut * 0.9);
-      parts.push(piece.slice(0, cut));
-      piece = piece.slice(cut);
-    }
-    cur += piece;
-  };
-  for (const line of text.split(/(?<=\n)/)) push(line);
-  if (cur) parts.push(cur);
-  return parts;
+  return splitShared(text, limit, utf8Bytes);
 }
 
 /** One engine message as 微信客服 messages: text parts, the last one carrying the choices as a menu. */
@@ -75,6 +58,48 @@ export function kfMessages(out: Outbound): Array<Record<string, unknown>> {
     ...parts.flatMap((p) => splitText(p)).map((content) => ({ msgtype: 'text', text: { content } })),
     { msgtype: 'msgmenu', msgmenu: { head_content: head, list: menu.map((b) => ({ type: 'click', click: { id: b.id, content: b.label.slice(0, 40) } })) } },
   ];
+}
+
+/** What a button_interaction template_card shows (the documented limits; what is over is cut by the platform). */
+const CARD_TITLE_CHARS = 36;
+const CARD_TEXT_CHARS = 160;
+const CARD_BUTTONS = 6;
+const BUTTON_TEXT_CHARS = 10;
+const chars = (s: string) => [...s].length;
+const cut = (s: string, n: number) => [...s].slice(0, n).join('');
+
+/** A button card: the title, an optional text under it, at most 6 buttons. task_id is random (a repeat is refused with 42014). */
+function card(title: string, text: string, buttons: Button[]): Record<string, unknown> {
+  return {
+    msgtype: 'template_card',
+    template_card: {
+      card_type: 'button_interaction',
+      main_title: { title: cut(title, CARD_TITLE_CHARS), desc: '' },
+      ...(text ? { sub_title_text: cut(text, CARD_TEXT_CHARS) } : {}),
+      task_id: `t${randomBytes(12).toString('hex')}`,
+      button_list: buttons.map((b, i) => ({ text: cut(b.label, BUTTON_TEXT_CHARS), style: i === 0 ? 1 : 2, key: b.id })),
+    },
+  };
+}
+
+/**
+ * One engine message as messages of the self-built app, none over the platform's limits and nothing lost: text
+ * alone as text messages (2,048 bytes each); with buttons, one card when the text fits a card (its first line
+ * the title, the rest the text under it), else the text as text messages followed by a card with the buttons
+ * under the first line; more than 6 buttons go on further cards.
+ */
+export function appMessages(out: Outbound): Array<Record<string, unknown>> {
+  const texts = (text: string) => splitText(text).map((content) => ({ msgtype: 'text', text: { content } }));
+  const buttons = (out.buttons ?? []).flat();
+  if (buttons.length === 0) return texts(out.text);
+  const lines = out.text.split('\n');
+  const at = Math.max(0, lines.findIndex((l) => l.trim() !== ''));
+  const title = lines[at]!.trim();
+  const body = lines.slice(at + 1).join('\n').trim();
+  const groups: Button[][] = [];
+  for (let i = 0; i < buttons.length; i += CARD_BUTTONS) groups.push(buttons.slice(i, i + CARD_BUTTONS));
+  if (chars(title) <= CARD_TITLE_CHARS && chars(body) <= CARD_TEXT_CHARS) return groups.map((g, i) => card(title, i === 0 ? body : '', g));
+  return [...texts(out.text), ...groups.map((g) => card(title, '', g))];
 }
 
 type KfMessage = {
@@ -125,7 +150,10 @@ const FAIL_TYPES: Record<number, string> = {
   12: 'message type not allowed',
 };
 
-export function createWecom(config: WecomConfig, deps: { db: Database; crypto: Crypto; conversations: Conversations; logger: Logger; fetch?: typeof fetch; sleep?: (ms: number) => Promise<void> }) {
+export function createWecom(
+  config: WecomConfig,
+  deps: { db: Database; crypto: Crypto; conversations: Conversations; logger: Logger; fetch?: typeof fetch; sleep?: (ms: number) => Promise<void>; /** wall clock for callback timestamps */ now?: () => Date },
+) {
   const { db, crypto, conversations, logger } = deps;
   const kfEnvelope = createEnvelope({ token: config.kf.callbackToken, encodingAesKey: config.kf.callbackAesKey, receiverId: config.corpId });
   const appEnvelope = createEnvelope({ token: config.callbackToken, encodingAesKey: config.callbackAesKey, receiverId: config.corpId });
@@ -134,34 +162,54 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
   // one secret serves both surfaces unless an older organization set a separate 微信客服 secret
   const kfApi: WecomApi = config.kf.secret === config.agentSecret ? appApi : createWecomApi({ apiRoot: config.apiRoot, corpId: config.corpId, secret: config.kf.secret, name: 'kf' }, apiDeps);
 
+  const clock = deps.now ?? (() => new Date());
+
+  /** The signature parameters of a callback's query, each given once (twice, or as a structure: refused). */
+  function signed(req: Request, extra?: 'echostr') {
+    const q = req.query as Record<string, unknown>;
+    const one = (name: string): string | undefined => {
+      const v = q[name];
+      if (v !== undefined && typeof v !== 'string') throw new EnvelopeError('bad_query', `query parameter ${name} is not one value`);
+      return v;
+    };
+    return { signature: one('msg_signature'), timestamp: one('timestamp'), nonce: one('nonce'), echostr: extra ? one(extra) : undefined };
+  }
+
+  /** The signature, then the signed timestamp: a correctly signed callback from outside ±10 minutes is a replay. */
+  function verify(envelope: Envelope, p: ReturnType<typeof signed>, encrypted: string | undefined) {
+    envelope.verify(p.signature, p.timestamp, p.nonce, encrypted);
+    checkTimestamp(p.timestamp, clock().getTime());
+  }
+
   /** Checks and opens a callback; throws EnvelopeError (answered 4xx, logged without the payload). */
   function open(envelope: Envelope, req: Request): Record<string, string> {
+    const p = signed(req);
     const body = typeof req.body === 'string' ? req.body : '';
     const outer = parseXml(body);
-    const q = req.query as Record<string, string | undefined>;
-    envelope.verify(q.msg_signature, q.timestamp, q.nonce, outer.Encrypt);
+    verify(envelope, p, outer.Encrypt);
     return parseXml(envelope.decrypt(outer.Encrypt!));
   }
 
-  function verifyUrl(envelope: Envelope) {
+  function verifyUrl(envelope: Envelope, route: string) {
     return (req: Request, res: Response) => {
-      const q = req.query as Record<string, string | undefined>;
       try {
-        envelope.verify(q.msg_signature, q.timestamp, q.nonce, q.echostr);
-        res.type('text/plain').send(envelope.decrypt(q.echostr!));
+        const p = signed(req, 'echostr');
+        verify(envelope, p, p.echostr);
+        res.type('text/plain').send(envelope.decrypt(p.echostr!));
       } catch (e) {
-        refuse(req, res, e);
+        refuse(route, res, e);
       }
     };
   }
 
-  function refuse(req: Request, res: Response, e: unknown) {
+  /** A refused callback: one log line with the route (never the request's own path or query) and the problem. */
+  function refuse(route: string, res: Response, e: unknown) {
     if (e instanceof EnvelopeError) {
-      logger.warn({ path: req.path, problem: e.problem }, 'wecom callback refused');
-      res.status(e.problem === 'bad_signature' || e.problem === 'wrong_receiver' ? 403 : 400).type('text/plain').send('');
+      logger.warn({ route, problem: e.problem }, 'wecom callback refused');
+      res.status(e.problem === 'bad_signature' || e.problem === 'stale_timestamp' || e.problem === 'wrong_receiver' ? 403 : 400).type('text/plain').send('');
       return;
     }
-    logger.error({ path: req.path, err: errorFields(e) }, 'wecom callback failed');
+    logger.error({ route, err: errorFields(e) }, 'wecom callback failed');
     res.status(500).type('text/plain').send('');
   }
 
@@ -305,11 +353,11 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
 
   const textBody = express.text({ type: () => true, limit: '64kb' });
   /** The raw XML body, at most 64 KB; an oversized or unreadable body is refused like any bad callback. */
-  const xmlBody = (req: Request, res: Response, next: () => void) =>
+  const xmlBody = (route: string) => (req: Request, res: Response, next: () => void) =>
     textBody(req, res, (err?: unknown) => {
       if (!err) return next();
       const tooLarge = (err as { type?: string }).type === 'entity.too.large';
-      logger.warn({ path: req.path, problem: tooLarge ? 'too_large' : 'bad_body' }, 'wecom callback refused');
+      logger.warn({ route, problem: tooLarge ? 'too_large' : 'bad_body' }, 'wecom callback refused');
       res.status(tooLarge ? 413 : 400).type('text/plain').send('');
     });
 
@@ -317,23 +365,23 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
    * A POST callback: checked and opened, recorded, answered 200 at once (the platform retries after 5 s), handled
    * after; a redelivery is answered and not handled again; one that is not for us is answered and ignored.
    */
-  function callbackRoute(envelope: Envelope, wanted: (msg: Record<string, string>) => boolean) {
+  function callbackRoute(envelope: Envelope, route: string, wanted: (msg: Record<string, string>) => boolean) {
     return async (req: Request, res: Response) => {
       let msg: Record<string, string>;
       try {
         msg = open(envelope, req);
       } catch (e) {
-        return refuse(req, res, e);
+        return refuse(route, res, e);
       }
       if (!wanted(msg)) return void res.type('text/plain').send('');
       let fresh: boolean;
       try {
         fresh = await recordCallback(callbackId(msg), msg);
       } catch (e) {
-        return refuse(req, res, e);
+        return refuse(route, res, e);
       }
       res.type('text/plain').send('');
-      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ path: req.path, err: errorFields(e) }, 'wecom callback handling failed'));
+      if (fresh) void handleCallback(msg).catch((e: unknown) => logger.error({ route, err: errorFields(e) }, 'wecom callback handling failed'));
     };
   }
 
@@ -366,10 +414,10 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
     appApi,
     pull,
     mount(app: Express) {
-      app.get(KF_PATH, verifyUrl(kfEnvelope));
-      app.get(APP_PATH, verifyUrl(appEnvelope));
-      app.post(KF_PATH, xmlBody, callbackRoute(kfEnvelope, (msg) => msg.Event === 'kf_msg_or_event' && Boolean(msg.OpenKfId)));
-      app.post(APP_PATH, xmlBody, callbackRoute(appEnvelope, () => true));
+      app.get(KF_PATH, verifyUrl(kfEnvelope, KF_PATH));
+      app.get(APP_PATH, verifyUrl(appEnvelope, APP_PATH));
+      app.post(KF_PATH, xmlBody(KF_PATH), callbackRoute(kfEnvelope, KF_PATH, (msg) => msg.Event === 'kf_msg_or_event' && Boolean(msg.OpenKfId)));
+      app.post(APP_PATH, xmlBody(APP_PATH), callbackRoute(appEnvelope, APP_PATH, () => true));
     },
 
     appSender,
@@ -406,12 +454,17 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
     if (replies.length === 0 || !(await conversations.claimReplies('wecom-app', platformId))) return;
     try {
       // a tapped card is updated to show what was done; the rest goes out as messages
-      let rest = replies;
+      let messages = replies.flatMap(appMessages);
       if (msg.ResponseCode && replies[0]?.replace) {
-        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: msg.ResponseCode, ...cardBody(replies[0]) });
-        rest = replies.slice(1);
+        // the tapped card becomes the answer's card (its first line and buttons); what does not fit on it follows as messages
+        const first = appMessages(replies[0]);
+        const i = first.findIndex((m) => m.msgtype === 'template_card');
+        const update = i >= 0 ? first[i]! : card(replies[0].text.trim().split('\n')[0] ?? '', '', []);
+        const { template_card } = update as { template_card: Record<string, unknown> };
+        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: msg.ResponseCode, template_card });
+        messages = [...first.filter((_, j) => j !== i), ...replies.slice(1).flatMap(appMessages)];
       }
-      for (const out of rest) await appApi.post('message/send', { touser: userId, agentid: Number(config.agentId), ...appMessage(out) });
+      for (const m of messages) await appApi.post('message/send', { touser: userId, agentid: Number(config.agentId), ...m });
       await conversations.repliesSent('wecom-app', platformId);
     } catch (e) {
       await conversations.releaseReplies('wecom-app', platformId);
@@ -419,38 +472,23 @@ export function createWecom(config: WecomConfig, deps: { db: Database; crypto: C
     }
   }
 
-  /** A staff message: a button card when it has choices (at most 6 buttons), text otherwise. */
-  function appMessage(out: Outbound): Record<string, unknown> {
-    const buttons = (out.buttons ?? []).flat();
-    if (buttons.length === 0) return { msgtype: 'text', text: { content: splitText(out.text)[0] } };
-    return { msgtype: 'template_card', ...cardBody(out) };
-  }
-
-  function cardBody(out: Outbound): Record<string, unknown> {
-    const [title, ...rest] = out.text.split('\n');
-    const buttons = (out.buttons ?? []).flat().slice(0, 6);
-    // task_id must be unique within the app (a repeat is refused with 42014): random, in the allowed characters
-    const taskId = `t${randomBytes(12).toString('hex')}`;
-    return {
-      template_card: {
-        card_type: 'button_interaction',
-        main_title: { title: (title ?? '').slice(0, 36), desc: '' },
-        sub_title_text: rest.join('\n').slice(0, 160),
-        task_id: taskId,
-        button_list: buttons.map((b, i) => ({ text: b.label.slice(0, 10), style: i === 0 ? 1 : 2, key: b.id })),
-      },
-    };
-  }
-
   /** Staff messages from the outbox, to a member's userid, paced per member by the outbox. */
   function appSender(ratePerSecond: number): Sender {
     return {
       ratePerSecond,
-      perChat: { perMinute: 30, perHour: 1000 },
+      // the platform allows a member 30 messages a minute and 1,000 an hour; an outbox message is at most two of
+      // them (a text too long for a card, then the card with its buttons), so the outbox counts half of each
+      perChat: { perMinute: 15, perHour: 500 },
       async send(chatId: string, out: Outbound): Promise<SendOutcome> {
         try {
-          const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: chatId, agentid: Number(config.agentId), ...appMessage(out) });
-          if (r.invaliduser) return { ok: false, kind: 'unreachable', error: `invalid user ${r.invaliduser}` };
+          const messages = appMessages(out);
+          for (const m of messages) {
+            // a message sent in parts: if a later part fails, the retry sends the parts again, and the platform's
+            // duplicate check (same content to the same member within 4 hours) drops those already delivered
+            const once = messages.length > 1 && m.msgtype === 'text' ? { enable_duplicate_check: 1, duplicate_check_interval: 14_400 } : {};
+            const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: chatId, agentid: Number(config.agentId), ...m, ...once });
+            if (r.invaliduser) return { ok: false, kind: 'unreachable', error: `invalid user ${r.invaliduser}` };
+          }
           return { ok: true };
         } catch (e) {
           if (e instanceof WecomApiError) {
