@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,7 +49,8 @@ describe.runIf(TEST_DB === 'postgres')('a PostgreSQL outage (the server goes awa
     const api = await startFakeBotApi();
     const county = await startCountyReceiver();
     // the sample deployment without quiet hours, so the staff message worker reads the database at any hour
-    const deployment = join(mkdtempSync(join(tmpdir(), 'outage-')), 'deployment.yaml');
+    const deploymentDir = mkdtempSync(join(tmpdir(), 'outage-'));
+    const deployment = join(deploymentDir, 'deployment.yaml');
     const sample = readFileSync(join(REPO_ROOT, 'server', 'deployments', '530925-shuangjiang.yaml'), 'utf8');
     writeFileSync(deployment, sample.replace(/quietHours: \{[^}]*\}/, 'quietHours: { from: "00:00", to: "00:00" }'));
     const server = spawnServer({
@@ -143,6 +144,7 @@ describe.runIf(TEST_DB === 'postgres')('a PostgreSQL outage (the server goes awa
       await api.close();
       await county.close();
       await place.cleanup();
+      rmSync(deploymentDir, { recursive: true, force: true });
     }
   }, 180_000);
 });
