@@ -17,8 +17,13 @@
  * fake WeCom API in the driver thread (bench/fake-wecom-api.ts); each person's message is queued there and announced
  * by a signed, encrypted kf_msg_or_event callback; the app answers it at once, then pulls (kf/sync_msg) and answers
  * (kf/send_msg). The baseline stays the Telegram-webhook echo bot, so both channels' ratios are comparable.
+ *
+ * Memory at rest, last: once the app here has stopped, a fresh server process as `npm start` runs it (`node
+ * dist/server/start.js`, compiled first as prestart does) starts with the same settings on the same database,
+ * is left idle for --rest-seconds, and its VmRSS and VmHWM are read from /proc/<pid>/status.
  */
 import { Worker } from 'node:worker_threads';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,13 +34,15 @@ import express from 'express';
 import { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { start, type Running } from '../server/main.ts';
-import { loadConfig } from '../server/config.ts';
+import { loadConfig, REPO_ROOT } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
 import { WECOM } from '../test/helpers/wecom.ts';
 import { percentiles, type BenchOptions, type Channel, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
 
 const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+/** The idle server process on PostgreSQL stays within this (README, "Benchmarks"). */
+const REST_TARGET_MB = 150;
 
 // ---------------------------------------------------------------------------------------------------------
 // flags
@@ -49,10 +56,14 @@ const USAGE = `usage: tsx bench/selfreport.ts [flags]
   --think MS        realistic load: mean pause between a person's answers, ms (default: half of people/rate,
                     so the people can sustain the rate; each pause is uniform in 0.25..1.75 × the mean)
   --timeout MS      per-request timeout of the load generator (default 60000)
+  --rest-seconds S  memory at rest: how long a freshly started server process is left idle before its RSS is
+                    read (default 30; 0 skips the measurement)
   --max-seconds S   stop with exit code 3 if the whole run takes longer (default 1800)
 Environment: DATABASE_URL (PostgreSQL instead of the embedded database; DATA_ENCRYPTION_KEY defaults to a fixed key).`;
 
-function parseArgs(argv: string[]): BenchOptions {
+type Options = BenchOptions & { restSeconds: number };
+
+function parseArgs(argv: string[]): Options {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -66,7 +77,7 @@ function parseArgs(argv: string[]): BenchOptions {
     if (value === undefined) usageError(`--${m[1]} needs a value`);
     values.set(m[1]!, value);
   }
-  const known = ['channel', 'people', 'rate', 'seconds', 'warmup', 'think', 'timeout', 'max-seconds'];
+  const known = ['channel', 'people', 'rate', 'seconds', 'warmup', 'think', 'timeout', 'max-seconds', 'rest-seconds'];
   for (const k of values.keys()) if (!known.includes(k)) usageError(`unknown flag --${k}`);
   const num = (name: string, dflt: number, min: number, integer = true) => {
     const raw = values.get(name);
@@ -90,6 +101,7 @@ function parseArgs(argv: string[]): BenchOptions {
     thinkMs: num('think', Math.round((500 * people) / rate), 0),
     requestTimeoutMs: num('timeout', 60_000, 100),
     maxSeconds: num('max-seconds', 1800, 10),
+    restSeconds: num('rest-seconds', 30, 0, false),
   };
 }
 
@@ -293,6 +305,59 @@ function startDriver(data: DriverData) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// memory at rest: a fresh server process, idle
+
+type Rest = { rssMb: number; hwmMb: number; idleSeconds: number };
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+/**
+ * Starts `node dist/server/start.js` (what `npm start` runs, after the same build) with `env`, waits for it to
+ * listen, leaves it idle for `idleSeconds`, reads its memory, then stops it with SIGTERM.
+ */
+async function measureRest(env: Record<string, string>, idleSeconds: number): Promise<Rest> {
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.status !== 0) throw new Error(`npm run build failed (exit code ${build.status})`);
+  const inherited = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('npm_')));
+  const child = spawn(process.execPath, ['dist/server/start.js'], { cwd: REPO_ROOT, env: { ...inherited, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out = (out + String(d)).slice(-20_000)));
+  child.stderr.on('data', (d) => (out = (out + String(d)).slice(-20_000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const died = exited.then((code) => Promise.reject(new Error(`the server process exited (${code}) before its memory was read:\n${out.slice(-2000)}`)));
+  died.catch(() => {});
+  try {
+    await Promise.race([
+      died,
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the server process did not listen within 120 s:\n${out.slice(-2000)}`)), 120_000);
+        const look = () => {
+          if (!out.includes('"msg":"listening"')) return;
+          clearTimeout(timer);
+          child.stdout.off('data', look);
+          resolve();
+        };
+        child.stdout.on('data', look);
+      }),
+    ]);
+    process.stderr.write(`bench: memory at rest: server process ${child.pid} started, idle for ${idleSeconds} s\n`);
+    await Promise.race([died, new Promise((r) => setTimeout(r, idleSeconds * 1000))]); // the idle time is the measurement
+    return { rssMb: procStatusKb(child.pid!, 'VmRSS') / 1024, hwmMb: procStatusKb(child.pid!, 'VmHWM') / 1024, idleSeconds };
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(kill);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // output
 
 const f1 = (n: number) => n.toFixed(1);
@@ -402,12 +467,18 @@ async function main() {
     const leads = leadsAfter - leadsBefore;
     const peakRssMb = result.peakRssBytes / 2 ** 20;
 
+    // the app here lets go of the database (PGlite: its DATA_DIR) before the fresh process opens it; the fake
+    // APIs in the driver thread stay up for that process's start (Telegram getMe)
+    await running.stop('bench finished');
+    running = undefined;
+    const rest = opts.restSeconds > 0 ? await measureRest(env, opts.restSeconds) : undefined;
+
     await cleanup();
     driver = undefined;
     running = undefined;
     baseline = undefined;
 
-    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, rssAfterStartMb, (performance.now() - startedAt) / 1000);
+    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, rssAfterStartMb, rest, (performance.now() - startedAt) / 1000);
     process.exit(ok ? 0 : 1);
   } catch (e) {
     process.stderr.write(`\nbench failed: ${String((e as Error)?.stack ?? e)}\n`);
@@ -418,7 +489,7 @@ async function main() {
 }
 
 function report(
-  opts: BenchOptions,
+  opts: Options,
   db: string,
   r: DriverResult,
   phases: Map<string, AppPhase>,
@@ -426,6 +497,7 @@ function report(
   leadsBefore: number,
   peakRssMb: number,
   rssAfterStartMb: number,
+  atRest: Rest | undefined,
   totalSeconds: number,
 ): boolean {
   const sat = r.saturation;
@@ -540,6 +612,11 @@ function report(
       `leads in the database: ${leads}${leadsBefore ? ` (new; ${leadsBefore} before)` : ''}; distinct receipt numbers: ${r.reports.distinctReceipts}  ${reportsOk && receiptsOk ? 'OK' : 'MISMATCH'}`,
   );
   p(`peak RSS of the process (app + driver thread): ${f1(peakRssMb)} MB (${f1(rssAfterStartMb)} MB after start-up, before the first update); whole run ${f1(totalSeconds)} s`);
+  if (atRest)
+    p(
+      `memory at rest: a fresh \`node dist/server/start.js\` (${process.version}) on the same ${db === 'postgres' ? 'PostgreSQL database' : 'embedded database'} and settings, idle ${atRest.idleSeconds} s: ` +
+        `RSS ${f1(atRest.rssMb)} MB, peak (VmHWM) ${f1(atRest.hwmMb)} MB${db === 'postgres' ? ` (target: at most ${REST_TARGET_MB} MB)` : ''}`,
+    );
   if (r.errorCount > 0) {
     p(`ERRORS: ${r.errorCount} updates failed; first ones:`);
     for (const e of r.errorSamples) p(`  ${e}`);
@@ -567,6 +644,7 @@ function report(
     load_p99_ms: r1(load.latency.p99),
     load_dropped: load.dropped,
     peak_rss_mb: r1(peakRssMb),
+    ...(atRest ? { rest_rss_mb: r1(atRest.rssMb), rest_hwm_mb: r1(atRest.hwmMb) } : {}),
     reports_completed: r.reports.total,
     leads,
     errors: r.errorCount,

@@ -12,7 +12,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { createCrypto, resolveMasterKey } from './crypto.ts';
 import { createIntake, type Intake } from './intake/leads.ts';
 import { createConversations, type Conversations } from '../bot/conversation.ts';
-import { createTelegram, type Telegram } from '../bot/channels/telegram/index.ts';
+import type { Telegram } from '../bot/channels/telegram/index.ts';
 import { createTokens } from './intake/tokens.ts';
 import { createOutbox, type Outbox } from './intake/outbox.ts';
 import { createQueries } from './intake/queries.ts';
@@ -22,7 +22,7 @@ import { createStaffAccounts, type StaffAccounts } from './staff/accounts.ts';
 import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
 import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
-import { createWecom, type Wecom } from '../bot/channels/wecom/index.ts';
+import type { Wecom } from '../bot/channels/wecom/index.ts';
 import { errorFields } from './errors.ts';
 
 export type Running = {
@@ -87,13 +87,14 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
 
     let shuttingDown = false;
     const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown });
-    const telegram = config.telegram ? createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
+    // Each channel's code (grammY; the WeCom XML and crypto) is loaded only when that channel is configured.
+    const telegram = config.telegram ? (await import('../bot/channels/telegram/index.ts')).createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
     if (telegram) {
       telegram.mount(app);
       deliveries.registerSender('telegram', telegram.sender(config.telegramSendRate));
     }
     else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
-    const wecom = config.wecom ? createWecom(config.wecom, { db, crypto, conversations, logger, ...(opts.wecomFetch ? { fetch: opts.wecomFetch } : {}) }) : undefined;
+    const wecom = config.wecom ? (await import('../bot/channels/wecom/index.ts')).createWecom(config.wecom, { db, crypto, conversations, logger, ...(opts.wecomFetch ? { fetch: opts.wecomFetch } : {}) }) : undefined;
     if (wecom) {
       wecom.mount(app);
       deliveries.registerSender('wecom-app', wecom.appSender(config.wecomSendRate));

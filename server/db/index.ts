@@ -3,13 +3,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { PrismaClient } from './generated/client.ts';
-import { ConfigError, displayPath } from '../config-error.ts';
-import { FILTERS, MIGRATIONS_DIR, migrationNames, readMigrations, withSchemaEngine } from './schema-engine.ts';
+import { displayPath } from '../config-error.ts';
+import { DatabaseError, MIGRATIONS_DIR, historyIsCurrent, migrationNames, readMigrations, type RawQuery } from './history.ts';
+import { wholeScripts } from './whole-scripts.ts';
+import type { MigrateResult } from './migrate-worker.ts';
 
-export { PrismaClient };
+export { PrismaClient, DatabaseError, wholeScripts };
 export type { Prisma } from './generated/client.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -25,9 +27,6 @@ export type Database = {
   readiness(): Promise<{ ok: boolean; pending: string[]; error?: string }>;
   close(): Promise<void>;
 };
-
-/** A problem with the database, reported at start-up in one readable block. */
-export class DatabaseError extends ConfigError {}
 
 const require = createRequire(import.meta.url);
 function installedPgliteVersion(): string {
@@ -48,33 +47,6 @@ function pidAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/**
- * Migration scripts must run whole, as the stock `prisma migrate deploy` runs them. The adapters do not:
- * pglite-prisma-adapter does not wait for the script (a failing migration would surface as an unhandled
- * rejection), and @prisma/adapter-pg splits it on every ";" (breaking function bodies, and statements after a
- * ";" in a comment). This wraps a factory so each script goes to the database in one simple-protocol call.
- */
-export function wholeScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
-  const fix = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
-    const inner = adapter as unknown as { client: { exec?: (sql: string) => Promise<unknown>; query: (sql: string) => Promise<unknown> }; onError(e: unknown): never };
-    adapter.executeScript = async (script: string) => {
-      try {
-        if (typeof inner.client.exec === 'function') await inner.client.exec(script);
-        else await inner.client.query(script);
-      } catch (e) {
-        inner.onError(e);
-      }
-    };
-    return adapter;
-  };
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => fix(await factory.connect()),
-    connectToShadowDb: async () => fix(await factory.connectToShadowDb()),
-  };
 }
 
 export async function openPglite(dataDir: string, migrationsDir = MIGRATIONS_DIR): Promise<Database> {
@@ -131,7 +103,13 @@ export async function openPglite(dataDir: string, migrationsDir = MIGRATIONS_DIR
     kind: 'pglite',
     prisma,
     pglite: client,
-    migrate: () => migrateWith(factory, migrationsDir),
+    async migrate() {
+      // PGlite runs in this thread, so the engine does too (and stays loaded): only when there is work for it.
+      const list = readMigrations(migrationsDir);
+      if (await historyIsCurrent((sql) => client.query(sql), list)) return [];
+      const { migrateWith } = await import('./schema-engine.ts');
+      return migrateWith(factory, migrationsDir);
+    },
     readiness: () => readinessOf(prisma, expected),
     async close() {
       if (closed) return;
@@ -182,15 +160,18 @@ export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR):
     kind: 'postgres',
     prisma,
     async migrate() {
-      // One instance migrates at a time; the others wait here, then find nothing left to apply.
+      const list = readMigrations(migrationsDir);
       const locker = new pg.Client({ connectionString: url });
+      locker.on('error', () => {}); // the server going away fails the query in flight; that is reported
       await locker.connect();
-      const pool = new pg.Pool({ connectionString: url, max: 2 });
       try {
+        const query: RawQuery = (sql) => locker.query(sql);
+        if (await historyIsCurrent(query, list)) return [];
+        // One instance migrates at a time; the others wait here, then find nothing left to apply.
         await locker.query('SELECT pg_advisory_lock(hashtext($1))', ['fanpin:migrate']);
-        return await migrateWith(wholeScripts(new PrismaPg(pool)), migrationsDir);
+        if (await historyIsCurrent(query, list)) return [];
+        return await migrateInWorker(url, migrationsDir);
       } finally {
-        await pool.end().catch(() => {});
         await locker.end().catch(() => {});
       }
     },
@@ -203,28 +184,35 @@ export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR):
   };
 }
 
-export async function openDatabase(opts: { databaseUrl?: string | undefined; dataDir: string; migrationsDir?: string }): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.migrationsDir) : openPglite(opts.dataDir, opts.migrationsDir);
+/**
+ * Runs the schema engine in a worker thread (migrate-worker.ts): its WebAssembly module and heap (about 40 MB on
+ * Node 20) are freed when the worker ends, instead of staying in the server for as long as it runs.
+ */
+function migrateInWorker(url: string, migrationsDir: string): Promise<string[]> {
+  const data = { url, migrationsDir };
+  // Compiled (dist/): a plain module. From source (tsx, vitest): load the TypeScript through tsx's API.
+  const worker = import.meta.url.endsWith('.ts')
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.tsImport(${JSON.stringify(new URL('./migrate-worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`,
+        { eval: true, workerData: data },
+      )
+    : new Worker(new URL('./migrate-worker.js', import.meta.url), { workerData: data });
+  return new Promise<string[]>((resolve, reject) => {
+    let result: MigrateResult | undefined;
+    worker.once('message', (m: MigrateResult) => (result = m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (!result) return reject(new Error(`the migration worker stopped (exit code ${code}) without an answer`));
+      if (result.ok) return resolve(result.applied);
+      const { name, message, code: errorCode, heading, problems } = result.error;
+      if (heading !== undefined && problems) return reject(new DatabaseError(heading, problems));
+      reject(Object.assign(new Error(message), { name, ...(errorCode ? { code: errorCode } : {}) }));
+    });
+  });
 }
 
-async function migrateWith(factory: SqlMigrationAwareDriverAdapterFactory, migrationsDir: string): Promise<string[]> {
-  const list = readMigrations(migrationsDir);
-  return withSchemaEngine(factory, async (engine) => {
-    const diag = await engine.diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters: FILTERS });
-    const problems: string[] = [];
-    if (diag.editedMigrationNames.length > 0)
-      problems.push(`already applied, but edited since: ${diag.editedMigrationNames.join(', ')}. Restore the original files; make a new migration for the change.`);
-    if (diag.failedMigrationNames.length > 0)
-      problems.push(`failed part-way earlier: ${diag.failedMigrationNames.join(', ')}. Repair the database by hand, then mark it rolled back.`);
-    const h = diag.history;
-    if (h?.diagnostic === 'migrationsDirectoryIsBehind')
-      problems.push(`the database has migrations this build does not know: ${h.unpersistedMigrationNames.join(', ')}. Is this an older build?`);
-    if (h?.diagnostic === 'historiesDiverge')
-      problems.push(`the database and prisma/migrations diverge after ${h.lastCommonMigrationName ?? 'the start'}: unknown ${h.unpersistedMigrationNames.join(', ')}.`);
-    if (problems.length > 0) throw new DatabaseError('The database migration history does not match this build:', problems);
-    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList: list, filters: FILTERS });
-    return appliedMigrationNames;
-  });
+export async function openDatabase(opts: { databaseUrl?: string | undefined; dataDir: string; migrationsDir?: string }): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.migrationsDir) : openPglite(opts.dataDir, opts.migrationsDir);
 }
 
 /** Compares the applied migrations with `expected`, the folder names this build has (read once at open). */

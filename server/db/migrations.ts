@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { FILTERS, MIGRATIONS_DIR, SCHEMA_PATH, readMigrations, withSchemaEngine } from './schema-engine.ts';
-import { wholeScripts } from './index.ts';
+import { wholeScripts } from './whole-scripts.ts';
 
 /**
  * The SQL that would bring a database built from prisma/migrations up to prisma/schema.prisma.

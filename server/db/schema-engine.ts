@@ -1,19 +1,22 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
-import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm';
+import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { REPO_ROOT } from '../config.ts';
+import { DatabaseError, FILTERS, MIGRATIONS_DIR, SCHEMA_PATH, readMigrations } from './history.ts';
 
 /**
  * Prisma's schema engine as WebAssembly (no native binary, no download), driven through a driver adapter.
  * Node 20 cannot import the package entry (it imports a .wasm module), so we instantiate the module by hand.
+ *
+ * Once instantiated, the module stays in this thread's memory (tens of MB on Node 20). Start-up imports this file
+ * only when the migration history needs the engine (server/db/index.ts); on PostgreSQL it does so in a worker
+ * thread (migrate-worker.ts), whose memory goes when the worker ends.
  */
 
-export const MIGRATIONS_DIR = join(REPO_ROOT, 'prisma', 'migrations');
-export const SCHEMA_PATH = join(REPO_ROOT, 'prisma', 'schema.prisma');
-export const FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] };
+export { FILTERS, MIGRATIONS_DIR, SCHEMA_PATH, readMigrations, migrationNames } from './history.ts';
+export { wholeScripts } from './whole-scripts.ts';
 
 type WasmApi = {
   Module: new (bytes: Uint8Array) => object;
@@ -51,26 +54,26 @@ export async function withSchemaEngine<T>(factory: SqlMigrationAwareDriverAdapte
   }
 }
 
-/** The migrations folder in the shape the engine takes (Prisma's own layout: <timestamp>_<name>/migration.sql). */
-export function readMigrations(dir = MIGRATIONS_DIR): MigrationList {
-  const lockPath = join(dir, 'migration_lock.toml');
-  const names = existsSync(dir)
-    ? readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'migration.sql')))
-        .map((e) => e.name)
-        .sort()
-    : [];
-  return {
-    baseDir: dir,
-    lockfile: { path: 'migration_lock.toml', content: existsSync(lockPath) ? readFileSync(lockPath, 'utf8') : null },
-    shadowDbInitScript: '',
-    migrationDirectories: names.map((name) => ({
-      path: name,
-      migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: readFileSync(join(dir, name, 'migration.sql'), 'utf8') } },
-    })),
-  };
-}
-
-export function migrationNames(list: MigrationList): string[] {
-  return list.migrationDirectories.map((d) => d.path);
+/**
+ * Applies the migrations the database lacks, through the engine; refuses an edited, failed or diverged history.
+ * `factory` runs scripts whole (wrap it with wholeScripts).
+ */
+export async function migrateWith(factory: SqlMigrationAwareDriverAdapterFactory, migrationsDir = MIGRATIONS_DIR): Promise<string[]> {
+  const list = readMigrations(migrationsDir);
+  return withSchemaEngine(factory, async (engine) => {
+    const diag = await engine.diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters: FILTERS });
+    const problems: string[] = [];
+    if (diag.editedMigrationNames.length > 0)
+      problems.push(`already applied, but edited since: ${diag.editedMigrationNames.join(', ')}. Restore the original files; make a new migration for the change.`);
+    if (diag.failedMigrationNames.length > 0)
+      problems.push(`failed part-way earlier: ${diag.failedMigrationNames.join(', ')}. Repair the database by hand, then mark it rolled back.`);
+    const h = diag.history;
+    if (h?.diagnostic === 'migrationsDirectoryIsBehind')
+      problems.push(`the database has migrations this build does not know: ${h.unpersistedMigrationNames.join(', ')}. Is this an older build?`);
+    if (h?.diagnostic === 'historiesDiverge')
+      problems.push(`the database and prisma/migrations diverge after ${h.lastCommonMigrationName ?? 'the start'}: unknown ${h.unpersistedMigrationNames.join(', ')}.`);
+    if (problems.length > 0) throw new DatabaseError('The database migration history does not match this build:', problems);
+    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList: list, filters: FILTERS });
+    return appliedMigrationNames;
+  });
 }
