@@ -69,8 +69,6 @@ export async function startPrivatePostgres(port: number): Promise<PrivatePostgre
     rmSync(dir, { recursive: true, force: true });
   };
   const destroySync = () => {
-    if (destroyed) return;
-    destroyed = true;
     try {
       if (existsSync(join(data, 'postmaster.pid'))) asPostgresSync(join(BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 40_000);
     } catch {

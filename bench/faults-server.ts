@@ -40,13 +40,15 @@ export function appProcess(opts: { entry: string; env: Record<string, string>; c
     log.write(`${line}\n`);
     if (!line.startsWith('{')) return;
     try {
-      const j = JSON.parse(line) as { level?: number | string; msg?: string };
+      const j = JSON.parse(line) as { level?: number | string; msg?: string; err?: { type?: string; code?: string; message?: string } };
       const level = typeof j.level === 'string' ? (Object.values(LEVELS).includes(j.level) ? j.level : undefined) : LEVELS[j.level ?? 0];
       if (!level) return;
-      const k = `${level}\t${j.msg ?? ''}`;
+      // one count per message and kind of error (its code, or the start of its message)
+      const cause = j.err ? ` [${[j.err.type, j.err.code ?? j.err.message?.slice(0, 60)].filter(Boolean).join(': ')}]` : '';
+      const k = `${level}\t${j.msg ?? ''}${cause}`;
       const c = logs.get(k);
       if (c) c.count++;
-      else logs.set(k, { level, msg: j.msg ?? '', count: 1, sample: line.slice(0, 600) });
+      else logs.set(k, { level, msg: `${j.msg ?? ''}${cause}`, count: 1, sample: line.slice(0, 600) });
     } catch {
       // not a log line of ours
     }

@@ -208,39 +208,44 @@ async function main() {
     rmSync(appDir, { recursive: true, force: true });
   };
   process.on('exit', cleanupSync);
-  const cleanup = async () => {
-    shuttingDown = true;
-    stopped = true;
-    for (const t of timers) clearTimeout(t);
-    await app?.stop(5000).catch(() => {});
-    await app?.closeLog().catch(() => {});
-    if (opts.log) {
-      try {
-        copyFileSync(logFile, opts.log);
-      } catch (e) {
-        process.stderr.write(`could not keep the log in ${opts.log}: ${(e as Error).message}\n`);
+  let cleaning: Promise<void> | undefined;
+  /** Stops the server, the cluster and the fakes, deletes the temporary folders; once, however often it is called. */
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      shuttingDown = true;
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      await app?.stop(5000).catch(() => {});
+      await app?.closeLog().catch(() => {});
+      if (opts.log) {
+        try {
+          copyFileSync(logFile, opts.log);
+        } catch (e) {
+          process.stderr.write(`could not keep the log in ${opts.log}: ${(e as Error).message}\n`);
+        }
       }
-    }
-    await pool?.end().catch(() => {});
-    await pgc?.destroy().catch(() => {});
-    await receiver?.close().catch(() => {});
-    await botApi?.close().catch(() => {});
-    rmSync(appDir, { recursive: true, force: true });
-  };
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
-      void cleanup().finally(() => process.exit(code));
-    });
-  }
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`\nbench: the run took longer than --max-seconds ${opts.maxSeconds}; stopping.\n`);
+      await pool?.end().catch(() => {});
+      await pgc?.destroy().catch(() => {});
+      await receiver?.close().catch(() => {});
+      await botApi?.close().catch(() => {});
+      rmSync(appDir, { recursive: true, force: true });
+    })());
+  /** Ctrl-C, a signal, or the time limit: this ends the run (main() then waits for it), with `code`. */
+  let ending: number | undefined;
+  const end = (code: number, why: string) => {
+    if (ending !== undefined) return;
+    ending = code;
+    stopped = true;
+    process.stderr.write(`\nbench: ${why}; cleaning up\n`);
     void cleanup().finally(() => {
-      console.log(JSON.stringify({ people: opts.people, error: 'timeout', duration_s: r1(elapsed()) }));
-      process.exit(3);
+      console.log(JSON.stringify({ people: opts.people, error: code === 3 ? 'timeout' : 'interrupted', duration_s: r1(elapsed()) }));
+      process.exit(code);
     });
-  }, opts.maxSeconds * 1000);
+  };
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) process.on(signal, () => end(code, signal)); // on: a second Ctrl-C (or tsx relaying it) must not kill the cleanup
+  const watchdog = setTimeout(() => end(3, `the run took longer than --max-seconds ${opts.maxSeconds}`), opts.maxSeconds * 1000);
   watchdog.unref();
+  const untilEnded = () => new Promise<never>(() => {});
 
   try {
     // ----- build, database, fakes, app
@@ -696,10 +701,12 @@ async function main() {
       ok: failed.length === 0,
       failed,
     };
+    if (ending !== undefined) return untilEnded();
     await cleanup();
     process.stdout.write(`${out.join('\n')}\n${JSON.stringify(json)}\n`);
     return failed.length === 0 ? 0 : 1;
   } catch (e) {
+    if (ending !== undefined) return untilEnded();
     const setup = e instanceof SetupError;
     process.stderr.write(`\nbench ${setup ? 'could not run' : 'failed'}: ${String(setup ? (e as Error).message : ((e as Error)?.stack ?? e))}\n`);
     if (pgc) process.stderr.write(`PostgreSQL log (last lines):\n${pgc.logTail()}\n`);
