@@ -17,7 +17,8 @@ import { reportScript, type Step } from './script.ts';
  * step's window: from its first delivery until the next step's first delivery).
  */
 
-export type Attempt = { t0: number; t1: number; outcome: string };
+/** one webhook request: when it began and ended, what came of it ('200', '500', 'ECONNREFUSED', 'TIMEOUT', …), whose step it was */
+export type Attempt = { t0: number; t1: number; outcome: string; userId: number; step: number };
 export type Calibration = Array<{ texts: string[]; data?: string }>;
 export type Received = BotMessage & { window: number };
 
@@ -30,6 +31,8 @@ export type Person = {
   sent: number;
   /** when each step's window began (its update's first delivery), performance.now() */
   starts: number[];
+  /** each step's update_id */
+  updateIds: number[];
   messages: Received[];
   /** taps made from the calibration's button, the bot's keyboard not having come */
   blindTaps: number;
@@ -61,7 +64,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jitter = (ms: number) => ms * (0.5 + Math.random());
 
 export function newPerson(userId: number): Person {
-  return { userId, script: reportScript(userId), step: -1, sent: 0, starts: [], messages: [], blindTaps: 0, waitedOut: 0, resends: 0, done: false };
+  return { userId, script: reportScript(userId), step: -1, sent: 0, starts: [], updateIds: [], messages: [], blindTaps: 0, waitedOut: 0, resends: 0, done: false };
 }
 
 export function createPeople(o: PeopleOptions) {
@@ -93,7 +96,7 @@ export function createPeople(o: PeopleOptions) {
   }
 
   /** Sends until a 200, the same body each time; returns how many times it was sent again. */
-  async function deliver(body: string): Promise<number> {
+  async function deliver(p: Person, body: string): Promise<number> {
     for (let resends = 0; ; resends++) {
       if (o.stopped()) throw new Stopped();
       const t0 = performance.now();
@@ -103,7 +106,7 @@ export function createPeople(o: PeopleOptions) {
       } catch (e) {
         outcome = (e as { code?: string }).code ?? 'error';
       }
-      o.attempts.push({ t0, t1: performance.now(), outcome });
+      o.attempts.push({ t0, t1: performance.now(), outcome, userId: p.userId, step: p.step });
       if (outcome === '200') return resends;
       await sleep(jitter(o.resendPauseMs));
     }
@@ -112,6 +115,7 @@ export function createPeople(o: PeopleOptions) {
   function update(p: Person, k: number, calibration: Calibration | undefined): { body: string; data?: string } {
     const step = p.script[k]!;
     const update_id = nextUpdateId++;
+    p.updateIds[k] = update_id;
     const date = Math.floor(Date.now() / 1000);
     const from = { id: p.userId, is_bot: false, first_name: 'Bench', language_code: 'zh-hans' };
     const chat = { id: p.userId, type: 'private', first_name: 'Bench' };
@@ -162,7 +166,7 @@ export function createPeople(o: PeopleOptions) {
       for (let k = 0; k < p.script.length; k++) {
         p.step = k;
         const { body, data } = update(p, k, undefined);
-        const resends = await deliver(body);
+        const resends = await deliver(p, body);
         if (resends > 0) throw new Error(`calibration: step ${k + 1} needed ${resends} resends with no faults`);
         p.sent++;
         await sleep(200);
@@ -182,7 +186,7 @@ export function createPeople(o: PeopleOptions) {
           p.step = k;
           p.starts[k] = performance.now();
           const { body } = update(p, k, calibration);
-          p.resends += await deliver(body);
+          p.resends += await deliver(p, body);
           p.sent++;
           if (!(await waitMessages(p, k, calibration[k]!.texts.length, o.replyWaitMs))) p.waitedOut++;
           if (k < p.script.length - 1) await sleep(o.thinkMs * (0.25 + 1.5 * Math.random()));

@@ -77,6 +77,7 @@ const USAGE = `usage: tsx bench/faults.ts [flags]
   --drain-s S          at the end, how long to wait for the outbox to deliver everything (default 900)
   --max-seconds S      stop with exit code 3 if the whole run takes longer (default 3600)
   --log FILE           keep the server's log (JSON lines, every process start) in FILE
+  --kill-in-outage     also kill the server once while PostgreSQL is down (it then has to start without a database)
   --no-build           do not run tsc first (dist/ must be current)`;
 
 type Opts = {
@@ -94,6 +95,7 @@ type Opts = {
   maxSeconds: number;
   log: string | undefined;
   build: boolean;
+  killInOutage: boolean;
 };
 
 function usageError(message: string): never {
@@ -104,14 +106,16 @@ function usageError(message: string): never {
 function parseArgs(argv: string[]): Opts {
   const values = new Map<string, string>();
   let build = true;
+  let killInOutage = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
     }
-    if (a === '--no-build') {
-      build = false;
+    if (a === '--no-build' || a === '--kill-in-outage') {
+      if (a === '--no-build') build = false;
+      else killInOutage = true;
       continue;
     }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
@@ -149,6 +153,7 @@ function parseArgs(argv: string[]): Opts {
     maxSeconds: num('max-seconds', 3600, 10),
     log: values.get('log'),
     build,
+    killInOutage,
   };
 }
 
@@ -424,6 +429,7 @@ async function main() {
     const kills: Kill[] = [];
     const restartMs: number[] = [];
     let outage: Outage | undefined;
+    let killsInOutage = 0;
     /** webhook requests begun before `at` and answered (or failed) after it */
     const inFlight = (at: number) => attempts.filter((a) => a.t0 <= at && a.t1 >= at).length;
     const faults = (async () => {
@@ -438,7 +444,15 @@ async function main() {
         await db.stop();
         o.stopped = performance.now();
         say(`outage: PostgreSQL is down; starting it again in ${opts.dbOutageS} s`);
-        await sleep(opts.dbOutageS * 1000);
+        if (opts.killInOutage) {
+          const first = Math.min(10_000, (opts.dbOutageS * 1000) / 3);
+          await sleep(first);
+          await srv.kill();
+          killsInOutage++;
+          say('outage: SIGKILL while PostgreSQL is down; starting the server again (a start that fails is retried every 1 s)');
+          srv.start();
+          await sleep(opts.dbOutageS * 1000 - first);
+        } else await sleep(opts.dbOutageS * 1000);
         o.starting = performance.now();
         await db.start();
         o.started = performance.now();
@@ -506,6 +520,10 @@ async function main() {
       )
     ).rows[0]!;
 
+    const claimedRows = (
+      await pool.query<{ platform_id: string }>("SELECT platform_id FROM inbound_update WHERE channel = 'telegram' AND replied_at IS NOT NULL AND replies IS NOT NULL")
+    ).rows.map((r) => Number(r.platform_id));
+
     sampling = false;
     await sampler;
     await srv.stop(10_000);
@@ -544,6 +562,32 @@ async function main() {
       for (const t of j.unexpectedTexts) unexpectedTexts.set(t, (unexpectedTexts.get(t) ?? 0) + 1);
     }
     const peopleMissing = people.filter((p) => judgeReplies(p.messages, expected, p.sent).missing > 0).length;
+    // each update whose replies were claimed and never marked sent: did its person get that step's message?
+    const stepOfUpdate = new Map<number, { p: Person; step: number }>();
+    for (const p of people) p.updateIds.forEach((id, step) => stepOfUpdate.set(id, { p, step }));
+    const claimed = { missing: 0, delivered: 0, other: 0 };
+    for (const id of claimedRows) {
+      const at = stepOfUpdate.get(id);
+      if (!at) claimed.other++;
+      else if (judgeReplies(at.p.messages, expected, at.p.sent).missingSteps.includes(at.step + 1)) claimed.missing++;
+      else claimed.delivered++;
+    }
+    // a few missing replies, with what their step's requests met and where the kills fell (seconds from the step's start)
+    const missingSamples: string[] = [];
+    for (const p of people) {
+      if (missingSamples.length >= 6) break;
+      for (const st of judgeReplies(p.messages, expected, p.sent).missingSteps) {
+        const k = st - 1;
+        const from = p.starts[k] ?? 0;
+        const to = p.starts[k + 1] ?? Infinity;
+        const rel = (t: number) => ((t - from) / 1000).toFixed(1);
+        const reqs = attempts.filter((a) => a.userId === p.userId && a.step === k).map((a) => `${a.outcome} ${rel(a.t0)}→${rel(a.t1)}`);
+        const near = kills.filter((x) => x.at >= from - 1000 && x.at <= Math.min(to, from + 120_000)).map((x) => rel(x.at));
+        const step = p.script[k]!;
+        missingSamples.push(`person ${p.userId}, step ${st} (${'say' in step ? `says "${step.say}"` : `taps "${step.tap[0]}"`}, update ${p.updateIds[k]}): requests ${reqs.join(', ')}; SIGKILL at ${near.join(', ') || '-'} s`);
+        if (missingSamples.length >= 6) break;
+      }
+    }
     // which faults the steps with missing or doubled replies saw: a kill, or the outage, within the step's window
     const faultIn = (from: number, to: number) => (kills.some((k) => k.at >= from && k.at <= to) ? 'kill' : outage && outage.stopping <= to && (outage.started || Infinity) >= from ? 'outage' : 'none');
     const faultOf: Record<string, Record<string, number>> = { missing: {}, doubled: {} };
@@ -643,7 +687,11 @@ async function main() {
     p(`  the fault within those steps' windows: missing ${fmt(faultOf.missing!)}; doubled ${fmt(faultOf.doubled!)}`);
     if (unexpectedTexts.size > 0) p(`  unexpected texts (digits as #): ${[...unexpectedTexts].slice(0, 8).map(([t, n]) => `${n}× "${t}"`).join('; ')}`);
     p(`  people's blind taps (keyboard never came): ${people.reduce((a, x) => a + x.blindTaps, 0)}; steps waited out (${opts.replyWaitS} s): ${people.reduce((a, x) => a + x.waitedOut, 0)}; messages to unknown chats: ${strayMessages}`);
-    p(`  database: inbound updates ${inbound.total}, never handled ${inbound.unhandled}, replies claimed but never marked sent ${inbound.claimed_unsent}, replies stored and not claimed ${inbound.unclaimed_unsent}`);
+    p(`  database: inbound updates ${inbound.total}, never handled ${inbound.unhandled}, replies claimed but never marked sent ${inbound.claimed_unsent} (${claimed.missing} of them never reached the person, ${claimed.delivered} did), replies stored and not claimed ${inbound.unclaimed_unsent}`);
+    if (missingSamples.length > 0) {
+      p('  missing replies, e.g. (requests: outcome start→end, seconds from the step’s first delivery):');
+      for (const m of missingSamples) p(`    ${m}`);
+    }
     p(`webhook: ${attempts.length} requests, ${attempts.length - (attempts.filter((a) => a.outcome === '200').length)} not 200 (${fmt(outcomes)}); resends ${people.reduce((a, x) => a + x.resends, 0)}`);
     p(`  not 200 at the outage's edges (PostgreSQL stopping; up to 5 s after it is back): ${fmt(non200Edges)}; elsewhere (kills): ${fmt(non200Elsewhere)}`);
     p(
@@ -668,6 +716,7 @@ async function main() {
     const json = {
       people: opts.people,
       kills: kills.length,
+      kills_in_outage: killsInOutage,
       db_outage_s: o ? r1((o.starting - o.stopped) / 1000) : 0,
       reports_started: started,
       reports_completed: completed.length,
@@ -692,6 +741,8 @@ async function main() {
       recovery_s: recovery && o ? r1((recovery.t1 - o.started) / 1000) : null,
       server_exits_unexpected: crashes.length,
       claimed_unsent: Number(inbound.claimed_unsent),
+      claimed_unsent_never_sent: claimed.missing,
+      claimed_unsent_sent: claimed.delivered,
       unhandled_updates: Number(inbound.unhandled),
       outbox: outboxStates,
       restart_s_max: r1(Math.max(0, ...restartMs) / 1000),
