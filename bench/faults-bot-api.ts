@@ -8,7 +8,8 @@ import { answerJson, serveLocal } from './local-server.ts';
  */
 
 export type Button = { text: string; data: string };
-export type Keyboard = { messageId: number; text: string; buttons: Button[] };
+/** `at`: when it came (performance.now()) */
+export type Keyboard = { messageId: number; text: string; buttons: Button[]; at: number };
 export type BotMessage = { at: number; method: 'sendMessage' | 'editMessageText'; text: string };
 
 type InlineKeyboard = { inline_keyboard?: Array<Array<{ text?: string; callback_data?: string }>> };
@@ -38,7 +39,7 @@ export async function startFaultsBotApi(botInfo: unknown, onMessage: (chatId: nu
       const id = method === 'sendMessage' ? ++messageId : Number(payload.message_id);
       const text = String(payload.text ?? '');
       const rows = (payload.reply_markup as InlineKeyboard | undefined)?.inline_keyboard;
-      if (rows && rows.length > 0) keyboards.set(chatId, { messageId: id, text, buttons: rows.flat().map((b) => ({ text: String(b.text ?? ''), data: String(b.callback_data ?? '') })) });
+      if (rows && rows.length > 0) keyboards.set(chatId, { messageId: id, text, at: performance.now(), buttons: rows.flat().map((b) => ({ text: String(b.text ?? ''), data: String(b.callback_data ?? '') })) });
       const date = Math.floor(Date.now() / 1000);
       result = { message_id: id, date, ...(method === 'editMessageText' ? { edit_date: date } : {}), chat: { id: chatId, type: 'private' }, from: botInfo, text };
       onMessage(chatId, { at: performance.now(), method, text });

@@ -10,8 +10,9 @@ import { reportScript, type Step } from './script.ts';
  * request timeout) is sent again exactly as it was (the same update_id and payload) after a short pause, until it
  * gets one. Then the person waits for the bot's messages to that step (as many as the calibration run got, up to
  * the reply wait), pauses to think, and answers the next step. A tap uses the button of that label on the last
- * keyboard the bot sent; when there is none (its message never came) the person taps what the calibration run
- * tapped at that step (button ids do not depend on the person), so one missing reply does not end the report.
+ * keyboard the bot sent, if it came at the step before or later; when it did not (its message never came, and the
+ * keyboard on screen is an older question's) the person taps what the calibration run tapped at that step (button
+ * ids do not depend on the person), as if they knew the question: one missing reply does not end the report.
  *
  * Each message the fake Bot API gets for a chat is stamped with the step its person was at when it came (the
  * step's window: from its first delivery until the next step's first delivery).
@@ -121,7 +122,10 @@ export function createPeople(o: PeopleOptions) {
     const chat = { id: p.userId, type: 'private', first_name: 'Bench' };
     if ('say' in step) return { body: JSON.stringify({ update_id, message: { message_id: nextMessageId++, date, chat, from, text: step.say } }) };
     const kb = o.keyboard(p.userId);
-    let button = kb && pickButton(kb, step.tap);
+    // the keyboard the person sees is the one the bot sent at the step before, or later; an older one is a previous
+    // question's (its buttons are stale: the bot would only ask the question again)
+    const fresh = kb && (k === 0 || kb.at >= (p.starts[k - 1] ?? 0));
+    let button = fresh ? pickButton(kb, step.tap) : undefined;
     if (!button) {
       const data = calibration?.[k]?.data;
       if (data === undefined) throw new Error(`no button "${step.tap.join('" or "')}" in: ${kb?.buttons.map((b) => b.text).join(' | ') || '(no keyboard)'}`);
@@ -165,6 +169,7 @@ export function createPeople(o: PeopleOptions) {
       const out: Calibration = [];
       for (let k = 0; k < p.script.length; k++) {
         p.step = k;
+        p.starts[k] = performance.now();
         const { body, data } = update(p, k, undefined);
         const resends = await deliver(p, body);
         if (resends > 0) throw new Error(`calibration: step ${k + 1} needed ${resends} resends with no faults`);
