@@ -9,6 +9,7 @@ import { rmSync, writeSync } from 'node:fs';
 import { startLeanBotApi, type FakeApiStats, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
 import { BENCH_OPEN_KFID, startLeanWecomApi, type LeanWecomApi, type MenuItem } from './fake-wecom-api.ts';
 import { createEnvelope } from '../bot/channels/wecom/crypto.ts';
+import { reportScript, type Step } from './script.ts';
 import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
 
 const port = parentPort!;
@@ -23,64 +24,6 @@ setTimeout(() => {
   process.kill(process.pid, 'SIGKILL');
 }, (opts.maxSeconds + 30) * 1000).unref();
 
-// ---------------------------------------------------------------------------------------------------------
-// The report, as the Chinese integration test walks it (test/integration/telegram-selfreport.test.ts),
-// deliberate wrong answers included: each is re-asked, as happens with real people. On WeCom the same steps: a
-// tap is a tap on a 微信客服 menu item (a text message carrying the item's id), the several-answer question is
-// tapped item by item and then "选好了" as on Telegram (the menu is sent again after each tap).
-
-type Step = ({ say: string } | { tap: string[] }) & { expect?: string; wrong?: boolean };
-
-function shanghaiMonth(): number {
-  return Number(new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Shanghai', month: 'numeric' }).format(new Date()));
-}
-/** "今年7月" as in the test, while July of this year is in the past (the app runs on the real clock). */
-const WHEN = shanghaiMonth() > 7 ? '今年7月' : '去年7月';
-
-function reportScript(userId: number): Step[] {
-  const phone = `139${String(userId % 100_000_000).padStart(8, '0')}`;
-  return [
-    { say: '/start', expect: '申报不收任何费用' },
-    { tap: ['开始申报', '重新填一份'], expect: '谁来申报？' },
-    { tap: ['我自己家'] },
-    { tap: ['勐库镇'], expect: '勐库镇的哪个村？' },
-    { tap: ['冰岛村'] },
-    { say: '李', expect: '姓名至少两个字', wrong: true },
-    { say: '李明' },
-    { say: phone.slice(0, 10), expect: '手机号是 11 位数字', wrong: true },
-    { say: `${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}` },
-    { tap: ['跳过'] },
-    { say: '四口人' },
-    { say: '5', expect: '这个数不对', wrong: true },
-    { say: '2' },
-    { tap: ['脱贫户'] },
-    { tap: ['同意，继续'] },
-    { tap: ['有人生病'] },
-    { tap: ['遭了自然灾害'] },
-    { tap: ['选好了'], expect: '是什么灾害' },
-    { tap: ['洪水'] },
-    { tap: ['是'] },
-    { tap: ['不是'] },
-    { tap: ['不是'] },
-    { tap: ['不是'] },
-    { say: '很多', expect: '请填一个数', wrong: true },
-    { say: '两万' },
-    { say: '3千' },
-    { say: '没有' },
-    { say: '3600' },
-    { say: '1,000' },
-    { tap: ['跳过'] },
-    { say: '1万2' },
-    { tap: ['都没有'] },
-    { tap: ['选好了'] },
-    { say: '七月发大水把房子冲坏了，父亲住院' },
-    { say: WHEN },
-    { tap: ['没有，跳过'], expect: '请核对您填的内容' },
-    { tap: ['没问题'], expect: '承诺授权书' },
-    { tap: ['我同意'] },
-    { say: '李明', expect: '回执号' },
-  ];
-}
 const SCRIPT_LENGTH = reportScript(1).length;
 
 // ---------------------------------------------------------------------------------------------------------
