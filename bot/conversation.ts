@@ -247,7 +247,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       if (row.deadAt) return { handled: true }; // failed too often: dead-lettered, answered and left alone
       if (!row.handledAt) return { handled: false }; // recorded, then the process died before handling it: handle it now
       const claimLapsed = !row.repliedAt || row.repliedAt.getTime() < Date.now() - REPLY_LEASE_MS;
-      if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies) };
+      // the replies still owed: those after the ones a sender marked as gone out before it died
+      if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies).slice(row.repliesSent) };
       return { handled: true };
     }
   }
@@ -374,6 +375,10 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         WHERE channel = ${channel} AND platform_id = ${platformId} AND replies IS NOT NULL AND dead_at IS NULL
           AND (replied_at IS NULL OR replied_at < ${new Date(now.getTime() - REPLY_LEASE_MS)}) RETURNING id`;
       return rows[0]?.id;
+    },
+    /** One more of an update's replies has gone out (the sender holds the claim; the rest follow). */
+    async replyDelivered(channel: string, platformId: string): Promise<void> {
+      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliesSent: { increment: 1 } } });
     },
     async repliesSent(channel: string, platformId: string): Promise<void> {
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { replies: null } });

@@ -58,6 +58,10 @@ export const envSchema = z.object({
     example: 'postgresql://fanpin:secret@127.0.0.1:5432/fanpin',
     secret: true,
   }),
+  DATABASE_WAIT_S: documented('DATABASE_WAIT_S', z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(3600).default(30), {
+    description:
+      'At start-up, how long to keep trying a PostgreSQL server that refuses connections or is starting (it may be restarting too), before giving up with exit code 1. A wrong password or database name stops at once (exit code 2).',
+  }),
   DATA_DIR: documented('DATA_DIR', z.string().default('./data'), {
     description: 'Folder for the embedded database and local key files. Relative paths are resolved from the working directory.',
   }),
@@ -164,6 +168,8 @@ export type WecomConfig = {
 export type Config = {
   port: number;
   databaseUrl: string | undefined;
+  /** seconds to keep trying an unreachable PostgreSQL server at start-up */
+  databaseWaitS: number;
   dataDir: string;
   deploymentPath: string;
   logLevel: (typeof logLevels)[number];
@@ -224,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     port: parsed.PORT,
     databaseUrl: parsed.DATABASE_URL,
+    databaseWaitS: parsed.DATABASE_WAIT_S,
     dataDir: resolve(cwd, parsed.DATA_DIR),
     deploymentPath,
     logLevel: parsed.LOG_LEVEL,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { loadConfig, loadDotEnv, ConfigError, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { openDatabase, type Database } from './db/index.ts';
+import { DatabaseUnreachable, openDatabase, type Database } from './db/index.ts';
 import { createMetrics } from './metrics.ts';
 import { createApp, finishApp } from './http/app.ts';
 import { displayPath } from './config-error.ts';
@@ -62,7 +62,10 @@ export type StartOptions = {
 };
 
 export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Running> {
-  const db = await openDatabase(config);
+  const db = await openDatabase({
+    ...config,
+    onRetry: (problem, attempt) => logger.warn({ attempt, problem, waitS: config.databaseWaitS }, 'PostgreSQL server not reachable yet; trying again'),
+  });
   let server: Server | undefined;
   try {
     const applied = await db.migrate();
@@ -189,6 +192,11 @@ export async function main(): Promise<void> {
     if (e instanceof ConfigError) {
       process.stderr.write(`\n${e.message}\n\nNothing was started.\n`);
       process.exit(2);
+    }
+    // the database is down (an outage, not a setting): exit 1, which a supervisor restarts after its delay
+    if (e instanceof DatabaseUnreachable) {
+      process.stderr.write(`\n${e.message}\n  (tried for ${config.databaseWaitS} s: DATABASE_WAIT_S)\n\nNothing was started.\n`);
+      process.exit(1);
     }
     logger.fatal({ err: errorFields(e) }, 'start-up failed');
     process.exit(1);

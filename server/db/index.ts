@@ -141,16 +141,38 @@ function explainPgError(e: unknown): string {
   return (code && known[code]) ?? err.message ?? err.cause?.message ?? String(e);
 }
 
-export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR): Promise<Database> {
+/** The server is not there yet (down, restarting, starting up): worth waiting for, unlike a wrong password. */
+function unreachable(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } };
+  const code = err.code ?? err.cause?.code ?? '';
+  return ['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P03', '57P01', '53300'].includes(code) || /timeout/i.test(String((e as Error).message));
+}
+
+/**
+ * A PostgreSQL server that cannot be reached is an outage, not a mistake in the settings: start-up keeps trying for
+ * `waitS` seconds (with one log line per try), so a supervisor does not see a crash loop while the database restarts.
+ */
+export class DatabaseUnreachable extends Error {}
+
+export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR, opts: { waitS?: number; onRetry?: (problem: string, attempt: number) => void } = {}): Promise<Database> {
   const where = describeServer(url);
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  try {
-    await probe.connect();
-    await probe.query('SELECT 1');
-  } catch (e) {
-    throw new DatabaseError('Cannot connect to the PostgreSQL server in DATABASE_URL:', [`${where}: ${explainPgError(e)}`]);
-  } finally {
-    await probe.end().catch(() => {});
+  const deadline = Date.now() + (opts.waitS ?? 0) * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.query('SELECT 1');
+      break;
+    } catch (e) {
+      const message = `${where}: ${explainPgError(e)}`;
+      if (!unreachable(e)) throw new DatabaseError('Cannot connect to the PostgreSQL server in DATABASE_URL:', [message]);
+      if (Date.now() >= deadline) throw Object.assign(new DatabaseUnreachable(`Cannot connect to the PostgreSQL server in DATABASE_URL:\n  ${message}`), { code: 'unreachable' });
+      opts.onRetry?.(explainPgError(e), attempt);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** Math.min(attempt - 1, 4))));
+    } finally {
+      await probe.end().catch(() => {});
+    }
   }
   const expected = migrationNames(readMigrations(migrationsDir));
   // 20 connections (pg defaults to 10): the channels handle many people at once
@@ -211,8 +233,16 @@ function migrateInWorker(url: string, migrationsDir: string): Promise<string[]> 
   });
 }
 
-export async function openDatabase(opts: { databaseUrl?: string | undefined; dataDir: string; migrationsDir?: string }): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.migrationsDir) : openPglite(opts.dataDir, opts.migrationsDir);
+export async function openDatabase(opts: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  migrationsDir?: string;
+  databaseWaitS?: number;
+  onRetry?: (problem: string, attempt: number) => void;
+}): Promise<Database> {
+  return opts.databaseUrl
+    ? openPostgres(opts.databaseUrl, opts.migrationsDir, { waitS: opts.databaseWaitS ?? 0, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) })
+    : openPglite(opts.dataDir, opts.migrationsDir);
 }
 
 /** Compares the applied migrations with `expected`, the folder names this build has (read once at open). */

@@ -70,6 +70,25 @@ describe(`unfinished Telegram updates, ${TEST_DB}`, () => {
     expect(sent(5102)).toHaveLength(1);
   });
 
+  it('after a crash between two replies of one update, sends only the one that had not gone out', async () => {
+    const p = person(5106);
+    await p.say('/start');
+    await p.tap('开始申报');
+    const update = p.textUpdate('/status'); // in a report: "my reports", then the question again
+    const who = { channel: 'telegram', userId: '5106', chatId: '5106' };
+    const turn = await app.conversations.turn({ who, platformId: String(update.update_id), payload: update, input: { kind: 'command', name: 'status', arg: '' }, caps: TELEGRAM_CAPS });
+    expect(turn.replies).toHaveLength(2);
+    const before = sent(5106).length;
+    // a sender claimed them, sent the first, marked it, and died before the second
+    expect(await app.conversations.claimReplies('telegram', String(update.update_id))).toBe(true);
+    await app.conversations.replyDelivered('telegram', String(update.update_id));
+    await app.db.prisma.inboundUpdate.updateMany({ where: { platformId: String(update.update_id) }, data: { repliedAt: new Date(Date.now() - REPLY_LEASE_MS - 1000) } });
+    expect(await sweep()).toBe(1);
+    expect(sent(5106).slice(before)).toEqual([turn.replies[1]!.text]);
+    expect((await p.deliver(update)).status).toBe(200);
+    expect(sent(5106).length).toBe(before + 1);
+  });
+
   it('a button with a well-formed id that is not a UUID is answered "not found", and nothing it held reaches the log', async () => {
     const { code } = await app.staff.createInvite('village_cadre', '530925101201', '王村长', NOW);
     const cadre = person(5103);

@@ -30,11 +30,28 @@ describe('start-up with a bad configuration', () => {
     expect(p.stderr()).not.toMatch(/\n\s+at /);
   });
 
-  it('explains a PostgreSQL server that cannot be reached, without the password', async () => {
-    const p = spawnServer({ DATA_DIR: dataDir(), PORT: '0', DATABASE_URL: 'postgresql://app:s3cret@127.0.0.1:1/app' });
-    expect(await p.exited).toBe(2);
+  it('waits for a PostgreSQL server that cannot be reached, then explains it without the password (exit 1: an outage)', async () => {
+    const started = Date.now();
+    const p = spawnServer({ DATA_DIR: dataDir(), PORT: '0', DATABASE_URL: 'postgresql://app:s3cret@127.0.0.1:1/app', DATABASE_WAIT_S: '2' });
+    expect(await p.exited).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    const retries = p.stdout().split('\n').filter((l) => l.includes('PostgreSQL server not reachable yet'));
+    expect(retries.length).toBeGreaterThanOrEqual(2);
     expect(p.stderr()).toContain('Cannot connect to the PostgreSQL server in DATABASE_URL:');
     expect(p.stderr()).toContain('127.0.0.1:1, database "app", user "app": connection refused');
-    expect(p.stderr()).not.toContain('s3cret');
+    expect(p.stderr()).toContain('DATABASE_WAIT_S');
+    expect(p.stderr() + p.stdout()).not.toContain('s3cret');
+  });
+
+  // needs a PostgreSQL server that answers: runs whenever TEST_DATABASE_URL is set (.ci/run always sets it)
+  it.runIf(Boolean(process.env.TEST_DATABASE_URL))('stops at once, exit 2, when the server answers but refuses the login (a setting to fix, not an outage)', async () => {
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.password = 'not-the-password';
+    const started = Date.now();
+    const p = spawnServer({ DATA_DIR: dataDir(), PORT: '0', DATABASE_URL: url.toString(), DATABASE_WAIT_S: '30' });
+    expect(await p.exited).toBe(2);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(p.stderr()).toContain('password authentication failed');
+    expect(p.stderr()).not.toContain('not-the-password');
   });
 });

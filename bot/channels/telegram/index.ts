@@ -105,7 +105,11 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
       const tapped = update.callback_query?.message ? { messageId: update.callback_query.message.message_id } : undefined;
       if (replies.length > 0 && (await conversations.claimReplies('telegram', platformId))) {
         try {
-          for (const out of replies) await send(ctx, parsed.chatId, out, tapped);
+          for (const [i, out] of replies.entries()) {
+            await send(ctx, parsed.chatId, out, tapped);
+            // each message sent is marked at once: a crash after it resends only what had not gone out
+            if (i < replies.length - 1) await conversations.replyDelivered('telegram', platformId);
+          }
         } catch (e) {
           // 403: the person blocked the bot or deleted the chat. Retrying cannot help: the replies are dropped.
           if (e instanceof GrammyError && e.error_code === 403) {
@@ -200,6 +204,8 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
         const parsed = updateShape.safeParse(req.body);
         if (!parsed.success) return sendError(req, res, 400, 'bad_update', 'http.bad_update');
         try {
+          // right after a start the bot may still be fetching its identity: wait for it rather than fail
+          if (!bot.isInited()) await bot.init();
           await bot.handleUpdate(req.body as Update);
           res.json({ ok: true });
         } catch (e) {
@@ -217,7 +223,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
         });
       }
       logger.info({ mode: opts.mode, bot: bot.botInfo.username }, 'telegram channel on');
-      sweeper = setInterval(() => void sweep().catch(() => {}), 60_000);
+      sweeper = setInterval(() => void sweep().catch((e: unknown) => logger.warn({ err: errorFields(e) }, 'telegram sweep failed; trying again in a minute')), 60_000);
       sweeper.unref();
     },
     async stop() {
