@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
@@ -184,15 +185,27 @@ describe(`exports on ${TEST_DB}`, () => {
     }
   });
 
-  it('the export the command line writes to a file is neutralised and scoped the same way', async () => {
+  it('the export the command line writes reads every lead once, batch after batch, neutralised and scoped the same way', async () => {
     const { key } = resolveMasterKey({ configured: app.config.encryptionKey, dataDir: app.config.dataDir, embedded: app.db.kind === 'pglite' });
-    const exports = createExports({ db: app.db, crypto: createCrypto(key), deployment: app.config.deployment });
-    const chunks: Buffer[] = [];
-    const { Writable } = await import('node:stream');
-    const out = new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) });
-    expect(await exports.csv({ kind: 'village', code: V1 }, out, 'zh-CN', NOW)).toBe(STARTS.length + 4);
-    const rows = csvRows(Buffer.concat(chunks));
+    // Batches of 4: the leads were all received at the same instant, so each batch starts inside a tie.
+    const exports = createExports({ db: app.db, crypto: createCrypto(key), deployment: app.config.deployment, batchSize: 4 });
+    const into = () => {
+      const chunks: Buffer[] = [];
+      return { out: new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }), body: () => Buffer.concat(chunks) };
+    };
+    const all = [...hostile.map((h) => h.receiptNo), ...Object.values(receipts)].sort();
+    const csv = into();
+    expect(await exports.csv({ kind: 'county', code: '530925' }, csv.out, 'zh-CN', NOW)).toBe(all.length);
+    expect(csvRows(csv.body()).map((r) => r['回执号']).sort()).toEqual(all);
+    const xlsx = into();
+    expect(await exports.xlsx({ kind: 'county', code: '530925' }, xlsx.out, 'zh-CN', NOW)).toBe(all.length);
+    expect((await xlsxRows(xlsx.body())).map((r) => r['回执号']).sort()).toEqual(all);
+
+    const village = into();
+    expect(await exports.csv({ kind: 'village', code: V1 }, village.out, 'zh-CN', NOW)).toBe(STARTS.length + 4);
+    const rows = csvRows(village.body());
     expect(rows.map((r) => r['A5户主姓名']).filter((n) => FORMULA.test(n!))).toEqual([]);
     expect(rows.find((r) => r['回执号'] === receipts.a1)!['提示']).not.toContain('possible_duplicate');
+    expect(rows.find((r) => r['回执号'] === receipts.c1)!['提示']).toContain('possible_duplicate');
   });
 });
