@@ -2,39 +2,96 @@
  * Intake benchmark: `tsx bench/intake.ts [--leads N] [--villages V] [--requests R]`.
  *
  * A county with N leads (default 300,000) across V villages (default 150) on PostgreSQL when DATABASE_URL is set
- * (the target), else on a fresh embedded database. Leads are bulk-inserted with SQL (the self-report path is
- * measured by bench:selfreport), then the running app is asked over HTTP, with a county token: p50/p99 of
- * GET /api/v1/leads with each filter, GET /api/v1/stats, and the time and peak RSS of exporting every lead to
- * XLSX through GET /api/v1/exports/leads.xlsx (streamed to a file). Talks to 127.0.0.1 only. Last line: one
- * JSON object with leads, list_p50_ms, list_p99_ms, stats_ms, export_s, export_peak_rss_mb, and more.
+ * (the target; the bench's tables are emptied first), else on a fresh embedded database. Leads are bulk-inserted
+ * with SQL from this process (the self-report path is measured by bench:selfreport). Then the server runs as a
+ * process of its own, the compiled code (dist/, built first by `npm run build`) started as `npm start` starts it
+ * but on 127.0.0.1, and is asked over HTTP with a county token: p50/p99 of GET /api/v1/leads with each filter,
+ * GET /api/v1/stats, then the time and the server's peak RSS of exporting every lead to XLSX and to CSV
+ * (GET /api/v1/exports/leads.{xlsx,csv}, streamed to a file by this process).
+ *
+ * Peak RSS is the server process's alone (this process, which seeds and downloads, is not counted): its
+ * /proc/<pid>/status VmHWM, reset just before each export (clear_refs), and VmRSS sampled every 20 ms as a
+ * check. On the embedded database the server's RSS includes PGlite itself. Talks to 127.0.0.1 only. Last line:
+ * one JSON object with leads, list_p50_ms, list_p99_ms, stats_ms, export_s, export_peak_rss_mb, and more.
  */
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'yaml';
-import { start } from '../server/main.ts';
 import { flag } from './flags.ts';
-import { loadConfig } from '../server/config.ts';
-import { createLogger } from '../server/log.ts';
+import { loadConfig, REPO_ROOT } from '../server/config.ts';
+import { openDatabase } from '../server/db/index.ts';
 import { createTokens } from '../server/intake/tokens.ts';
 import { createCrypto, resolveMasterKey } from '../server/crypto.ts';
-import { addDays } from '../server/time.ts';
-
+import { addDays, localDate } from '../server/time.ts';
 
 const LEADS = flag('leads', 300_000);
 const VILLAGES = flag('villages', 150);
 const REQUESTS = flag('requests', 40);
-const TODAY = '2026-11-24';
-const NOW = new Date(`${TODAY}T02:00:00Z`);
+// The server runs on the real clock: the leads are dated back from today.
+const TODAY = localDate(new Date(), 'Asia/Shanghai');
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
 };
 
+/** VmRSS and VmHWM of a process, in bytes. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** The compiled server in a process of its own, on 127.0.0.1; resolves once it listens. */
+async function startServer(env: Record<string, string>) {
+  const script = `
+    const { loadConfig } = await import('./dist/server/config.js');
+    const { createLogger } = await import('./dist/server/log.js');
+    const { start } = await import('./dist/server/main.js');
+    const app = await start(loadConfig(process.env), createLogger(process.env.LOG_LEVEL), { host: '127.0.0.1' });
+    process.once('SIGTERM', () => app.stop('SIGTERM').then(() => process.exit(0)));`;
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|DATA_DIR|DEPLOYMENT_CONFIG|PORT|LOG_LEVEL|NODE_OPTIONS|npm_.*)$/.test(k)));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    env: { ...clean, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Its log lines (JSON, LOG_LEVEL=info as in production) until "listening"; the rest is read and dropped.
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const lines = out.split('\n');
+      for (const line of lines.slice(0, -1)) {
+        const entry = line.startsWith('{') ? (JSON.parse(line) as { msg?: string; port?: number }) : {};
+        if (entry.msg !== 'listening') continue;
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(`http://127.0.0.1:${entry.port}`);
+        return;
+      }
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => reject(new Error(`the server exited (${code}) before listening:\n${out}`)));
+  });
+  return {
+    pid: child.pid!,
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      if ((await exited) !== 0) throw new Error('the server did not stop cleanly');
+    },
+  };
+}
+
 async function main() {
+  // The server process runs the compiled code: build it from this source first.
+  if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed');
   const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'));
   // A deployment of one county, 6 townships, V villages (sample codes).
   const townships = Array.from({ length: 6 }, (_, t) => ({
@@ -62,8 +119,10 @@ async function main() {
     env.DATA_ENCRYPTION_KEY = process.env.DATA_ENCRYPTION_KEY ?? Buffer.alloc(32, 7).toString('base64');
   }
   const config = loadConfig(env);
-  const app = await start(config, createLogger('warn'), { host: '127.0.0.1', now: () => NOW });
-  const db = app.db;
+  const db = await openDatabase(config);
+  await db.migrate();
+  // A second run on the same database starts from empty tables.
+  if (db.kind === 'postgres') await db.prisma.$executeRawUnsafe('TRUNCATE lead, access_log, api_token CASCADE');
   const villages = townships.flatMap((t) => t.villages.map((v) => ({ township: t.code, village: v.code })));
   console.log(`intake benchmark on ${db.kind}: ${LEADS} leads across ${villages.length} villages`);
 
@@ -104,9 +163,12 @@ async function main() {
   const tokens = createTokens(db);
   const county = (await tokens.create('bench county', { kind: 'county', code: '530925' })).token;
   const village = (await tokens.create('bench village', { kind: 'village', code: villages[0]!.village })).token;
+  await db.close();
+
+  const server = await startServer(env);
   const get = async (path: string, token: string) => {
     const s = performance.now();
-    const r = await fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const r = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
     const body = await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status} ${Buffer.from(body).toString().slice(0, 200)}`);
     return performance.now() - s;
@@ -137,22 +199,37 @@ async function main() {
   for (let i = 0; i < 10; i++) statsTimes.push(await get('/api/v1/stats', county));
   console.log(`\nGET /api/v1/stats: p50 ${pct(statsTimes, 50)} ms, max ${pct(statsTimes, 100)} ms`);
 
-  // Export all leads to XLSX over HTTP into a file, sampling RSS.
-  const file = join(dir, 'leads.xlsx');
-  const rssBefore = process.memoryUsage().rss;
-  let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  const e0 = performance.now();
-  const res = await fetch(`${app.url}/api/v1/exports/leads.xlsx`, { headers: { authorization: `Bearer ${county}` } });
-  if (res.status !== 200 || !res.body) throw new Error(`export: HTTP ${res.status}`);
-  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file));
-  const exportS = (performance.now() - e0) / 1000;
-  clearInterval(sampler);
-  const size = statSync(file).size;
-  console.log(`\nexport of ${LEADS} leads to XLSX: ${exportS.toFixed(1)} s, ${(size / 1e6).toFixed(1)} MB; RSS ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB`);
-  console.log('(RSS is the whole process: the app and, on the embedded database, PGlite itself)');
+  // Export all leads over HTTP into a file, measuring the server process's memory.
+  const exportAll = async (format: 'xlsx' | 'csv') => {
+    const file = join(dir, `leads.${format}`);
+    const before = memoryOf(server.pid);
+    let reset = true;
+    try {
+      writeFileSync(`/proc/${server.pid}/clear_refs`, '5'); // VmHWM := VmRSS from here on
+    } catch {
+      reset = false; // without it (an old kernel, another user's process) only the samples count
+    }
+    let sampled = before.rss;
+    const sampler = setInterval(() => (sampled = Math.max(sampled, memoryOf(server.pid).rss)), 20);
+    const e0 = performance.now();
+    const res = await fetch(`${server.url}/api/v1/exports/leads.${format}`, { headers: { authorization: `Bearer ${county}` } });
+    if (res.status !== 200 || !res.body) throw new Error(`export: HTTP ${res.status}`);
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file));
+    const seconds = (performance.now() - e0) / 1000;
+    clearInterval(sampler);
+    const after = memoryOf(server.pid);
+    const peak = Math.max(sampled, after.rss, reset ? after.hwm : 0);
+    const size = statSync(file).size;
+    rmSync(file);
+    console.log(`export of ${LEADS} leads to ${format.toUpperCase()}: ${seconds.toFixed(1)} s, ${(size / 1e6).toFixed(1)} MB; server RSS ${(before.rss / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB${reset ? '' : ' (sampled)'}`);
+    return { seconds, size, before: before.rss, peak };
+  };
+  console.log('');
+  const xlsx = await exportAll('xlsx');
+  const csv = await exportAll('csv');
+  console.log(`(the server process alone, ${db.kind === 'pglite' ? 'with the embedded database in it' : 'PostgreSQL not counted'}; peak from VmHWM)`);
 
-  await app.stop();
+  await server.stop();
   rmSync(dir, { recursive: true, force: true });
   const result = {
     db: db.kind,
@@ -163,10 +240,15 @@ async function main() {
     list_p99_ms: pct(all, 99),
     stats_ms: pct(statsTimes, 50),
     stats_max_ms: pct(statsTimes, 100),
-    export_s: Math.round(exportS * 10) / 10,
-    export_mb: Math.round(size / 1e5) / 10,
-    export_rss_before_mb: Math.round(rssBefore / 1e6),
-    export_peak_rss_mb: Math.round(peak / 1e6),
+    export_s: Math.round(xlsx.seconds * 10) / 10,
+    export_mb: Math.round(xlsx.size / 1e5) / 10,
+    export_rss_before_mb: Math.round(xlsx.before / 1e6),
+    export_peak_rss_mb: Math.round(xlsx.peak / 1e6),
+    export_csv_s: Math.round(csv.seconds * 10) / 10,
+    export_csv_mb: Math.round(csv.size / 1e5) / 10,
+    export_csv_rss_before_mb: Math.round(csv.before / 1e6),
+    export_csv_peak_rss_mb: Math.round(csv.peak / 1e6),
+    export_rss_of: 'server process',
   };
   console.log(JSON.stringify(result));
 }

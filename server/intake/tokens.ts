@@ -54,10 +54,14 @@ export function createTokens(db: Database) {
       if (!row || row.revokedAt) return undefined;
       return { id: row.id, name: row.name, scope: { kind: row.scopeKind as Scope['kind'], code: row.scopeCode } };
     },
-    /** Records who read which leads' personal fields. */
+    /**
+     * Records who read which leads' personal fields. One statement with the ids as one array parameter: an
+     * export logs every lead it writes, and the ORM's createMany costs kilobytes of memory per row.
+     */
     async logAccess(tokenId: string, leadIds: string[], action: string, at = new Date()): Promise<void> {
       if (leadIds.length === 0) return;
-      await db.prisma.accessLog.createMany({ data: leadIds.map((leadId) => ({ tokenId, leadId, action, at })) });
+      await db.prisma.$executeRaw`INSERT INTO access_log (token_id, lead_id, at, action)
+        SELECT ${tokenId}::uuid, lead::uuid, ${at.toISOString()}::timestamptz, ${action} FROM unnest(${leadIds}::text[]) AS lead`;
     },
   };
 }

@@ -162,7 +162,7 @@ describe(`intake API on ${TEST_DB}`, () => {
     expect(csv.status).toBe(200);
     const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\n');
     expect(lines).toHaveLength(6);
-    expect(lines[0]!.startsWith('回执号,申报日期,办理阶段')).toBe(true);
+    expect(lines[0]!.startsWith('"回执号","申报日期","办理阶段"')).toBe(true); // text cells are quoted
     expect(csv.text).toContain('53092519900101123X'); // the county sees the whole ID number
   });
 
