@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
+import { startNodeFlags } from './node-flags.ts';
 
 /**
  * The app as a child process for the fault benchmark: `node dist/server/start.js`, spawned directly (no npm in
@@ -65,7 +66,7 @@ export function appProcess(opts: { entry: string; env: Record<string, string>; c
       killing = false;
       stderrTail = [];
       log.write(`{"bench":"spawn","n":${starts},"time":${Date.now()}}\n`);
-      const c = spawn(process.execPath, [opts.entry], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [...startNodeFlags(), opts.entry], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       createInterface({ input: c.stdout! }).on('line', countLine);
       createInterface({ input: c.stderr! }).on('line', (line) => {

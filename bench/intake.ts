@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'yaml';
 import { flag } from './flags.ts';
+import { startNodeFlags } from './node-flags.ts';
 import { loadConfig, REPO_ROOT } from '../server/config.ts';
 import { openDatabase } from '../server/db/index.ts';
 import { createTokens } from '../server/intake/tokens.ts';
@@ -55,7 +56,7 @@ async function startServer(env: Record<string, string>) {
     const app = await start(loadConfig(process.env), createLogger(process.env.LOG_LEVEL), { host: '127.0.0.1' });
     process.once('SIGTERM', () => app.stop('SIGTERM').then(() => process.exit(0)));`;
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|DATA_DIR|DEPLOYMENT_CONFIG|PORT|LOG_LEVEL|NODE_OPTIONS|npm_.*)$/.test(k)));
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+  const child = spawn(process.execPath, [...startNodeFlags(), '--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
     env: { ...clean, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { start } from '../server/main.ts';
 import { flag } from './flags.ts';
+import { startNodeFlags } from './node-flags.ts';
 import { loadConfig, type Config } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { zonedInstant } from '../server/time.ts';
@@ -116,7 +117,7 @@ async function seed(config: Config, leads: number, due: number) {
  * the app on the seeded database, run one tick, report its time and peak RSS.
  */
 async function tickInChild(e: Record<string, string>): Promise<{ tick_ms: number; peak_rss_mb: number; rss_before_mb: number; rss_boot_mb: number; due: number; sent: number; messages: number }> {
-  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(new URL('reminders-tick.mjs', import.meta.url))], {
+  const child = spawn(process.execPath, [...startNodeFlags(), '--expose-gc', fileURLToPath(new URL('reminders-tick.mjs', import.meta.url))], {
     env: { ...process.env, ...e, BENCH_NOW: NOW.toISOString() },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -38,6 +38,7 @@ import { loadConfig, REPO_ROOT } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
 import { WECOM } from '../test/helpers/wecom.ts';
+import { startNodeFlags } from './node-flags.ts';
 import { percentiles, type BenchOptions, type Channel, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
 
 const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -323,7 +324,7 @@ async function measureRest(env: Record<string, string>, idleSeconds: number): Pr
   const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (build.status !== 0) throw new Error(`npm run build failed (exit code ${build.status})`);
   const inherited = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('npm_')));
-  const child = spawn(process.execPath, ['dist/server/start.js'], { cwd: REPO_ROOT, env: { ...inherited, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...startNodeFlags(), 'dist/server/start.js'], { cwd: REPO_ROOT, env: { ...inherited, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out = (out + String(d)).slice(-20_000)));
   child.stderr.on('data', (d) => (out = (out + String(d)).slice(-20_000)));

@@ -37,8 +37,8 @@ export function textCell(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }
 
-/** Leads read per query (smaller batches measured no less memory, and took longer). */
-const BATCH = 1000;
+/** Leads read per query: 200 measured a lower peak than 1,000 (307 against 321-345 MB, 300,000 leads to XLSX), at about the same speed. */
+const BATCH = 200;
 
 /** The columns an export reads, as one raw query returns them (numeric as float8, dates as text). */
 type ExportLead = {
@@ -237,7 +237,10 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         const twins = await visibleTwinsOf(scope, batch);
         for (const l of batch) sheet.addRow(text(row(l, twins))).commit();
         n += batch.length;
-        // Let the reader catch up: without this, a slow client makes the zip stream pile up in memory.
+        // Let the zip and the reader catch up: exceljs hands the sheet's XML to archiver through a stream that
+        // ignores backpressure (its StreamBuf pipes into archiver's PassThrough whatever that holds), so without
+        // waiting here the whole sheet piles up in memory while it is compressed; and a slow client likewise.
+        for (const inner of sheetPipes(sheet)) if (inner.writableNeedDrain) await drainOrClose(inner, out);
         if (out.writableNeedDrain) await drainOrClose(out, out);
         if (out.destroyed) throw new Error('the reader went away');
       }
@@ -278,6 +281,15 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       return n;
     },
   };
+}
+
+/**
+ * The streams a streamed worksheet's XML is piped into (archiver's input), from exceljs 4.4's StreamBuf: waiting for
+ * them is the only backpressure the sheet has. Empty when exceljs changes shape (then only `out` is waited for).
+ */
+function sheetPipes(sheet: unknown): Writable[] {
+  const pipes = (sheet as { stream?: { pipes?: unknown } }).stream?.pipes;
+  return Array.isArray(pipes) ? pipes.filter((p): p is Writable => typeof (p as Writable)?.once === 'function' && typeof (p as Writable).writableNeedDrain === 'boolean') : [];
 }
 
 /** Resolves when `source` can take more, or when `out` has closed (the reader went away); leaves no listener behind. */
