@@ -19,7 +19,7 @@ describe(`database on ${TEST_DB}`, () => {
   };
 
   beforeEach(async () => {
-    place = await freshDatabase();
+    place = await freshDatabase({ empty: true });
     migrationsDir = mkdtempSync(join(tmpdir(), 'migrations-'));
     cpSync(MIGRATIONS_DIR, migrationsDir, { recursive: true });
   });

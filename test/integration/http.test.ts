@@ -65,6 +65,8 @@ describe(`HTTP on ${TEST_DB}`, () => {
   });
 
   it('reports not ready while migrations are missing', async () => {
+    await place.cleanup();
+    place = await freshDatabase({ empty: true });
     const db = await openDatabase(place);
     try {
       const app = createApp({ db, logger: memoryLogger().logger, metrics: createMetrics(), isShuttingDown: () => false });
@@ -119,7 +121,7 @@ describe(`HTTP on ${TEST_DB}`, () => {
 
 describe(`stop right after start, ${TEST_DB}`, () => {
   it('does not hang when stopped while start-up work is still running', async () => {
-    const place = await freshDatabase();
+    const place = await freshDatabase({ empty: true });
     try {
       const running = await start(testConfig(place), memoryLogger().logger, { host: '127.0.0.1' });
       const stopped = running.stop('test');

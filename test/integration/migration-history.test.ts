@@ -25,7 +25,7 @@ describe(`migration history checks on ${TEST_DB}`, () => {
   };
 
   beforeEach(async () => {
-    place = await freshDatabase();
+    place = await freshDatabase({ empty: true });
     migrationsDir = mkdtempSync(join(tmpdir(), 'migrations-'));
     cpSync(MIGRATIONS_DIR, migrationsDir, { recursive: true });
   });

@@ -9,7 +9,7 @@ import { freshDatabase, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../
 describe(`the server process on ${TEST_DB}`, () => {
   let place: TestPlace;
   beforeEach(async () => {
-    place = await freshDatabase();
+    place = await freshDatabase({ empty: true });
   });
   afterEach(async () => {
     await place.cleanup();
@@ -46,7 +46,7 @@ describe(`the server process on ${TEST_DB}`, () => {
 // no process behind.
 describe(`npm start under a service manager, ${TEST_DB}`, () => {
   it('SIGTERM to npm stops the server gracefully within 10 s and leaves no process', async () => {
-    const place = await freshDatabase();
+    const place = await freshDatabase({ empty: true });
     try {
       const env = { DATA_DIR: place.dataDir, PORT: '0', ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl, DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {}) };
       const npm = spawnServer(env, { viaNpm: true });

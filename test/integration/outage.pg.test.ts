@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { REPO_ROOT } from '../../server/config.ts';
 import { createCrypto } from '../../server/crypto.ts';
-import { freshDatabase, TEST_DB, TEST_ENCRYPTION_KEY } from '../helpers/db.ts';
+import { freshDatabase, TEST_ENCRYPTION_KEY } from '../helpers/db.ts';
 import { spawnServer } from '../helpers/process.ts';
 import { BOT_TOKEN, WEBHOOK_SECRET, startFakeBotApi, telegramPerson } from '../helpers/telegram.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
@@ -39,7 +39,7 @@ async function startCountyReceiver() {
 
 // The shared PostgreSQL server is never stopped: the app reaches it through a TCP relay that the test cuts.
 // PGlite runs inside the process and has no server to lose, so this is a PostgreSQL test only.
-describe.runIf(TEST_DB === 'postgres')('a PostgreSQL outage (the server goes away, then comes back)', () => {
+describe('a PostgreSQL outage (the server goes away, then comes back)', () => {
   it('does not end the process: not ready and webhook refused while down, every worker logs its failed rounds and resumes after', async () => {
     const place = await freshDatabase();
     const real = new URL(place.databaseUrl!);
