@@ -199,10 +199,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       // quoted_string: every text cell in double quotes, so nothing inside one can start a cell of its own.
       const csv = stringify({ bom: true, escape_formulas: true, quoted_string: true });
       csv.pipe(out);
-      const finished = new Promise<void>((resolve, reject) => {
-        out.on('finish', resolve);
-        out.on('error', reject);
-      });
+      const finished = finishedOrGone(out);
+      finished.catch(() => undefined); // awaited at the end; a reader gone before then is noticed by write()
       const write = async (r: unknown[]) => {
         if (out.destroyed) throw new Error('the reader went away');
         if (!csv.write(r)) await drainOrClose(csv, out);
@@ -277,7 +275,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         ]).commit();
       }
       s.commit();
-      await book.commit();
+      // exceljs waits for 'finish' alone, which a reader that went away never emits
+      await Promise.race([book.commit(), finishedOrGone(out).then(() => new Promise<never>(() => undefined))]);
       return n;
     },
   };
@@ -295,6 +294,7 @@ function sheetPipes(sheet: unknown): Writable[] {
 /** Resolves when `source` can take more, or when `out` has closed (the reader went away); leaves no listener behind. */
 function drainOrClose(source: EventEmitter, out: Writable): Promise<void> {
   return new Promise((resolve) => {
+    if (out.destroyed) return resolve();
     const done = () => {
       source.off('drain', done);
       out.off('close', done);
@@ -302,6 +302,17 @@ function drainOrClose(source: EventEmitter, out: Writable): Promise<void> {
     };
     source.once('drain', done);
     out.once('close', done);
+  });
+}
+
+/** Resolves when `out` has finished; rejects when it failed, or closed before finishing (the reader went away). */
+function finishedOrGone(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.writableFinished) return resolve();
+    if (out.destroyed) return reject(new Error('the reader went away'));
+    out.once('finish', resolve);
+    out.once('error', reject);
+    out.once('close', () => (out.writableFinished ? resolve() : reject(new Error('the reader went away'))));
   });
 }
 

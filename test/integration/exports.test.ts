@@ -208,4 +208,24 @@ describe(`exports on ${TEST_DB}`, () => {
     expect(rows.find((r) => r['回执号'] === receipts.a1)!['提示']).not.toContain('possible_duplicate');
     expect(rows.find((r) => r['回执号'] === receipts.c1)!['提示']).toContain('possible_duplicate');
   });
+  it('an export whose reader goes away ends with an error instead of waiting for ever', async () => {
+    const { key } = resolveMasterKey({ configured: app.config.encryptionKey, dataDir: app.config.dataDir, embedded: app.db.kind === 'pglite' });
+    const exports = createExports({ db: app.db, crypto: createCrypto(key), deployment: app.config.deployment, batchSize: 4 });
+    // a reader that hangs up while a chunk is on its way (as a browser tab closed mid-download)
+    const midway = () => {
+      const out: Writable = new Writable({ write: () => out.destroy() });
+      return out;
+    };
+    // a reader that took every byte and hung up before the end of the download
+    const beforeTheEnd = () => {
+      const out: Writable = new Writable({ write: (_c, _e, cb) => cb(), final: () => out.destroy() });
+      return out;
+    };
+    const county = { kind: 'county' as const, code: '530925' };
+    const settled = (p: Promise<number>) => Promise.race([p.then(() => 'finished', (e: Error) => e.message), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
+    expect(await settled(exports.csv(county, midway(), 'zh-CN', NOW))).toBe('the reader went away');
+    expect(await settled(exports.xlsx(county, midway(), 'zh-CN', NOW))).toBe('the reader went away');
+    expect(await settled(exports.csv(county, beforeTheEnd(), 'zh-CN', NOW))).toBe('the reader went away');
+    expect(await settled(exports.xlsx(county, beforeTheEnd(), 'zh-CN', NOW))).toBe('the reader went away');
+  });
 });
