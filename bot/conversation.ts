@@ -42,7 +42,7 @@ export const REPLY_LEASE_MS = 30_000;
 export function placeTree(d: Deployment): PlaceTree {
   return {
     townships: d.counties.flatMap((c) =>
-      c.townships.map((t) => ({ code: t.code, name: t.name, villages: t.villages.map((v) => ({ code: v.code, name: v.name })) })),
+      c.townships.map((t) => ({ code: t.code, name: t.name, villages: t.villages.map((v) => ({ code: v.code, name: v.name, officialName: v.officialName })) })),
     ),
   };
 }
@@ -66,7 +66,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   const places = placeTree(deployment);
   const engineContext = (lng: Language, caps: Capabilities, now: Date) => makeEngineContext(deployment, lng, caps, now, places);
 
-  /** Turns a deep-link payload ("v530925101201") into prefilled answers. */
+  /** Turns a deep-link payload ("v530925102208") into prefilled answers. */
   function prefillFrom(arg: string): Answers {
     const m = /^v(\d{12})$/.exec(arg.trim());
     if (!m) return {};

@@ -25,7 +25,12 @@ const name = z.string({ error: 'must be a name' }).trim().min(1, 'must not be em
 
 const village = z.strictObject({
   code: digits(12, 'village'),
+  /** the name people know it by, shown in the picker and on forms: 冰岛村, 公很社区 */
   name,
+  /** the full official name of the 统计用区划代码: 冰岛村民委员会, 公很社区居民委员会 */
+  officialName: z.string().trim().min(1).optional(),
+  /** a 村民委员会 (village) or a 社区/居民委员会 (community) */
+  kind: z.enum(['village', 'community']).default('village'),
   /** true where the village list could not be verified against the official division codes. */
   sample: z.boolean().default(false),
 });
@@ -47,7 +52,8 @@ const county = z.strictObject({
 const incomeLine = z.strictObject({
   province: digits(6, 'province'),
   year: z.number({ error: 'must be a year such as 2022' }).int().min(2015).max(2100),
-  yuanPerPerson: z.number({ error: 'must be an amount in yuan' }).positive('must be more than 0'),
+  /** null: not filled in yet (deployment init leaves it to the operator); start-up warns, and no lead uses it */
+  yuanPerPerson: z.number({ error: 'must be an amount in yuan, or null until it is known' }).positive('must be more than 0').nullable(),
   source: z.string().optional(),
 });
 
@@ -56,6 +62,8 @@ export const deploymentSchema = z
     version: z.literal(1, { error: 'must be 1 (the only format version so far)' }),
     name,
     timezone: z.string().default('Asia/Shanghai'),
+    /** where the place tree's codes come from: the edition of the 统计用区划代码 (deployment init writes 2023) */
+    divisionCodes: z.strictObject({ edition: z.number().int().min(2009).max(2100), source: z.string().optional() }).optional(),
     counties: z.array(county).min(1, 'must list at least one county'),
     incomeLines: z.array(incomeLine).min(1, 'must list at least one income line'),
     /** The 承诺授权书 shown before submitting: its text lives in locales/ under consent.<version>. */
@@ -250,8 +258,8 @@ function buildPlaceIndex(d: Deployment) {
 
 /** The income line for a province and year; falls back to the latest earlier year, and says so. */
 export function incomeLineFor(d: Deployment, provinceCode: string, year: number) {
-  const candidates = d.incomeLines.filter((l) => l.province === provinceCode && l.year <= year).sort((a, b) => b.year - a.year);
+  const candidates = d.incomeLines.filter((l) => l.province === provinceCode && l.year <= year && l.yuanPerPerson !== null).sort((a, b) => b.year - a.year);
   const line = candidates[0];
-  if (!line) return undefined;
+  if (!line || line.yuanPerPerson === null) return undefined;
   return { yuanPerPerson: line.yuanPerPerson, year: line.year, exactYear: line.year === year };
 }

@@ -24,6 +24,7 @@ import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
 import type { Wecom } from '../bot/channels/wecom/index.ts';
 import { errorFields } from './errors.ts';
+import { allWarnings, warningText } from './places/commands.ts';
 
 export type Running = {
   config: Config;
@@ -59,6 +60,8 @@ export type StartOptions = {
   scheduler?: boolean;
   /** the fetch the WeCom client uses (tests may count or break calls) */
   wecomFetch?: typeof fetch;
+  /** the official division codes to check the place tree against (default: those `deployment init` fetched, if any) */
+  divisionData?: string;
 };
 
 export async function start(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -71,6 +74,10 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const applied = await db.migrate();
     logger.info({ database: db.kind, applied }, applied.length ? 'applied database migrations' : 'database schema is up to date');
     if (db.kind === 'pglite') logger.info({ dataDir: displayPath(config.dataDir) }, 'using the embedded database');
+    // A place the official list lacks or a line not filled in is worth a word, never a refusal: a county with a
+    // change newer than the codes' edition must still start.
+    const { warnings } = await allWarnings(config.deployment, opts.divisionData);
+    for (const w of warnings) logger.warn({ deploymentWarning: w.key, ...w.params }, warningText('en', w));
 
     const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
     if (master.created) logger.warn({ keyFile: displayPath(master.created) }, 'created a new encryption key file for personal data: back it up with DATA_DIR');

@@ -1,5 +1,5 @@
 import type { Answers, Button, Capabilities, Flow, FlowContext, Inbound, Outbound, State, Step } from './types.ts';
-import { parseChoiceNumbers, parseYesNo, placeQuery } from '../parse/index.ts';
+import { parseChoiceNumbers, parseYesNo, parsePlaceText, placeKey } from '../parse/index.ts';
 
 /**
  * Runs a declared flow for one person: pure, so it knows nothing of messengers or databases. Given the state,
@@ -8,7 +8,7 @@ import { parseChoiceNumbers, parseYesNo, placeQuery } from '../parse/index.ts';
  */
 
 export type Place = { code: string; name: string };
-export type PlaceTree = { townships: Array<Place & { villages: Place[] }> };
+export type PlaceTree = { townships: Array<Place & { villages: Array<Place & { officialName?: string | undefined }> }> };
 
 export type EngineContext = FlowContext & {
   flow: Flow;
@@ -433,20 +433,48 @@ function finishMulti(state: State, ctx: EngineContext, step: Step): Result {
   return answered(state, ctx, step, order.filter((id) => picked.includes(id)));
 }
 
-/** Typed place names: a village (or township) found by name, across the county. */
+type Township = PlaceTree['townships'][number];
+type VillageHit = { tw: Township; v: Township['villages'][number] };
+
+/** The villages a typed name means: whole names first, else names holding it; those of `township` before others. */
+function villagesNamed(places: PlaceTree, q: string, township: string | undefined): VillageHit[] {
+  const all = places.townships.flatMap((tw) => tw.villages.map((v) => ({ tw, v })));
+  const exact = all.filter(({ v }) => placeKey(v.name) === q || (v.officialName !== undefined && placeKey(v.officialName) === q));
+  const found = exact.length > 0 ? exact : all.filter(({ v }) => v.name.includes(q));
+  const here = found.filter((x) => x.tw.code === township);
+  return here.length > 0 ? here : found;
+}
+
+/**
+ * Typed place names: a village (or township) found by name, across the county. A whole name beats a part of one;
+ * a name in the township already chosen beats the same name elsewhere; the same name in two townships asks which.
+ * A township's name typed before one is chosen opens its villages ("大文" is 大文乡 there, "大文村" the village), and
+ * one typed before the village ("勐库镇冰岛村", "勐库冰岛") looks in that township.
+ */
 function placeSearch(state: State, ctx: EngineContext, step: Step, text: string): Result {
-  const q = placeQuery(text);
+  const { name: q, level } = parsePlaceText(text);
   if (q.length === 0) return miss(state, ctx, 'place_not_found');
-  const villages = ctx.places.townships.flatMap((tw) => tw.villages.filter((v) => v.name.includes(q)).map((v) => ({ tw, v })));
-  const inTownship = state.township ? villages.filter((x) => x.tw.code === state.township) : villages;
-  const found = inTownship.length > 0 ? inTownship : villages;
-  if (found.length === 1) return answered(state, ctx, step, { township: found[0]!.tw.code, village: found[0]!.v.code });
-  const township = ctx.places.townships.find((tw) => placeQuery(tw.name) === q);
-  if (township) return say({ ...state, township: township.code, page: undefined }, ctx);
-  if (found.length > 1) {
-    const buttons = found.slice(0, ctx.caps.maxButtons - 1).map((x) => ({ id: `vl:${x.v.code}`, label: `${x.tw.name} ${x.v.name}` }));
-    const out = present(ctx, ctx.t('engine.place_several'), [...rows(buttons, 1), navRow(ctx, state, step)].filter((r) => r.length));
+  const township = level === 'village' ? undefined : ctx.places.townships.find((tw) => placeKey(tw.name) === q);
+  if (township && (level === 'township' || !state.township)) return say({ ...state, township: township.code, page: undefined }, ctx);
+  let hits: VillageHit[] = [];
+  if (level !== 'township') {
+    for (const tw of ctx.places.townships) {
+      const prefix = [tw.name, placeKey(tw.name)].find((p) => q.startsWith(p) && q.length > p.length);
+      if (prefix) hits = villagesNamed({ townships: [tw] }, q.slice(prefix.length), tw.code);
+      if (hits.length > 0) break;
+    }
+    if (hits.length === 0) hits = villagesNamed(ctx.places, q, state.township);
+  }
+  if (hits.length === 1) return answered(state, ctx, step, { township: hits[0]!.tw.code, village: hits[0]!.v.code });
+  if (hits.length > 1) {
+    const room = ctx.caps.maxButtons - 1;
+    const buttons = hits.slice(0, room).map((x) => ({ id: `vl:${x.v.code}`, label: `${x.tw.name} ${x.v.name}` }));
+    const sameName = hits.every((x) => x.v.name === hits[0]!.v.name);
+    const prompt =
+      hits.length > room ? ctx.t('engine.place_too_many', { count: hits.length, shown: room }) : sameName ? ctx.t('engine.place_same_name', { name: hits[0]!.v.name }) : ctx.t('engine.place_several');
+    const out = present(ctx, prompt, [...rows(buttons, 1), navRow(ctx, state, step)].filter((r) => r.length));
     return { state: { ...state, misses: 0 }, out: [out] };
   }
+  if (township) return say({ ...state, township: township.code, page: undefined }, ctx);
   return miss(state, ctx, 'place_not_found');
 }

@@ -10,7 +10,7 @@ export function newLead(over: Partial<NewLead> = {}): NewLead {
     channel: 'telegram',
     reporterId: `u${seq}`,
     reporterRelation: null,
-    villageCode: '530925101201',
+    villageCode: '530925102208',
     headName: '李明',
     phone: `139000${String(seq).padStart(5, '0')}`,
     idNumber: null,

@@ -20,9 +20,9 @@ const FORMULA = /^[=+\-@\t\r]/;
 const STARTS = ['=', '+', '-', '@', '\t', '\r'];
 
 // Place names come from the county's deployment file: they reach the exports too.
-const V1 = '530925101201';
-const V2 = '530925101202';
-const V3 = '530925200201';
+const V1 = '530925102208';
+const V2 = '530925102212';
+const V3 = '530925201203';
 const deployment = {
   version: 1,
   name: 'exports test',
@@ -32,8 +32,8 @@ const deployment = {
     province: { code: '530000', name: '=云南省' },
     city: { code: '530900', name: '+临沧市' },
     townships: [
-      { code: '530925101', name: '@勐库镇', villages: [{ code: V1, name: '=HYPERLINK("http://evil.example","冰岛村")' }, { code: V2, name: '公弄村' }] },
-      { code: '530925200', name: '沙河乡', villages: [{ code: V3, name: '允俸村' }] },
+      { code: '530925102', name: '@勐库镇', villages: [{ code: V1, name: '=HYPERLINK("http://evil.example","冰岛村")' }, { code: V2, name: '公弄村' }] },
+      { code: '530925201', name: '沙河乡', villages: [{ code: V3, name: '允俸村' }] },
     ],
   }],
   incomeLines: [{ province: '530000', year: 2020, yuanPerPerson: 6000 }],
@@ -55,8 +55,8 @@ describe(`exports on ${TEST_DB}`, () => {
     app = await start(testConfig(place, { DEPLOYMENT_CONFIG: file }), memoryLogger().logger, { host: '127.0.0.1', now: () => NOW });
     const tokens = createTokens(app.db);
     tok.county = (await tokens.create('county', { kind: 'county', code: '530925' })).token;
-    tok.township1 = (await tokens.create('勐库镇', { kind: 'township', code: '530925101' })).token;
-    tok.township2 = (await tokens.create('沙河乡', { kind: 'township', code: '530925200' })).token;
+    tok.township1 = (await tokens.create('勐库镇', { kind: 'township', code: '530925102' })).token;
+    tok.township2 = (await tokens.create('沙河乡', { kind: 'township', code: '530925201' })).token;
     tok.village1 = (await tokens.create('冰岛村', { kind: 'village', code: V1 })).token;
     // A household's own words starting with each formula character; expenses above income make A33 negative.
     for (const [i, c] of STARTS.entries()) {

@@ -87,7 +87,7 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${first!.body}`).digest('hex'));
     expect(first!.json.lead).toMatchObject({
       receiptNo: '530925-20261124-0001',
-      address: { village: { code: '530925101201', name: '冰岛村' } },
+      address: { village: { code: '530925102208', name: '冰岛村' } },
       members: [{ A5: '李明', A7: '53092519900101123X', A8: '户主' }],
       A27: ['因病', '因自然灾害'],
       A28: 6000,

@@ -25,11 +25,11 @@ describe(`ID numbers by the reader's scope, ${TEST_DB}`, () => {
     app = await start(testConfig(place), memoryLogger().logger, { host: '127.0.0.1', now: () => NOW });
     const tokens = createTokens(app.db);
     tok.county = (await tokens.create('county office', { kind: 'county', code: '530925' })).token;
-    tok.township = (await tokens.create('勐库镇', { kind: 'township', code: '530925101' })).token;
-    tok.village = (await tokens.create('冰岛村', { kind: 'village', code: '530925101201' })).token;
-    ids.resident = (await app.intake.receiveLead(newLead({ villageCode: '530925101201', idNumber: RESIDENT }), NOW)).id;
+    tok.township = (await tokens.create('勐库镇', { kind: 'township', code: '530925102' })).token;
+    tok.village = (await tokens.create('冰岛村', { kind: 'village', code: '530925102208' })).token;
+    ids.resident = (await app.intake.receiveLead(newLead({ villageCode: '530925102208', idNumber: RESIDENT }), NOW)).id;
     // another village of the same township: the township token sees it, the village token does not
-    ids.disability = (await app.intake.receiveLead(newLead({ villageCode: '530925101202', idNumber: DISABILITY }), new Date(NOW.getTime() + 60_000))).id;
+    ids.disability = (await app.intake.receiveLead(newLead({ villageCode: '530925102212', idNumber: DISABILITY }), new Date(NOW.getTime() + 60_000))).id;
   });
   afterAll(async () => {
     await app.stop();
@@ -58,7 +58,7 @@ describe(`ID numbers by the reader's scope, ${TEST_DB}`, () => {
   it('a village token finds no lead of another village, and reads its own disability card number masked: the first 6 and the last 4 of all 20', async () => {
     const village = await get(`/api/v1/leads/${ids.disability}`, tok.village);
     expect(village.status).toBe(404); // another village
-    const other = (await createTokens(app.db).create('公弄村', { kind: 'village', code: '530925101202' })).token;
+    const other = (await createTokens(app.db).create('公弄村', { kind: 'village', code: '530925102212' })).token;
     const masked = await idOf(other, ids.disability);
     expect(masked).toBe('530925**********1442');
     expect(masked).toHaveLength(20);

@@ -21,14 +21,14 @@ describe(`intake API on ${TEST_DB}`, () => {
     app = await start(testConfig(place), memoryLogger().logger, { host: '127.0.0.1', now: () => NOW });
     const tokens = createTokens(app.db);
     tok.county = (await tokens.create('county office', { kind: 'county', code: '530925' })).token;
-    tok.mengku = (await tokens.create('勐库镇', { kind: 'township', code: '530925101' })).token;
-    tok.bingdao = (await tokens.create('冰岛村', { kind: 'village', code: '530925101201' })).token;
-    tok.gongnong = (await tokens.create('公弄村', { kind: 'village', code: '530925101202' })).token;
-    ids.b1 = (await app.intake.receiveLead(newLead({ villageCode: '530925101201', idNumber: '53092519900101123X' }), day('2026-11-24'))).id;
-    ids.b2 = (await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), day('2026-12-15'))).id;
-    ids.b3 = (await app.intake.receiveLead(newLead({ villageCode: '530925101201' }), day('2026-12-16'))).id;
-    ids.g1 = (await app.intake.receiveLead(newLead({ villageCode: '530925101202' }), day('2026-12-01'))).id;
-    ids.s1 = (await app.intake.receiveLead(newLead({ villageCode: '530925200201' }), day('2026-12-02'))).id;
+    tok.mengku = (await tokens.create('勐库镇', { kind: 'township', code: '530925102' })).token;
+    tok.bingdao = (await tokens.create('冰岛村', { kind: 'village', code: '530925102208' })).token;
+    tok.gongnong = (await tokens.create('公弄村', { kind: 'village', code: '530925102212' })).token;
+    ids.b1 = (await app.intake.receiveLead(newLead({ villageCode: '530925102208', idNumber: '53092519900101123X' }), day('2026-11-24'))).id;
+    ids.b2 = (await app.intake.receiveLead(newLead({ villageCode: '530925102208' }), day('2026-12-15'))).id;
+    ids.b3 = (await app.intake.receiveLead(newLead({ villageCode: '530925102208' }), day('2026-12-16'))).id;
+    ids.g1 = (await app.intake.receiveLead(newLead({ villageCode: '530925102212' }), day('2026-12-01'))).id;
+    ids.s1 = (await app.intake.receiveLead(newLead({ villageCode: '530925201203' }), day('2026-12-02'))).id;
   });
   afterAll(async () => {
     await app.stop();
@@ -55,7 +55,7 @@ describe(`intake API on ${TEST_DB}`, () => {
     expect((await get(`/api/v1/leads/${ids.g1}`, tok.gongnong)).status).toBe(200);
     const stats = await get('/api/v1/stats', tok.bingdao);
     expect(stats.body.total).toBe(3);
-    expect(stats.body.villages).toEqual([{ code: '530925101201', name: '冰岛村', township: '勐库镇', leads: 3 }]);
+    expect(stats.body.villages).toEqual([{ code: '530925102208', name: '冰岛村', township: '勐库镇', leads: 3 }]);
     const township = await get('/api/v1/leads', tok.mengku);
     expect(township.body.items).toHaveLength(4);
     expect((await get(`/api/v1/leads/${ids.s1}`, tok.mengku)).status).toBe(404);
@@ -79,7 +79,7 @@ describe(`intake API on ${TEST_DB}`, () => {
     // Today is 2026-12-20: received on 11-24 (due 12-09), 12-01 (due 12-16), 12-02 (due 12-17) are overdue.
     expect(overdue.body.items.map((l: { id: string }) => l.id).sort()).toEqual([ids.b1, ids.g1, ids.s1].sort());
     expect(overdue.body.items[0].nextDeadline).toMatchObject({ kind: 'identify', overdue: true });
-    const byVillage = await get('/api/v1/leads?village=530925101202', tok.county);
+    const byVillage = await get('/api/v1/leads?village=530925102212', tok.county);
     expect(byVillage.body.items.map((l: { id: string }) => l.id)).toEqual([ids.g1]);
     const byDate = await get('/api/v1/leads?receivedFrom=2026-12-01&receivedTo=2026-12-15', tok.county);
     expect(byDate.body.items.map((l: { id: string }) => l.id).sort()).toEqual([ids.b2, ids.g1, ids.s1].sort());
@@ -122,9 +122,11 @@ describe(`intake API on ${TEST_DB}`, () => {
     const stats = await get('/api/v1/stats', tok.county);
     expect(stats.body.total).toBe(5);
     expect(stats.body.byStage).toMatchObject({ received: 4, visited: 1, duplicate: 0 });
-    expect(stats.body.villagesWithoutLeads).toContain('530925100201');
-    expect(stats.body.villagesWithoutLeads).not.toContain('530925101201');
-    expect(stats.body.villages).toHaveLength(26);
+    expect(stats.body.villagesWithoutLeads).toContain('530925101211');
+    expect(stats.body.villagesWithoutLeads).not.toContain('530925102208');
+    // every official village-level unit of 双江, 3 of them with leads
+    expect(stats.body.villages).toHaveLength(78);
+    expect(stats.body.villagesWithoutLeads).toHaveLength(75);
   });
 
   it('exports the place\'s leads as XLSX with the form\'s columns and the summary sheet, and as CSV', async () => {
@@ -182,8 +184,8 @@ describe(`intake API on ${TEST_DB}`, () => {
     }
     const s1 = (await get(`/api/v1/leads/${ids.s1}`, tok.county)).body;
     const phone = s1.phone as string;
-    expect(s1.township).toEqual({ code: '530925200', name: '沙河乡' }); // routed to another township than 冰岛村's
-    const twin = (await app.intake.receiveLead(newLead({ villageCode: '530925101201', phone }), day('2026-12-18'))).id;
+    expect(s1.township).toEqual({ code: '530925201', name: '沙河乡' }); // routed to another township than 冰岛村's
+    const twin = (await app.intake.receiveLead(newLead({ villageCode: '530925102208', phone }), day('2026-12-18'))).id;
     const county = await get(`/api/v1/leads/${twin}`, tok.county);
     expect(county.body.possibleDuplicates).toEqual([ids.s1]);
     expect(county.body.flags).toContain('possible_duplicate');
@@ -195,7 +197,7 @@ describe(`intake API on ${TEST_DB}`, () => {
     const listed = (await get('/api/v1/leads', tok.bingdao)).body.items.find((l: { id: string }) => l.id === twin);
     expect(listed.flags).not.toContain('possible_duplicate');
     // a twin inside the village is: flag and link
-    const near = (await app.intake.receiveLead(newLead({ villageCode: '530925101201', phone }), day('2026-12-19'))).id;
+    const near = (await app.intake.receiveLead(newLead({ villageCode: '530925102208', phone }), day('2026-12-19'))).id;
     const both = await get(`/api/v1/leads/${near}`, tok.bingdao);
     expect(both.body.possibleDuplicates).toEqual([twin]);
     expect(both.body.flags).toContain('possible_duplicate');
@@ -206,8 +208,8 @@ describe(`intake API on ${TEST_DB}`, () => {
   });
 
   it('writes one access-log row per lead shown, for each action: list, read, move, record, export', async () => {
-    const lead = (await app.intake.receiveLead(newLead({ villageCode: '530925101203' }), day('2026-12-19'))).id;
-    const { id: tokenId, token } = await createTokens(app.db).create('懂过村', { kind: 'village', code: '530925101203' });
+    const lead = (await app.intake.receiveLead(newLead({ villageCode: '530925102210' }), day('2026-12-19'))).id;
+    const { id: tokenId, token } = await createTokens(app.db).create('懂过村', { kind: 'village', code: '530925102210' });
     const rows = async () => (await app.db.prisma.accessLog.findMany({ where: { tokenId }, orderBy: { id: 'asc' } })).map((r) => `${r.action} ${r.leadId}`);
     await get('/api/v1/leads', token);
     expect(await rows()).toEqual([`list ${lead}`]);

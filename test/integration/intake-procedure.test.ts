@@ -24,10 +24,10 @@ describe(`intake procedure on ${TEST_DB}`, () => {
   });
 
   it('routes a lead to its village, township and county, numbers it, and records its receipt as the first event', async () => {
-    const r = await intake.receiveLead(newLead({ villageCode: '530925203202' }), new Date('2026-11-30T17:00:00Z')); // 01:00 on 1 Dec in Shanghai
+    const r = await intake.receiveLead(newLead({ villageCode: '530925205202' }), new Date('2026-11-30T17:00:00Z')); // 01:00 on 1 Dec in Shanghai
     expect(r.receiptNo).toBe('530925-20261201-0001');
     const { lead, clocks } = (await intake.leadWithClocks(r.id, new Date('2026-12-02T02:00:00Z')))!;
-    expect(lead).toMatchObject({ countyCode: '530925', townshipCode: '530925203', villageCode: '530925203202', stage: 'received' });
+    expect(lead).toMatchObject({ countyCode: '530925', townshipCode: '530925205', villageCode: '530925205202', stage: 'received' });
     expect(lead.events.map((e) => [e.kind, e.toStage, e.actor])).toEqual([['move', 'received', 'household']]);
     expect(clocks.next).toMatchObject({ kind: 'identify', due: '2026-12-16', overdue: false, daysLeft: 14 });
   });

@@ -17,8 +17,8 @@ import { expectedRoles, ORDER } from '../helpers/procedure-table.ts';
 // every desk action tapped (or forged as button data) by each staff role. Allowed moves succeed with the actor
 // recorded; refused ones are refused and change nothing.
 
-const V = '530925101201'; // 勐库镇冰岛村
-const T1 = '530925101';
+const V = '530925102208'; // 勐库镇冰岛村
+const T1 = '530925102';
 const C = '530925';
 const NOW = zonedInstant('2026-12-10', '10:00', 'Asia/Shanghai');
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000);

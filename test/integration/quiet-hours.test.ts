@@ -13,7 +13,7 @@ import { newLead } from '../helpers/leads.ts';
 // 21:00–08:00): the staff outbox sends nothing inside them and sends what waited once they end; the reminder tick
 // plans nothing inside them.
 
-const V1 = '530925101201';
+const V1 = '530925102208';
 const at = (date: string, time: string) => zonedInstant(date, time, 'Asia/Shanghai');
 
 describe(`quiet hours from the deployment file, ${TEST_DB}`, () => {

@@ -26,7 +26,7 @@ function twoCounties() {
   return parseDeployment(stringify(raw), 'two-counties.yaml');
 }
 
-const SHUANGJIANG = '530925101201';
+const SHUANGJIANG = '530925102208';
 const GENGMA = '530926100201';
 const local = (date: string, time: string) => zonedInstant(date, time, 'Asia/Shanghai');
 

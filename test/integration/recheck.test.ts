@@ -10,7 +10,7 @@ import { newLead } from '../helpers/leads.ts';
 // `recheckAfterMonths` later (6 in the sample deployment), again every `followUpRepeatDays` until the re-check is
 // recorded, and never after that.
 
-const V1 = '530925101201';
+const V1 = '530925102208';
 const at = (date: string, time = '09:00') => zonedInstant(date, time, 'Asia/Shanghai');
 
 describe(`回头看 after the risk is eliminated, ${TEST_DB}`, () => {

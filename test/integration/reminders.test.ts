@@ -11,9 +11,9 @@ import { startFakeBotApi, startWithTelegram, type FakeApi } from '../helpers/tel
 // The scheduler and the staff outbox on a real database: ticks with a fake clock, messages handed to a recording
 // sender instead of a messenger.
 
-const V1 = '530925101201';
-const V2 = '530925101202';
-const T1 = '530925101';
+const V1 = '530925102208';
+const V2 = '530925102212';
+const T1 = '530925102';
 const C = '530925';
 const at = (date: string, time = '09:00') => zonedInstant(date, time, 'Asia/Shanghai');
 

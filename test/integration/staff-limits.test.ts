@@ -12,7 +12,7 @@ import { start } from '../../server/main.ts';
 // run in order with the clock only moving forward, as the county-wide window of failed joins expects.
 
 const NOW = new Date('2026-11-24T02:00:00Z');
-const V = '530925101201';
+const V = '530925102208';
 
 describe(`staff limits and exposure, ${TEST_DB}`, () => {
   let place: TestPlace;

@@ -125,7 +125,7 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
     const next = await p.tap('知道，也同意');
     expect(next.texts[0]).toContain('哪个乡镇');
     await p.tap('勐勐镇');
-    await p.tap('同心村');
+    await p.tap('千福村');
     for (const a of ['张老汉', '13700001111']) await p.say(a);
     await p.tap('跳过');
     await p.say('2');
@@ -380,7 +380,7 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
 
   it('a village QR poster link starts with the village chosen, still editable', async () => {
     const p = personOn(await boot(), 6010);
-    const r = await p.say('/start v530925202203');
+    const r = await p.say('/start v530925203206');
     expect(r.texts[0]).toContain('村子已经选好：忙糯乡巴哈村');
     await p.tap('开始申报');
     const next = await p.tap('我自己家');
@@ -392,8 +392,8 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
     await p.tap('修改');
     await p.tap('住址');
     await p.tap('邦丙乡');
-    const back = await p.tap('南布村');
-    expect(back.texts[0]).toContain('住址：邦丙乡 南布村');
+    const back = await p.tap('南协村');
+    expect(back.texts[0]).toContain('住址：邦丙乡 南协村');
   });
 
   it('switches language with /lang, and refuses webhook calls without the secret', async () => {

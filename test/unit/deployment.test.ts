@@ -24,32 +24,35 @@ counties:
     province: { code: "530000", name: 云南省 }
     city: { code: "530900", name: 临沧市 }
     townships:
-      - code: "530925100"
+      - code: "530925101"
         name: 勐勐镇
         villages:
-          - { code: "530925100201", name: 甲村 }
+          - { code: "530925101211", name: 甲村 }
 incomeLines:
   - { province: "530000", year: 2020, yuanPerPerson: 6000 }
   - { province: "530000", year: 2022, yuanPerPerson: 6600 }
 `;
 
 describe('deployment file', () => {
-  it('ships a sample for 双江 (530925) with its six townships, villages marked as sample data', () => {
+  it('ships 双江 (530925) with its official six townships and 78 village-level units', () => {
     const d = loadDeployment(SAMPLE_DEPLOYMENT);
     const county = d.counties[0]!;
     expect(county.code).toBe('530925');
     expect(county.name).toBe('双江拉祜族佤族布朗族傣族自治县');
-    expect(county.townships.map((t) => t.name)).toEqual(['勐勐镇', '勐库镇', '沙河乡', '大文乡', '忙糯乡', '邦丙乡']);
+    expect(county.townships.map((t) => `${t.code} ${t.name}`)).toEqual(['530925101 勐勐镇', '530925102 勐库镇', '530925201 沙河乡', '530925202 大文乡', '530925203 忙糯乡', '530925205 邦丙乡']);
     const villages = county.townships.flatMap((t) => t.villages);
-    expect(villages.length).toBeGreaterThan(10);
-    expect(villages.every((v) => v.sample)).toBe(true);
+    expect(villages).toHaveLength(78);
+    expect(villages.filter((v) => v.kind === 'community')).toHaveLength(8);
+    expect(villages.some((v) => v.sample)).toBe(false);
+    expect(villages.find((v) => v.code === '530925102208')).toMatchObject({ name: '冰岛村', officialName: '冰岛村民委员会', kind: 'village' });
+    expect(d.divisionCodes?.edition).toBe(2023);
     expect(d.timezone).toBe('Asia/Shanghai');
   });
 
   it('reports each bad field with its path and line', () => {
     const bad = good
-      .replace('code: "530925100"', 'code: "5309251"')
-      .replace('{ code: "530925100201", name: 甲村 }', '{ code: "530999100201", name: "" }')
+      .replace('code: "530925101"', 'code: "5309251"')
+      .replace('{ code: "530925101211", name: 甲村 }', '{ code: "530999100201", name: "" }')
       .replace('yuanPerPerson: 6600', 'yuanPerPerson: -1')
       .replace('version: 1', 'version: 1\ncolour: red');
     const problems = problemsOf(() => parseDeployment(bad, '/tmp/county.yaml'));
@@ -66,12 +69,12 @@ describe('deployment file', () => {
   });
 
   it('checks that codes nest (village in township in county) and are unique', () => {
-    const bad = good.replace('{ code: "530925100201", name: 甲村 }', '{ code: "530925101201", name: 甲村 }\n          - { code: "530925101201", name: 乙村 }');
+    const bad = good.replace('{ code: "530925101211", name: 甲村 }', '{ code: "530925102208", name: 甲村 }\n          - { code: "530925102208", name: 乙村 }');
     const problems = problemsOf(() => parseDeployment(bad, 'x.yaml'));
     expect(problems).toEqual([
-      "counties[0].townships[0].villages[0].code (line 13): must start with its township's code 530925100",
-      'counties[0].townships[0].villages[1].code (line 14): code 530925101201 is already used at counties[0].townships[0].villages[0].code',
-      "counties[0].townships[0].villages[1].code (line 14): must start with its township's code 530925100",
+      "counties[0].townships[0].villages[0].code (line 13): must start with its township's code 530925101",
+      'counties[0].townships[0].villages[1].code (line 14): code 530925102208 is already used at counties[0].townships[0].villages[0].code',
+      "counties[0].townships[0].villages[1].code (line 14): must start with its township's code 530925101",
     ]);
   });
 
@@ -94,8 +97,8 @@ describe('deployment file', () => {
   it('indexes places and looks up the income line for a year, falling back to the latest earlier year', () => {
     const d = parseDeployment(good, 'x.yaml');
     const idx = placeIndex(d);
-    expect(idx.villages.get('530925100201')?.township.name).toBe('勐勐镇');
-    expect(idx.townships.get('530925100')?.county.code).toBe('530925');
+    expect(idx.villages.get('530925101211')?.township.name).toBe('勐勐镇');
+    expect(idx.townships.get('530925101')?.county.code).toBe('530925');
     expect(incomeLineFor(d, '530000', 2022)).toEqual({ yuanPerPerson: 6600, year: 2022, exactYear: true });
     expect(incomeLineFor(d, '530000', 2021)).toEqual({ yuanPerPerson: 6000, year: 2020, exactYear: false });
     expect(incomeLineFor(d, '530000', 2026)).toEqual({ yuanPerPerson: 6600, year: 2022, exactYear: false });

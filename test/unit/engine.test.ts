@@ -28,7 +28,7 @@ describe('the flow engine on a channel without buttons', () => {
   });
 
   it('takes "1、3" and "1,3" for several choices at once', () => {
-    const before = { reporter: 'self', place: { township: '530925101', village: '530925101201' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true };
+    const before = { reporter: 'self', place: { township: '530925102', village: '530925102208' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true };
     let r = begin(1, noButtons, before);
     expect(r.out[0]!.text).toContain('家里遇到了什么困难');
     expect(r.out[0]!.text).toContain('回复数字，比如 1、3');
@@ -51,10 +51,11 @@ describe('the flow engine on a channel without buttons', () => {
     expect(r.out[0]!.text).toContain('2. 勐库镇');
     const tw = say(r, '2');
     expect(tw.out[0]!.text).toContain('勐库镇的哪个村？');
-    const v = say(tw, '1');
-    expect(v.state.answers.place).toEqual({ township: '530925101', village: '530925101201' });
+    expect(tw.out[0]!.text).toContain('1. 勐库华侨社区\n2. 城子村');
+    const v = say(tw, '2');
+    expect(v.state.answers.place).toEqual({ township: '530925102', village: '530925102201' });
     const typed = say(r, '冰岛');
-    expect(typed.state.answers.place).toEqual({ township: '530925101', village: '530925101201' });
+    expect(typed.state.answers.place).toEqual({ township: '530925102', village: '530925102208' });
     expect(say(r, '不存在的村').out[0]!.text).toMatch(/^❗ 没找到这个村/);
   });
 
@@ -69,7 +70,7 @@ describe('the flow engine on a channel without buttons', () => {
 
 describe('the flow engine with buttons', () => {
   it('toggles multi-select with ✅ and redraws the same message', () => {
-    const r = begin(1, buttons, { reporter: 'self', place: { township: '530925101', village: '530925101201' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true });
+    const r = begin(1, buttons, { reporter: 'self', place: { township: '530925102', village: '530925102208' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true });
     const t1 = handle(r.state, { kind: 'choice', id: 'o:risks:illness' }, buttons);
     expect(t1.out[0]!.replace).toBe(true);
     expect(t1.out[0]!.buttons!.flat().map((b) => b.label)).toContain('✅ 有人生病');
@@ -80,7 +81,7 @@ describe('the flow engine with buttons', () => {
   });
 
   it('pages a long village list', () => {
-    const r = handle(begin(1, buttons, { reporter: 'self' }).state, { kind: 'choice', id: 'tw:530925101' }, buttons);
+    const r = handle(begin(1, buttons, { reporter: 'self' }).state, { kind: 'choice', id: 'tw:530925102' }, buttons);
     const labels = r.out[0]!.buttons!.flat().map((b) => b.label);
     expect(labels).toContain('下一页 ➡️');
     const page2 = handle(r.state, { kind: 'choice', id: 'nav:more' }, buttons);

@@ -12,8 +12,8 @@ const rules = deploymentSchema.shape.reminders.parse(undefined);
 const TZ = 'Asia/Shanghai';
 const at = (date: string, time = '09:00') => zonedInstant(date, time, TZ);
 
-const VILLAGE = '530925101201';
-const TOWNSHIP = '530925101';
+const VILLAGE = '530925102208';
+const TOWNSHIP = '530925102';
 const COUNTY = '530925';
 const cadre: PlanStaff = { id: 'vc', role: 'village_cadre', placeCode: VILLAGE, countyCode: COUNTY };
 const reviewer: PlanStaff = { id: 'tr', role: 'township_reviewer', placeCode: TOWNSHIP, countyCode: COUNTY };
@@ -199,7 +199,7 @@ describe('campaign countdowns', () => {
   });
 
   it('reaches only the places it names', () => {
-    const other = { ...campaign, places: ['530925200'] };
+    const other = { ...campaign, places: ['530925201'] };
     const openItems = new Map([['vc', 1], ['tr', 1]]);
     expect(plan(input(at('2026-06-10'), { campaigns: [other], openItems }))).toEqual([]);
     const mine = { ...campaign, places: [TOWNSHIP] };

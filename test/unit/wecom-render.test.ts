@@ -42,10 +42,10 @@ describe('微信客服 rendering', () => {
   });
 
   it('turns menu taps into choices, typed text into text or commands, and enter_session into a start with the QR code\'s village', () => {
-    expect(kfInput({ msgid: 'a', msgtype: 'text', text: { content: '勐库镇', menu_id: 'tw:530925101' } })).toEqual({ kind: 'choice', id: 'tw:530925101' });
+    expect(kfInput({ msgid: 'a', msgtype: 'text', text: { content: '勐库镇', menu_id: 'tw:530925102' } })).toEqual({ kind: 'choice', id: 'tw:530925102' });
     expect(kfInput({ msgid: 'b', msgtype: 'text', text: { content: '两万' } })).toEqual({ kind: 'text', text: '两万' });
     expect(kfInput({ msgid: 'c', msgtype: 'text', text: { content: '/status' } })).toEqual({ kind: 'command', name: 'status', arg: '' });
-    expect(kfInput({ msgid: 'd', msgtype: 'event', event: { event_type: 'enter_session', scene_param: 'v530925101201', welcome_code: 'w' } })).toEqual({ kind: 'command', name: 'start', arg: 'v530925101201' });
+    expect(kfInput({ msgid: 'd', msgtype: 'event', event: { event_type: 'enter_session', scene_param: 'v530925102208', welcome_code: 'w' } })).toEqual({ kind: 'command', name: 'start', arg: 'v530925102208' });
     expect(kfInput({ msgid: 'e', msgtype: 'image', image: { media_id: 'm1' } })).toEqual({ kind: 'media', media: 'photo', fileId: 'm1' });
     expect(kfInput({ msgid: 'f', msgtype: 'location' })).toEqual({ kind: 'unsupported' });
   });
