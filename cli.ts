@@ -289,7 +289,7 @@ async function withDatabase(fn: (ctx: { config: Config; db: Database; crypto: Cr
 
 /** Every value of a repeatable flag; "a,b" counts as two. */
 function flags(argv: string[], name: string): string[] {
-  return argv.flatMap((a, i) => (a === name && argv[i + 1] ? argv[i + 1]!.split(/[,，、]/).filter(Boolean) : []));
+  return argv.flatMap((a, i) => (a === name && argv[i + 1] && !argv[i + 1]!.startsWith('--') ? argv[i + 1]!.split(/[,，、]/).filter(Boolean) : []));
 }
 
 /** The deployment file the server would load. */
@@ -299,7 +299,8 @@ function loadConfigPath(): string {
 
 function flag(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
+  const value = i >= 0 ? argv[i + 1] : undefined;
+  return value?.startsWith('--') ? undefined : value;
 }
 
 loadDotEnv();

@@ -76,8 +76,12 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     if (db.kind === 'pglite') logger.info({ dataDir: displayPath(config.dataDir) }, 'using the embedded database');
     // A place the official list lacks or a line not filled in is worth a word, never a refusal: a county with a
     // change newer than the codes' edition must still start.
-    const { warnings } = await allWarnings(config.deployment, opts.divisionData);
-    for (const w of warnings) logger.warn({ deploymentWarning: w.key, ...w.params }, warningText('en', w));
+    try {
+      const { warnings } = await allWarnings(config.deployment, opts.divisionData);
+      for (const w of warnings) logger.warn({ deploymentWarning: w.key, ...w.params }, warningText('en', w));
+    } catch (e) {
+      logger.warn({ err: errorFields(e) }, 'could not check the place tree against the official division codes; starting anyway');
+    }
 
     const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
     if (master.created) logger.warn({ keyFile: displayPath(master.created) }, 'created a new encryption key file for personal data: back it up with DATA_DIR');

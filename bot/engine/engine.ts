@@ -1,5 +1,5 @@
 import type { Answers, Button, Capabilities, Flow, FlowContext, Inbound, Outbound, State, Step } from './types.ts';
-import { parseChoiceNumbers, parseYesNo, parsePlaceText, placeKey } from '../parse/index.ts';
+import { onlyNumbers, parseChoiceNumbers, parseYesNo, parsePlaceText, townshipKey, villageKey } from '../parse/index.ts';
 
 /**
  * Runs a declared flow for one person: pure, so it knows nothing of messengers or databases. Given the state,
@@ -290,6 +290,11 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     const byLabel = buttons.find((b) => b.label.replace(/^✅ /, '') === input.text.trim());
     if (byLabel) return handle(state, { kind: 'choice', id: byLabel.id }, ctx);
     const step = stepById(ctx.flow, state.at);
+    // A place name may hold a numeral (三和村, 五一村): at the place question only digits pick a button
+    if (step?.kind === 'place' && !onlyNumbers(input.text)) {
+      const found = placeFound(state, ctx, step, input.text);
+      if (found) return found;
+    }
     const numbered = !ctx.caps.buttons || (step && (step.kind === 'single' || step.kind === 'multi' || step.kind === 'place'));
     const numericAnswer = step && ['count', 'money', 'phone', 'idNumber', 'date'].includes(step.kind);
     if (numbered && !numericAnswer && buttons.length > 0) {
@@ -436,45 +441,61 @@ function finishMulti(state: State, ctx: EngineContext, step: Step): Result {
 type Township = PlaceTree['townships'][number];
 type VillageHit = { tw: Township; v: Township['villages'][number] };
 
-/** The villages a typed name means: whole names first, else names holding it; those of `township` before others. */
-function villagesNamed(places: PlaceTree, q: string, township: string | undefined): VillageHit[] {
-  const all = places.townships.flatMap((tw) => tw.villages.map((v) => ({ tw, v })));
-  const exact = all.filter(({ v }) => placeKey(v.name) === q || (v.officialName !== undefined && placeKey(v.officialName) === q));
+/**
+ * The villages a typed name means: whole names (exact: true) first, else names holding it; those of `township`
+ * before others.
+ */
+function villagesNamed(townships: Township[], q: string, township: string | undefined): { hits: VillageHit[]; exact: boolean } {
+  if (q.length === 0) return { hits: [], exact: false };
+  const all = townships.flatMap((tw) => tw.villages.map((v) => ({ tw, v })));
+  const exact = all.filter(({ v }) => villageKey(v.name) === q || (v.officialName !== undefined && villageKey(v.officialName) === q));
   const found = exact.length > 0 ? exact : all.filter(({ v }) => v.name.includes(q));
   const here = found.filter((x) => x.tw.code === township);
-  return here.length > 0 ? here : found;
+  return { hits: here.length > 0 ? here : found, exact: exact.length > 0 };
 }
 
 /**
  * Typed place names: a village (or township) found by name, across the county. A whole name beats a part of one;
- * a name in the township already chosen beats the same name elsewhere; the same name in two townships asks which.
- * A township's name typed before one is chosen opens its villages ("大文" is 大文乡 there, "大文村" the village), and
- * one typed before the village ("勐库镇冰岛村", "勐库冰岛") looks in that township.
+ * a name in the township already chosen beats the same name elsewhere; the same name in two townships asks which,
+ * and so does a part of a name, even when one village has it ("勐库村" is not 勐库华侨社区 without asking). A
+ * township's name typed before one is chosen opens its villages ("大文" is 大文乡 there, "大文村" the village);
+ * one typed before the village ("勐库镇冰岛村", "勐库冰岛") looks in that township. Undefined: nothing found.
  */
-function placeSearch(state: State, ctx: EngineContext, step: Step, text: string): Result {
-  const { name: q, level } = parsePlaceText(text);
-  if (q.length === 0) return miss(state, ctx, 'place_not_found');
-  const township = level === 'village' ? undefined : ctx.places.townships.find((tw) => placeKey(tw.name) === q);
+function placeFound(state: State, ctx: EngineContext, step: Step, text: string): Result | undefined {
+  const { name: q, whole, level } = parsePlaceText(text);
+  if (q.length === 0) return undefined;
+  const townships = ctx.places.townships;
+  const township = level === 'village' ? undefined : townships.find((tw) => townshipKey(tw.name) === q);
   if (township && (level === 'township' || !state.township)) return say({ ...state, township: township.code, page: undefined }, ctx);
-  let hits: VillageHit[] = [];
-  if (level !== 'township') {
-    for (const tw of ctx.places.townships) {
-      const prefix = [tw.name, placeKey(tw.name)].find((p) => q.startsWith(p) && q.length > p.length);
-      if (prefix) hits = villagesNamed({ townships: [tw] }, q.slice(prefix.length), tw.code);
-      if (hits.length > 0) break;
-    }
-    if (hits.length === 0) hits = villagesNamed(ctx.places, q, state.township);
+  let found: { hits: VillageHit[]; exact: boolean } = { hits: [], exact: false };
+  for (const tw of townships) {
+    const prefix = [tw.name, townshipKey(tw.name)].find((p) => whole.startsWith(p) && whole.length > p.length);
+    if (prefix) found = villagesNamed([tw], parsePlaceText(whole.slice(prefix.length)).name, tw.code);
+    if (found.hits.length > 0) break;
   }
-  if (hits.length === 1) return answered(state, ctx, step, { township: hits[0]!.tw.code, village: hits[0]!.v.code });
-  if (hits.length > 1) {
+  // "涂镇" with no township 涂: the village 涂镇村
+  if (found.hits.length === 0) found = villagesNamed(townships, level === 'township' ? whole : q, state.township);
+  const { hits, exact } = found;
+  if (hits.length === 1 && exact) return answered(state, ctx, step, { township: hits[0]!.tw.code, village: hits[0]!.v.code });
+  if (hits.length > 0) {
     const room = ctx.caps.maxButtons - 1;
     const buttons = hits.slice(0, room).map((x) => ({ id: `vl:${x.v.code}`, label: `${x.tw.name} ${x.v.name}` }));
-    const sameName = hits.every((x) => x.v.name === hits[0]!.v.name);
+    const sameName = hits.length > 1 && hits.every((x) => x.v.name === hits[0]!.v.name);
     const prompt =
-      hits.length > room ? ctx.t('engine.place_too_many', { count: hits.length, shown: room }) : sameName ? ctx.t('engine.place_same_name', { name: hits[0]!.v.name }) : ctx.t('engine.place_several');
+      hits.length > room
+        ? ctx.t('engine.place_too_many', { count: hits.length, shown: room })
+        : hits.length === 1
+          ? ctx.t('engine.place_did_you_mean')
+          : sameName
+            ? ctx.t('engine.place_same_name', { name: hits[0]!.v.name })
+            : ctx.t('engine.place_several');
     const out = present(ctx, prompt, [...rows(buttons, 1), navRow(ctx, state, step)].filter((r) => r.length));
     return { state: { ...state, misses: 0 }, out: [out] };
   }
   if (township) return say({ ...state, township: township.code, page: undefined }, ctx);
-  return miss(state, ctx, 'place_not_found');
+  return undefined;
+}
+
+function placeSearch(state: State, ctx: EngineContext, step: Step, text: string): Result {
+  return placeFound(state, ctx, step, text) ?? miss(state, ctx, 'place_not_found');
 }

@@ -7,4 +7,4 @@ export { parseIdNumber, residentIdCheckChar } from './id-number.ts';
 export type { DatePrecision, EventDate } from './date.ts';
 export { EARLIEST_EVENT_DATE, parseEventDate } from './date.ts';
 export { parseChoiceNumbers, parseYesNo } from './choices.ts';
-export { parsePlaceText, placeKey } from './place.ts';
+export { onlyNumbers, parsePlaceText, townshipKey, villageKey } from './place.ts';

@@ -29,7 +29,7 @@ export type Database = {
 };
 
 const require = createRequire(import.meta.url);
-function installedPgliteVersion(): string {
+export function installedPgliteVersion(): string {
   let dir = dirname(require.resolve('@electric-sql/pglite'));
   while (!existsSync(join(dir, 'package.json')) || JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name !== '@electric-sql/pglite') {
     dir = dirname(dir);

@@ -44,8 +44,14 @@ export async function deploymentInit(a: InitArgs, io: Io): Promise<number> {
     const today = (io.now?.() ?? new Date()).toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
     const command = ['npm run cli -- deployment init --county', a.county, ...a.townships.flatMap((tw) => ['--township', tw]), ...(a.out ? ['--out', a.out] : [])].join(' ');
     const text = renderDeployment(county, { lang: a.lang, today, command, subset: a.townships.length > 0, incomeYear: Number(today.slice(0, 4)) });
-    if (out) writeFileSync(out, text);
-    else io.out(text);
+    if (out) {
+      try {
+        writeFileSync(out, text);
+      } catch (e) {
+        io.err(t('init.cannot_write', { file: displayPath(out), reason: (e as NodeJS.ErrnoException).code ?? String(e) }));
+        return 2;
+      }
+    } else io.out(text);
     const villages = county.townships.flatMap((tw) => tw.villages);
     const file = out ? displayPath(out) : 'deployment.yaml';
     io.err(

@@ -1,5 +1,6 @@
 import { parseDeployment, formatPath, type Deployment } from '../deployment.ts';
 import { tFor, type Language } from '../i18n.ts';
+import { townshipKey } from '../../bot/parse/place.ts';
 import { countyNames, DIVISION_SOURCE, readCounty, type OfficialCounty } from './divisions.ts';
 
 /** deployment init could not write a file: `key` is a message of locales' deployment namespace. */
@@ -30,7 +31,7 @@ export async function officialCounty(dir: string, countyCode: string, townships:
   if (townships.length === 0) return county;
   const picked = townships.map((wanted) => {
     const w = wanted.trim();
-    const found = county.townships.find((t) => t.code === w || t.code === `${countyCode}${w}` || t.name === w || t.name.replace(/(?:镇|乡|街道|民族乡)$/u, '') === w);
+    const found = county.townships.find((t) => t.code === w || t.code === `${countyCode}${w}` || t.name === w || townshipKey(t.name) === townshipKey(w));
     if (!found) throw new InitError('init.unknown_township', { county: county.name, township: w, list: county.townships.map((t) => `${t.code} ${t.name}`).join('、') });
     return found;
   });

