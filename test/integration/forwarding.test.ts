@@ -164,6 +164,24 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     expect(rx.received).toHaveLength(12);
   });
 
+  it('claims a delivery at the given time exactly: one due a millisecond later waits, however slowly the clock is read', async () => {
+    const rx = await receiver({});
+    closeReceiver = rx.close;
+    const { outbox, intake } = wire({ url: rx.url, secret: SECRET, maxAttempts: 12, timeoutMs: 2000 });
+    await intake.receiveLead(newLead(), T0);
+    // every read of the clock 5 ms after the one before (a busy machine between two lines)
+    const real = Date.now.bind(Date);
+    let reads = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => real() + 5 * ++reads);
+    try {
+      expect(await outbox.deliverDue(new Date(T0.getTime() - 1))).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    } finally {
+      clock.mockRestore();
+    }
+    expect(rx.received).toHaveLength(0);
+    expect(await outbox.deliverDue(T0)).toEqual({ delivered: 1, failed: 0, dead: 0 });
+  });
+
   it('gives up on a receiver that does not answer in time, dead-letters after the attempts, and an operator can retry', async () => {
     const rx = await receiver({ delayMs: 1500 });
     closeReceiver = rx.close;
