@@ -13,6 +13,7 @@ import { createCrypto, resolveMasterKey, type Crypto } from './server/crypto.ts'
 import { createLogger } from './server/log.ts';
 import { createExports } from './server/intake/export.ts';
 import { createWriteStream } from 'node:fs';
+import { createConsoleAuth } from './server/console/auth.ts';
 import { createStaffAccounts } from './server/staff/accounts.ts';
 import { createDeliveries } from './server/staff/deliveries.ts';
 import { createScheduler } from './server/reminders/scheduler.ts';
@@ -38,6 +39,9 @@ const USAGE = `Usage: npm run cli -- <command>
                       a one-time code (valid 7 days) the person sends to the bot as /join <code>
   staff list          everyone who joined, with role, place and state
   staff remove <id>   the person sees the household menu again; what they did stays recorded
+  console link --staff <id>
+                      a one-time log-in link to the county console for a staff member (valid 10 minutes, once);
+                      built on PUBLIC_BASE_URL. Staff ask the bot for one with /web
   deliveries list [--state pending|failed|sent|dead]
                       messages to staff (new reports, reminders) and their state
   deliveries retry <id>
@@ -215,6 +219,30 @@ async function run(argv: string[]): Promise<number> {
             JSON.stringify({ id: r.id, role: r.role, place: r.placeCode, name: r.name, channel: r.channel, joinedAt: r.joinedAt, state: r.removedAt ? 'removed' : r.unreachableAt ? 'unreachable' : 'active' }),
           );
         if (rows.length === 0) console.error('Nobody has joined yet: make an invite with `npm run cli -- invite create`.');
+        return 0;
+      });
+    }
+    case 'console link': {
+      const id = flag(argv, '--staff');
+      if (!id || !/^[0-9a-f-]{36}$/i.test(id)) {
+        console.error('Usage: npm run cli -- console link --staff <id>   (ids from `staff list`)');
+        return 2;
+      }
+      return withDatabase(async ({ config, db }) => {
+        const accounts = createStaffAccounts({ db, deployment: config.deployment });
+        const member = await accounts.byId(id);
+        if (!member) {
+          console.error(`No active staff member ${id} (see \`npm run cli -- staff list\`).`);
+          return 1;
+        }
+        const r = await createConsoleAuth({ db, isActiveStaff: async (s) => (await accounts.byId(s)) !== undefined }).issueLink(id);
+        if (!r.ok) {
+          console.error(`Too many links asked for this person lately; try again in ${Math.ceil(r.waitSeconds / 60)} minutes.`);
+          return 1;
+        }
+        const base = config.publicBaseUrl ?? `http://localhost:${config.port}`;
+        if (!config.publicBaseUrl) console.error(`PUBLIC_BASE_URL is not set: the link uses ${base}, which works only on this machine.`);
+        console.log(`${base}/console/login?t=${r.token}\nValid until ${r.expiresAt.toISOString()} (10 minutes), once, for ${member.role} at ${member.placeCode}.`);
         return 0;
       });
     }

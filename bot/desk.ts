@@ -24,7 +24,10 @@ const PAGE = 5;
 type Tx = Prisma.TransactionClient;
 type LeadRow = Prisma.LeadGetPayload<{ include: { events: true } }>;
 
-export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deliveries: Deliveries; crypto: Crypto; deployment: Deployment; logger: Logger }) {
+/** A one-time log-in link to the county console for a staff member, or how long to wait for another. */
+export type WebLink = (staffId: string, now: Date) => Promise<{ ok: true; url: string; expiresAt: Date } | { ok: false; waitSeconds: number }>;
+
+export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deliveries: Deliveries; crypto: Crypto; deployment: Deployment; logger: Logger; webLink?: WebLink }) {
   const { intake, accounts, deliveries, crypto, deployment, logger } = deps;
   const places = placeIndex(deployment);
   const calendar = createCalendar(deployment.calendar);
@@ -168,6 +171,15 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     return updated ? [updated] : [{ text: done }];
   }
 
+  /** "在电脑上打开" and /web: a link that logs them in to the console, valid 10 minutes, once. */
+  async function webLink(staff: StaffMember, t: T, now: Date): Promise<Outbound> {
+    if (!deps.webLink) return { text: t('desk.web_off') };
+    const r = await deps.webLink(staff.id, now);
+    if (!r.ok) return { text: t('desk.web_slow_down', { minutes: Math.ceil(r.waitSeconds / 60) }) };
+    logger.info({ staff: staff.id }, 'console log-in link sent');
+    return { text: t('desk.web_link', { url: r.url, until: r.expiresAt.toLocaleTimeString('zh-CN', { timeZone: tz, hour: '2-digit', minute: '2-digit', hour12: false }) }) };
+  }
+
   async function cardOrNothing(staff: StaffMember, leadId: string, t: T, now: Date): Promise<Outbound[]> {
     const c = await card(staff, leadId, t, now);
     return c ? [c] : [];
@@ -271,11 +283,13 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
           return reply(out);
         }
         if (id === 'desk:skip') return reply([{ text: t('desk.cancelled_action') }]);
+        if (id === 'desk:web') return reply([await webLink(staff, t, now)]);
         if (id === 'start:menu') return reply([staffMenu(staff, placeName(staff.placeCode), t, args.hasDraft)]);
         return undefined;
       }
       if (input.kind === 'command') {
         if (input.name === 'tasks') return reply([await tasks(staff, 0, t, now, false)]);
+        if (input.name === 'web') return reply([await webLink(staff, t, now)]);
         if (input.name === 'menu' || input.name === 'start') {
           // a report in progress is kept: the menu offers to go on with it
           const next: State = inFlow ? { ...state, at: null, resumeAt: state.at } : state;

@@ -147,6 +147,36 @@ export const envSchema = z.object({
   WECOM_SEND_RATE: documented('WECOM_SEND_RATE', z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(20), {
     description: 'Messages a second the WeCom app sends to staff; each member also gets at most 30 a minute and 1,000 an hour (the platform drops the rest).',
   }),
+  PUBLIC_BASE_URL: documented(
+    'PUBLIC_BASE_URL',
+    z
+      .string()
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && !u.username && !u.password;
+        } catch {
+          return false;
+        }
+      }, 'must be an http(s) address such as https://fanpin.example.gov.cn (no query, no user name)')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
+    {
+      description: 'The address people reach the product at (https in production): every link the product sends (console log-in links) is built on it, and the console cookie is Secure when it is https. Unset: http://localhost:PORT.',
+      example: 'https://fanpin.example.gov.cn',
+    },
+  ),
+  TRUST_PROXY: documented(
+    'TRUST_PROXY',
+    z
+      .string()
+      .regex(/^(false|true|\d{1,2}|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/, ]+)$/, 'must be false, true, a number of proxies, loopback, or addresses of the proxies (comma-separated)')
+      .default('false'),
+    {
+      description: 'Whether X-Forwarded-For/-Proto/-Host from a reverse proxy are believed (express "trust proxy"): false, true, a number of proxy hops, loopback, or the proxies\' addresses. Leave false when nothing sits in front.',
+      example: 'loopback',
+    },
+  ),
   LOG_LEVEL: documented('LOG_LEVEL', z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'), {
     description: 'Log verbosity. Logs are JSON lines on stdout and never contain personal data.',
   }),
@@ -173,6 +203,10 @@ export type Config = {
   dataDir: string;
   deploymentPath: string;
   logLevel: (typeof logLevels)[number];
+  /** where people reach the product (no trailing slash); unset: the listening address */
+  publicBaseUrl: string | undefined;
+  /** express "trust proxy" */
+  trustProxy: boolean | number | string;
   deployment: Deployment;
   encryptionKey: string | undefined;
   telegram: { token: string; mode: 'polling' | 'webhook'; webhookSecret: string | undefined; apiRoot: string } | undefined;
@@ -216,6 +250,14 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
   throw new ConfigError('Invalid environment variables:', problems);
 }
 
+/** TRUST_PROXY as express's "trust proxy" setting: a boolean, a hop count, or a list of addresses. */
+export function trustProxyValue(v: string): boolean | number | string {
+  if (v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}
+
 /** A .env file in the working directory fills in the variables the environment leaves unset. */
 export function loadDotEnv(cwd = process.cwd()): void {
   const file = resolve(cwd, '.env');
@@ -234,6 +276,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: resolve(cwd, parsed.DATA_DIR),
     deploymentPath,
     logLevel: parsed.LOG_LEVEL,
+    publicBaseUrl: parsed.PUBLIC_BASE_URL,
+    trustProxy: trustProxyValue(parsed.TRUST_PROXY),
     deployment,
     encryptionKey: parsed.DATA_ENCRYPTION_KEY,
     telegram: parsed.TELEGRAM_BOT_TOKEN

@@ -13,6 +13,9 @@ export type Crypto = {
   decrypt(box: Uint8Array): string;
   encryptJson(value: unknown): Uint8Array<ArrayBuffer>;
   decryptJson<T>(box: Uint8Array): T;
+  /** The same envelope around bytes (a photo, a voice note). */
+  encryptBytes(plain: Uint8Array): Uint8Array<ArrayBuffer>;
+  decryptBytes(box: Uint8Array): Buffer;
   /** A keyed hash for finding equal values (same phone, same ID) without decrypting. */
   lookupHash(kind: string, value: string): string;
 };
@@ -21,10 +24,10 @@ export function createCrypto(masterKey: Buffer): Crypto {
   if (masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
   const encKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'fanpin field encryption v1', 32));
   const macKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'fanpin lookup hash v1', 32));
-  const encrypt = (plain: string) => {
+  const encryptBytes = (plain: Uint8Array) => {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', encKey, iv);
-    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
     const out = new Uint8Array(new ArrayBuffer(1 + 12 + 16 + body.length));
     out[0] = 1;
     out.set(iv, 1);
@@ -32,16 +35,20 @@ export function createCrypto(masterKey: Buffer): Crypto {
     out.set(body, 29);
     return out;
   };
-  const decrypt = (box: Uint8Array) => {
+  const encrypt = (plain: string) => encryptBytes(Buffer.from(plain, 'utf8'));
+  const decryptBytes = (box: Uint8Array) => {
     const buf = Buffer.from(box);
     if (buf[0] !== 1 || buf.length < 29) throw new Error('unknown encryption envelope');
     const decipher = createDecipheriv('aes-256-gcm', encKey, buf.subarray(1, 13));
     decipher.setAuthTag(buf.subarray(13, 29));
-    return Buffer.concat([decipher.update(buf.subarray(29)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(buf.subarray(29)), decipher.final()]);
   };
+  const decrypt = (box: Uint8Array) => decryptBytes(box).toString('utf8');
   return {
     encrypt,
     decrypt,
+    encryptBytes,
+    decryptBytes,
     encryptJson: (value) => encrypt(JSON.stringify(value)),
     decryptJson: <T>(box: Uint8Array) => JSON.parse(decrypt(box)) as T,
     lookupHash: (kind, value) => createHmac('sha256', macKey).update(`${kind}\u0000${value}`).digest('hex'),

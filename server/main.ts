@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import type express from 'express';
 import { loadConfig, loadDotEnv, ConfigError, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DatabaseUnreachable, openDatabase, type Database } from './db/index.ts';
@@ -25,6 +26,7 @@ import { createDesk } from '../bot/desk.ts';
 import type { Wecom } from '../bot/channels/wecom/index.ts';
 import { errorFields } from './errors.ts';
 import { allWarnings, warningText } from './places/commands.ts';
+import { createConsoleAuth, type ConsoleAuth } from './console/auth.ts';
 
 export type Running = {
   config: Config;
@@ -37,6 +39,9 @@ export type Running = {
   staff: StaffAccounts;
   deliveries: Deliveries;
   scheduler: Scheduler;
+  consoleAuth: ConsoleAuth;
+  /** where people reach the product: PUBLIC_BASE_URL, else this server's own address */
+  baseUrl: string;
   server: Server;
   url: string;
   /** Stop accepting, finish in-flight requests, close the database. Safe to call twice. */
@@ -93,14 +98,29 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     intake.setContactPersonCheck((id, village, tx) => staff.isContactPerson(id, village, tx));
     let onUnreachable: (staffId: string, now: Date) => Promise<void> = async () => {};
     const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger, maxAttempts: config.deliveryMaxAttempts, onUnreachable: (id, now) => onUnreachable(id, now) });
-    const desk = createDesk({ intake, accounts: staff, deliveries, crypto, deployment: config.deployment, logger });
+    const consoleAuth = createConsoleAuth({ db, isActiveStaff: async (id) => (await staff.byId(id)) !== undefined });
+    // the listening address is known only after listen(): links made before then wait for it
+    let baseUrl = config.publicBaseUrl ?? '';
+    const consoleLinkUrl = (token: string) => `${baseUrl}/console/login?t=${token}`;
+    const desk = createDesk({
+      intake,
+      accounts: staff,
+      deliveries,
+      crypto,
+      deployment: config.deployment,
+      logger,
+      webLink: async (staffId, now) => {
+        const r = await consoleAuth.issueLink(staffId, now);
+        return r.ok ? { ok: true, url: consoleLinkUrl(r.token), expiresAt: r.expiresAt } : { ok: false, waitSeconds: r.waitSeconds };
+      },
+    });
     onUnreachable = (id, now) => desk.unreachable(id, now, db.prisma);
     intake.onReceived((tx, leadId, now) => desk.noticeNewLead(tx, leadId, now));
     const scheduler = createScheduler({ db, deployment: config.deployment, deliveries, logger, render: (s, list) => desk.renderReminders(s, list) });
     const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, metrics, desk, ...(opts.now ? { now: opts.now } : {}) });
 
     let shuttingDown = false;
-    const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown });
+    const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown, trustProxy: config.trustProxy });
     // Each channel's code (grammY; the WeCom XML and crypto) is loaded only when that channel is configured.
     const telegram = config.telegram ? (await import('../bot/channels/telegram/index.ts')).createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
     if (telegram) {
@@ -120,6 +140,14 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     });
     const exports = createExports({ db, crypto, deployment: config.deployment });
     app.use('/api/v1', apiRouter({ intake, queries, tokens, exports, ...(opts.now ? { now: opts.now } : {}) }));
+    // The county console's pages (and their code) are loaded with the first request for one, not at start-up.
+    let consoleRoutes: Promise<express.Router> | undefined;
+    app.use('/console', (req, res, next) => {
+      consoleRoutes ??= import('./console/routes.ts').then(({ consoleRouter }) =>
+        consoleRouter({ auth: consoleAuth, intake, queries, exports, outbox, staff, deliveries, tokens, deployment: config.deployment, logger, baseUrl: () => baseUrl, ...(opts.now ? { now: opts.now } : {}) }),
+      );
+      consoleRoutes.then((router) => router(req, res, next), next);
+    });
     opts.routes?.(app);
     finishApp(app, logger);
 
@@ -131,7 +159,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         const drafts = await conversations.purgeDrafts();
         const messages = await deliveries.purge();
         const reminders = await scheduler.purge();
-        if (drafts + messages + reminders > 0) logger.info({ drafts, messages, reminders }, 'deleted expired drafts, old staff messages and reminder keys');
+        const sessions = await consoleAuth.purge();
+        if (drafts + messages + reminders + sessions > 0) logger.info({ drafts, messages, reminders, sessions }, 'deleted expired drafts, old staff messages, reminder keys and console log-ins');
       })().catch((e: unknown) => logger.error({ err: errorFields(e) }, 'nightly purge failed')));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
@@ -149,6 +178,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     if (config.forwarding) logger.info({ maxAttempts: config.forwarding.maxAttempts }, 'forwarding leads to the county system');
     const address = listening.address() as AddressInfo;
     const url = `http://127.0.0.1:${address.port}`;
+    if (!config.publicBaseUrl) baseUrl = `http://localhost:${address.port}`;
     logger.info({ port: address.port, deployment: displayPath(config.deploymentPath) }, 'listening');
 
     let stopping: Promise<void> | undefined;
@@ -174,7 +204,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, telegram, wecom, intake, outbox, staff, deliveries, scheduler, server: listening, url, stop };
+    return { config, db, conversations, telegram, wecom, intake, outbox, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

@@ -136,6 +136,7 @@ export function tasksPage(items: TaskItem[], page: number, total: number, pageSi
 /** The staff menu shown instead of the self-report welcome. */
 export function staffMenu(staff: { role: StaffRole; name: string | null }, place: string, t: T, hasDraft: boolean): Outbound {
   const buttons: Button[][] = [[{ id: 'tasks:0', label: t('desk.menu_tasks') }], [{ id: hasDraft ? 'start:resume' : 'start:new', label: t(hasDraft ? 'desk.menu_resume_report' : 'desk.menu_report') }]];
+  buttons.push([{ id: 'desk:web', label: t('desk.menu_web') }]);
   buttons.push([{ id: 'start:lang', label: t('welcome.other_language') }]);
   return { text: t('desk.menu', { role: t(`desk.role.${staff.role}`), place, name: staff.name ?? '' }), buttons };
 }

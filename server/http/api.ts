@@ -1,7 +1,7 @@
 import { Router, type Request, type Response, type NextFunction } from 'express';
 import { z } from 'zod';
 import type { Actor, Intake } from '../intake/leads.ts';
-import type { Queries } from '../intake/queries.ts';
+import { decodeCursor, type Queries } from '../intake/queries.ts';
 import type { Tokens, TokenInfo } from '../intake/tokens.ts';
 import { CATEGORIES, roleOfScope, STAGES } from '../intake/procedure.ts';
 import { jsonBody, routeGroup, sendError } from './app.ts';
@@ -75,7 +75,7 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
     if (!q.success) return sendError(req, res, 400, 'bad_request', 'api.bad_request', {}, issues(q.error));
     const { cursor, limit, ...filters } = q.data;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (after === null) return sendError(req, res, 400, 'bad_cursor', 'api.bad_cursor');
+    if (after === null || (after && !('createdAt' in after))) return sendError(req, res, 400, 'bad_cursor', 'api.bad_cursor');
     const page = await queries.list(req.token!.scope, filters, { after, limit }, now());
     await tokens.logAccess(req.token!.id, page.items.map((l) => l.id), 'list');
     res.json(page);
@@ -140,18 +140,6 @@ export function apiRouter(deps: { intake: Intake; queries: Queries; tokens: Toke
   });
 
   return r;
-}
-
-const cursorShape = z.tuple([z.iso.datetime(), z.uuid()]);
-
-/** A page cursor is base64url JSON [createdAt, id]; anything else is refused (null). */
-function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
-  try {
-    const parsed = cursorShape.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return parsed.success ? { createdAt: new Date(parsed.data[0]), id: parsed.data[1] } : null;
-  } catch {
-    return null;
-  }
 }
 
 function flatten(params: Record<string, unknown>): Record<string, unknown> {

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import { pickLanguage, tFor } from '../i18n.ts';
 import { errorFields } from '../errors.ts';
 
-export type AppDeps = { db: Database; logger: Logger; metrics: Metrics; isShuttingDown: () => boolean };
+export type AppDeps = { db: Database; logger: Logger; metrics: Metrics; isShuttingDown: () => boolean; /** express "trust proxy" (TRUST_PROXY); default: no proxy is believed */ trustProxy?: boolean | number | string };
 
 /** A JSON error with a stable code; `message` is in the caller's language (Accept-Language). */
 export function sendError(req: Request, res: Response, status: number, code: string, key: string, params: Record<string, unknown> = {}, details?: unknown): void {
@@ -100,7 +100,8 @@ export function createApp(deps: AppDeps) {
   const { db, logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-* are believed only from the proxies TRUST_PROXY names: anyone could send them otherwise.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestLog(logger, metrics));
   app.use((req, res, next) => {
     if (deps.isShuttingDown()) {

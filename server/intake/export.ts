@@ -7,7 +7,8 @@ import { placeIndex, type Deployment } from '../deployment.ts';
 import { memoT, type Language } from '../i18n.ts';
 import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
-import { maskIdNumber } from './queries.ts';
+import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
+import { Prisma } from '../db/generated/client.ts';
 
 /**
  * Exports of a place's leads for county officers: one row per lead with Chinese column headers in the order of
@@ -68,22 +69,21 @@ const PLACE_COLUMN = { county: 'county_code', township: 'township_code', village
 
 /**
  * A place's leads in batches, oldest first, by keyset on (created_at, id) (the place's index). One raw query a
- * batch, of the columns the export needs: the ORM's model mapping costs several times more per row.
+ * batch, of the columns the export needs: the ORM's model mapping costs several times more per row. `filters`:
+ * the queue's filters (the console exports what it shows).
  */
-async function* leadsOf(db: Database, scope: Scope, batch: number): AsyncGenerator<ExportLead[]> {
-  const sql = (after: boolean) => `
-    SELECT id, receipt_no AS "receiptNo", stage, category, confirmed_category AS "confirmedCategory", village_code AS "villageCode",
-           head_name AS "headName", phone_enc AS "phoneEnc", id_number_enc AS "idNumberEnc", answers,
-           a33::float8 AS a33, a34::float8 AS a34, a37::float8 AS a37, a38::float8 AS a38,
-           flags, green_channel AS "greenChannel", possible_duplicates AS "possibleDuplicates",
-           to_char(reported_on, 'YYYY-MM-DD') AS "reportedOn", to_char(next_deadline_due, 'YYYY-MM-DD') AS "nextDeadlineDue", created_at AS "createdAt"
-    FROM lead WHERE ${PLACE_COLUMN[scope.kind]} = $1 ${after ? 'AND (created_at, id) > ($2::timestamptz, $3::uuid)' : ''}
-    ORDER BY created_at, id LIMIT ${batch}`;
+async function* leadsOf(db: Database, scope: Scope, batch: number, filters: LeadFilters, today: string): AsyncGenerator<ExportLead[]> {
+  const where = filterSql(scope, filters, today);
   let after: ExportLead | undefined;
   for (;;) {
-    const rows = after
-      ? await db.prisma.$queryRawUnsafe<ExportLead[]>(sql(true), scope.code, after.createdAt.toISOString(), after.id)
-      : await db.prisma.$queryRawUnsafe<ExportLead[]>(sql(false), scope.code);
+    const rows = await db.prisma.$queryRaw<ExportLead[]>`
+      SELECT id, receipt_no AS "receiptNo", stage, category, confirmed_category AS "confirmedCategory", village_code AS "villageCode",
+             head_name AS "headName", phone_enc AS "phoneEnc", id_number_enc AS "idNumberEnc", answers,
+             a33::float8 AS a33, a34::float8 AS a34, a37::float8 AS a37, a38::float8 AS a38,
+             flags, green_channel AS "greenChannel", possible_duplicates AS "possibleDuplicates",
+             to_char(reported_on, 'YYYY-MM-DD') AS "reportedOn", to_char(next_deadline_due, 'YYYY-MM-DD') AS "nextDeadlineDue", created_at AS "createdAt"
+      FROM lead WHERE ${where} ${after ? Prisma.sql`AND (created_at, id) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)` : Prisma.empty}
+      ORDER BY created_at, id LIMIT ${batch}`;
     if (rows.length === 0) return;
     yield rows;
     after = rows[rows.length - 1]!;
@@ -192,7 +192,20 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
   }
 
   return {
-    async csv(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>): Promise<number> {
+    /**
+     * One lead's fields in the order and words of the official form, valued exactly as the exports value them
+     * (the console's lead page shows these): undefined outside the scope.
+     */
+    async formFields(scope: Scope, leadId: string, lng: Language = 'zh-CN', now = new Date()) {
+      const today = localDate(now, deployment.timezone);
+      const t = memoT(lng, 'common');
+      for await (const batch of leadsOf(db, scope, 1, { ids: [leadId] }, today)) {
+        const cells = rowMaker(scope, lng, today)(batch[0]!, await visibleTwinsOf(scope, batch));
+        return EXPORT_COLUMNS.map((column, i) => ({ column, label: t(`export.columns.${column}`), value: cells[i] ?? null }));
+      }
+      return undefined;
+    },
+    async csv(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>, filters: LeadFilters = {}): Promise<number> {
       const t = memoT(lng, 'common');
       const row = rowMaker(scope, lng, localDate(now, deployment.timezone));
       // escape_formulas: the OWASP single quote before = + - @ tab CR (not before a negative number);
@@ -207,7 +220,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       };
       await write(EXPORT_COLUMNS.map((c) => t(`export.columns.${c}`)));
       let n = 0;
-      for await (const batch of leadsOf(db, scope, batchSize)) {
+      for await (const batch of leadsOf(db, scope, batchSize, filters, localDate(now, deployment.timezone))) {
         await onBatch?.(batch.map((l) => l.id));
         const twins = await visibleTwinsOf(scope, batch);
         for (const l of batch) await write(row(l, twins));
@@ -218,7 +231,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       return n;
     },
 
-    async xlsx(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>): Promise<number> {
+    async xlsx(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>, filters: LeadFilters = {}): Promise<number> {
       const t = memoT(lng, 'common');
       const row = rowMaker(scope, lng, localDate(now, deployment.timezone));
       const text = (cells: Array<string | number | null>) => cells.map((v) => (typeof v === 'string' ? textCell(v) : v));
@@ -230,7 +243,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       sheet.columns = EXPORT_COLUMNS.map((c) => ({ header: textCell(t(`export.columns.${c}`)), key: c, width: c === 'whatHappened' ? 40 : 14 }));
       sheet.getRow(1).commit();
       let n = 0;
-      for await (const batch of leadsOf(db, scope, batchSize)) {
+      for await (const batch of leadsOf(db, scope, batchSize, filters, localDate(now, deployment.timezone))) {
         await onBatch?.(batch.map((l) => l.id));
         const twins = await visibleTwinsOf(scope, batch);
         for (const l of batch) sheet.addRow(text(row(l, twins))).commit();

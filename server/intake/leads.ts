@@ -218,9 +218,9 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       receivedHooks.push(hook);
     },
     /** A staff member was shown a lead's personal fields (a card, a notice): logged like an API read. */
-    async logStaffRead(staffId: string, leadIds: string[], action: string, at = new Date(), client: Pick<Database['prisma'], 'accessLog'> = db.prisma) {
+    async logStaffRead(staffId: string, leadIds: string[], action: string, at = new Date(), client: Pick<Database['prisma'], 'accessLog'> = db.prisma, via: 'chat' | 'console' = 'chat') {
       if (leadIds.length === 0) return;
-      await client.accessLog.createMany({ data: leadIds.map((leadId) => ({ staffId, leadId, action, at })) });
+      await client.accessLog.createMany({ data: leadIds.map((leadId) => ({ staffId, leadId, action, at, via })) });
     },
     setContactPersonCheck(fn: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean>) {
       contactPersonOf = fn;
@@ -275,6 +275,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
             idNumberEnc: input.idNumber ? crypto.encrypt(input.idNumber) : null,
             idNumberHash: idHash,
             possibleDuplicates: twins.map((t) => t.id),
+            risks: input.risks,
             // The structured fields are canonical; the rest of what the household said stays beside them.
             answers: {
               ...input.answers,
@@ -374,6 +375,13 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
         FROM lead l WHERE ${where} ORDER BY l.next_deadline_due NULLS LAST, l.created_at, l.id LIMIT ${limit} OFFSET ${offset}`;
       const total = await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM lead l WHERE ${where}`;
       return { rows, total: Number(total[0]!.n) };
+    },
+
+    /** A photo or voice note of a lead inside the scope, decrypted, if it was fetched and kept. */
+    async attachment(scope: Scope, id: string) {
+      const a = await db.prisma.attachment.findFirst({ where: { id, lead: scopeWhere(scope) } });
+      if (!a) return undefined;
+      return { leadId: a.leadId, kind: a.kind, mime: a.mime, data: a.dataEnc ? Buffer.from(crypto.decryptBytes(a.dataEnc)) : null };
     },
 
     /** A lead with its events (oldest first) and its clocks. */

@@ -1,4 +1,5 @@
-import type { Prisma } from '../db/generated/client.ts';
+import { z } from 'zod';
+import { Prisma } from '../db/generated/client.ts';
 import type { Database } from '../db/index.ts';
 import type { Crypto } from '../crypto.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
@@ -17,7 +18,59 @@ export type LeadFilters = {
   category?: string | undefined;
   receivedFrom?: string | undefined;
   receivedTo?: string | undefined;
+  /** one hardship code (answers.risks, kept as the lead's `risks` column) */
+  hardship?: string | undefined;
+  /** a receipt number (exactly) or part of the head of household's name */
+  q?: string | undefined;
+  /** only these leads (a selection), still inside the scope */
+  ids?: string[] | undefined;
 };
+
+/** The queue's orders: newest first (by receipt), or the nearest deadline first (no deadline last). */
+export type LeadSort = 'received' | 'deadline';
+export type PageAfter = { createdAt: Date; id: string } | { due: string | null; id: string };
+
+const PLACE_COLUMN = { county: 'county_code', township: 'township_code', village: 'village_code' } as const;
+const FINAL_STAGES = ['confirmed', 'not_included', 'duplicate', 'withdrawn'];
+
+const cursorShape = z.union([z.tuple([z.iso.datetime(), z.uuid()]), z.tuple([z.literal('d'), z.iso.date().nullable(), z.uuid()])]);
+
+/** A page cursor is base64url JSON, [createdAt, id] or ['d', due, id]; anything else is refused (null). */
+export function decodeCursor(cursor: string): PageAfter | null {
+  try {
+    const parsed = cursorShape.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (!parsed.success) return null;
+    const c = parsed.data;
+    if (c.length === 3) return { due: c[1], id: c[2] };
+    return { createdAt: new Date(c[0]), id: c[1] };
+  } catch {
+    return null;
+  }
+}
+
+/** A receipt number as the bot gives it (530925-20261202-0001): searched exactly, anything else is a name. */
+export const RECEIPT_SHAPE = /^\d{6}-[0-9A-Z]+-\d+$/i;
+
+/**
+ * The same filters as `where`, as SQL for raw readers (the exports): the scope's place, then each filter. The
+ * date bounds are the local dates of receipt (reported_on).
+ */
+export function filterSql(scope: Scope, f: LeadFilters, today: string): Prisma.Sql {
+  const parts: Prisma.Sql[] = [Prisma.sql`${Prisma.raw(PLACE_COLUMN[scope.kind])} = ${scope.code}`];
+  if (scope.contactStaffId) parts.push(Prisma.sql`contact_staff_id = ${scope.contactStaffId}::uuid`);
+  if (f.stage) parts.push(Prisma.sql`stage = ${f.stage}`);
+  if (f.township) parts.push(Prisma.sql`township_code = ${f.township}`);
+  if (f.village) parts.push(Prisma.sql`village_code = ${f.village}`);
+  if (f.category) parts.push(Prisma.sql`category = ${f.category}`);
+  if (f.hardship) parts.push(Prisma.sql`risks @> ARRAY[${f.hardship}]::text[]`);
+  if (f.overdue === true) parts.push(Prisma.sql`next_deadline_due < ${today}::date`);
+  if (f.overdue === false) parts.push(Prisma.sql`(next_deadline_due IS NULL OR next_deadline_due >= ${today}::date)`);
+  if (f.receivedFrom) parts.push(Prisma.sql`reported_on >= ${f.receivedFrom}::date`);
+  if (f.receivedTo) parts.push(Prisma.sql`reported_on <= ${f.receivedTo}::date`);
+  if (f.q) parts.push(RECEIPT_SHAPE.test(f.q) ? Prisma.sql`receipt_no = ${f.q.toUpperCase()}` : Prisma.sql`strpos(head_name, ${f.q}) > 0`);
+  if (f.ids) parts.push(Prisma.sql`id = ANY(${f.ids}::uuid[])`);
+  return Prisma.join(parts, ' AND ');
+}
 
 type LeadRow = Prisma.LeadGetPayload<object>;
 
@@ -42,6 +95,9 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
     // (place, createdAt) index do the work, and the reportedOn condition keeps the answer exact.
     if (f.receivedFrom) and.push({ reportedOn: { gte: new Date(`${f.receivedFrom}T00:00:00Z`) } }, { createdAt: { gte: new Date(Date.parse(`${f.receivedFrom}T00:00:00Z`) - 86_400_000) } });
     if (f.receivedTo) and.push({ reportedOn: { lte: new Date(`${f.receivedTo}T00:00:00Z`) } }, { createdAt: { lt: new Date(Date.parse(`${f.receivedTo}T00:00:00Z`) + 2 * 86_400_000) } });
+    if (f.hardship) and.push({ risks: { has: f.hardship } });
+    if (f.q) and.push(RECEIPT_SHAPE.test(f.q) ? { receiptNo: f.q.toUpperCase() } : { headName: { contains: f.q } });
+    if (f.ids) and.push({ id: { in: f.ids } });
     return { AND: and };
   }
 
@@ -115,24 +171,146 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
   return {
     view,
     withVisibleDuplicates,
-    async list(scope: Scope, f: LeadFilters, page: { after?: { createdAt: Date; id: string } | undefined; limit: number }, now = new Date()) {
+    async list(scope: Scope, f: LeadFilters, page: { after?: PageAfter | undefined; limit: number; sort?: LeadSort }, now = new Date()) {
       const w = where(scope, f, now);
+      const byDeadline = page.sort === 'deadline';
       let after: Prisma.LeadWhereInput | undefined;
-      if (page.after) {
+      if (page.after && 'createdAt' in page.after && !byDeadline) {
         const { createdAt: t, id } = page.after;
         // The plain bound lets the (place, createdAt) index start at the cursor; the OR breaks ties by id.
         after = { AND: [{ createdAt: { lte: t } }, { OR: [{ createdAt: { lt: t } }, { createdAt: t, id: { lt: id } }] }] };
+      } else if (page.after && 'due' in page.after && byDeadline) {
+        const { due, id } = page.after;
+        const d = due === null ? null : new Date(`${due}T00:00:00Z`);
+        // nearest deadline first, ties by id, leads without a deadline after all the others
+        after = d === null ? { nextDeadlineDue: null, id: { gt: id } } : { OR: [{ nextDeadlineDue: { gt: d } }, { nextDeadlineDue: d, id: { gt: id } }, { nextDeadlineDue: null }] };
       }
       const rows = await db.prisma.lead.findMany({
         where: after ? { AND: [w, after] } : w,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: byDeadline ? [{ nextDeadlineDue: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }],
         take: page.limit + 1,
       });
       const more = rows.length > page.limit;
       const items = rows.slice(0, page.limit);
       const last = items[items.length - 1];
-      const nextCursor = more && last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url') : null;
+      const key = (l: LeadRow) => (byDeadline ? ['d', l.nextDeadlineDue ? l.nextDeadlineDue.toISOString().slice(0, 10) : null, l.id] : [l.createdAt.toISOString(), l.id]);
+      const nextCursor = more && last ? Buffer.from(JSON.stringify(key(last))).toString('base64url') : null;
       return { items: await withVisibleDuplicates(scope, items.map((l) => view(l, scope, now))), nextCursor };
+    },
+    /** How many leads the filters find (the queue's heading). */
+    async count(scope: Scope, f: LeadFilters, now = new Date()) {
+      return db.prisma.lead.count({ where: where(scope, f, now) });
+    },
+    /**
+     * The home page's figures for a place, in two passes over its leads: per village and stage (counts, overdue,
+     * due within 7 days, new since yesterday, the last receipt), then per week and per hardship.
+     */
+    async overview(scope: Scope, now = new Date(), weeks = 12) {
+      const todayIso = localDate(now, deployment.timezone);
+      const t0 = Date.parse(`${todayIso}T00:00:00Z`);
+      const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const inAWeek = iso(t0 + 7 * 86_400_000);
+      const yesterday = iso(t0 - 86_400_000);
+      // weeks start on Monday; the oldest of the `weeks` weeks ending with this one
+      const dow = (new Date(t0).getUTCDay() + 6) % 7;
+      const firstWeek = iso(t0 - (dow + 7 * (weeks - 1)) * 86_400_000);
+      const place = filterSql(scope, {}, todayIso);
+      type Row = { village_code: string; stage: string; n: bigint; overdue: bigint; due_week: bigint; fresh: bigint; last_on: string | null };
+      const [rows, weekly, hardships] = await Promise.all([
+        db.prisma.$queryRaw<Row[]>`
+          SELECT village_code, stage, count(*) AS n,
+                 count(*) FILTER (WHERE next_deadline_due < ${todayIso}::date) AS overdue,
+                 count(*) FILTER (WHERE next_deadline_due >= ${todayIso}::date AND next_deadline_due < ${inAWeek}::date) AS due_week,
+                 count(*) FILTER (WHERE reported_on >= ${yesterday}::date) AS fresh,
+                 to_char(max(reported_on), 'YYYY-MM-DD') AS last_on
+          FROM lead WHERE ${place} GROUP BY village_code, stage`,
+        db.prisma.$queryRaw<Array<{ week: string; n: bigint }>>`
+          SELECT to_char(date_trunc('week', reported_on), 'YYYY-MM-DD') AS week, count(*) AS n
+          FROM lead WHERE ${place} AND reported_on >= ${firstWeek}::date AND created_at >= ${firstWeek}::date - 1
+          GROUP BY 1`,
+        db.prisma.$queryRaw<Array<{ risk: string; n: bigint }>>`
+          SELECT r AS risk, count(*) AS n FROM lead, unnest(risks) AS r
+          WHERE ${place} AND stage NOT IN ('withdrawn', 'duplicate') GROUP BY 1`,
+      ]);
+      const inScope = [...places.villages.values()].filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code);
+      type Counts = { received: number; open: number; overdue: number; confirmed: number; notIncluded: number };
+      const zero = (): Counts => ({ received: 0, open: 0, overdue: 0, confirmed: 0, notIncluded: 0 });
+      const byVillage = new Map<string, Counts & { last: string | null }>();
+      const byStage = Object.fromEntries(STAGES.map((st) => [st, 0])) as Record<string, number>;
+      let overdue = 0;
+      let dueThisWeek = 0;
+      let fresh = 0;
+      for (const r of rows) {
+        const n = Number(r.n);
+        const v = byVillage.get(r.village_code) ?? { ...zero(), last: null };
+        v.received += n;
+        if (!FINAL_STAGES.includes(r.stage)) v.open += n;
+        if (r.stage === 'confirmed') v.confirmed += n;
+        if (r.stage === 'not_included') v.notIncluded += n;
+        v.overdue += Number(r.overdue);
+        if (r.last_on && (!v.last || r.last_on > v.last)) v.last = r.last_on;
+        byVillage.set(r.village_code, v);
+        byStage[r.stage] = (byStage[r.stage] ?? 0) + n;
+        overdue += Number(r.overdue);
+        dueThisWeek += Number(r.due_week);
+        fresh += Number(r.fresh);
+      }
+      const blankSince = iso(t0 - 90 * 86_400_000);
+      const villages = inScope.map(({ village, township }) => ({ code: village.code, name: village.name, townshipCode: township.code, township: township.name, ...(byVillage.get(village.code) ?? { ...zero(), last: null }) }));
+      const townships = new Map<string, Counts & { code: string; name: string }>();
+      for (const v of villages) {
+        const tw = townships.get(v.townshipCode) ?? { ...zero(), code: v.townshipCode, name: v.township };
+        for (const k of ['received', 'open', 'overdue', 'confirmed', 'notIncluded'] as const) tw[k] += v[k];
+        townships.set(v.townshipCode, tw);
+      }
+      const weekCounts = new Map(weekly.map((w) => [w.week, Number(w.n)]));
+      return {
+        today: todayIso,
+        total: villages.reduce((n, v) => n + v.received, 0),
+        byStage,
+        overdue,
+        dueThisWeek,
+        newSinceYesterday: fresh,
+        blankVillages: villages.filter((v) => !v.last || v.last < blankSince).length,
+        villageCount: villages.length,
+        weekly: Array.from({ length: weeks }, (_, i) => {
+          const week = iso(Date.parse(`${firstWeek}T00:00:00Z`) + i * 7 * 86_400_000);
+          return { week, n: weekCounts.get(week) ?? 0 };
+        }),
+        hardships: hardships.map((h) => ({ risk: h.risk, n: Number(h.n) })).sort((a, b) => b.n - a.n),
+        townships: [...townships.values()],
+        villages,
+      };
+    },
+    /**
+     * 访问记录: who read or changed which lead of the place, newest first, by keyset on the row id. The door is
+     * api, chat or console (rows from before the console had none: a token's are the API's, a staff member's the chat's).
+     */
+    async accessLog(scope: Scope, page: { before?: bigint | undefined; limit: number }) {
+      const place = filterSql({ kind: scope.kind, code: scope.code }, {}, '2000-01-01');
+      const rows = await db.prisma.$queryRaw<Array<{ id: bigint; at: Date; action: string; via: string | null; staff_id: string | null; token_id: string | null; lead_id: string; receipt_no: string; village_code: string }>>`
+        SELECT a.id, a.at, a.action, coalesce(a.via, CASE WHEN a.token_id IS NOT NULL THEN 'api' ELSE 'chat' END) AS via,
+               a.staff_id::text, a.token_id::text, a.lead_id::text, l.receipt_no, l.village_code
+        FROM access_log a JOIN lead l ON l.id = a.lead_id
+        WHERE ${place} ${page.before !== undefined ? Prisma.sql`AND a.id < ${page.before}` : Prisma.empty}
+        ORDER BY a.id DESC LIMIT ${page.limit + 1}`;
+      const more = rows.length > page.limit;
+      const items = rows.slice(0, page.limit);
+      return { items, next: more ? items[items.length - 1]!.id : null };
+    },
+    /** 空白村: the villages of a place with no lead received between two dates, with their last lead's date. */
+    async blankVillages(scope: Scope, from: string, to: string) {
+      const todayIso = to;
+      const place = filterSql(scope, {}, todayIso);
+      const rows = await db.prisma.$queryRaw<Array<{ village_code: string; last_on: string | null; in_period: bigint }>>`
+        SELECT village_code, to_char(max(reported_on), 'YYYY-MM-DD') AS last_on,
+               count(*) FILTER (WHERE reported_on >= ${from}::date AND reported_on <= ${to}::date) AS in_period
+        FROM lead WHERE ${place} AND stage <> 'withdrawn' GROUP BY village_code`;
+      const seen = new Map(rows.map((r) => [r.village_code, r]));
+      const inScope = [...places.villages.values()].filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code);
+      return inScope
+        .filter(({ village }) => Number(seen.get(village.code)?.in_period ?? 0) === 0)
+        .map(({ village, township }) => ({ code: village.code, name: village.name, townshipCode: township.code, township: township.name, last: seen.get(village.code)?.last_on ?? null }));
     },
     async get(scope: Scope, id: string, now = new Date()) {
       const l = await db.prisma.lead.findFirst({ where: { AND: [scopeWhere(scope), { id }] }, include: { events: { orderBy: { id: 'asc' } }, attachments: true } });
@@ -144,7 +322,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
         events: l.events
           .filter((e) => !(e.kind === 'possible_duplicate' && hidden.has(String((e.data as { other?: string } | null)?.other))))
           .map((e) => ({ at: e.at.toISOString(), actor: e.actor, kind: e.kind, from: e.fromStage, to: e.toStage, data: e.data, note: e.note })),
-        attachments: l.attachments.map((x) => ({ channel: x.channel, kind: x.kind, fileId: x.fileId })),
+        attachments: l.attachments.map((x) => ({ id: x.id, channel: x.channel, kind: x.kind, fileId: x.fileId, kept: x.fetchedAt !== null, mime: x.mime })),
       };
     },
     async inScope(scope: Scope, id: string) {

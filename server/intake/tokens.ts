@@ -60,8 +60,8 @@ export function createTokens(db: Database) {
      */
     async logAccess(tokenId: string, leadIds: string[], action: string, at = new Date()): Promise<void> {
       if (leadIds.length === 0) return;
-      await db.prisma.$executeRaw`INSERT INTO access_log (token_id, lead_id, at, action)
-        SELECT ${tokenId}::uuid, lead::uuid, ${at.toISOString()}::timestamptz, ${action} FROM unnest(${leadIds}::text[]) AS lead`;
+      await db.prisma.$executeRaw`INSERT INTO access_log (token_id, lead_id, at, action, via)
+        SELECT ${tokenId}::uuid, lead::uuid, ${at.toISOString()}::timestamptz, ${action}, 'api' FROM unnest(${leadIds}::text[]) AS lead`;
     },
   };
 }

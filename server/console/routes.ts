@@ -1,0 +1,656 @@
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import { z } from 'zod';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Deployment } from '../deployment.ts';
+import { placeIndex } from '../deployment.ts';
+import { pickLanguage, type Language } from '../i18n.ts';
+import type { Logger } from '../log.ts';
+import type { Actor, Intake, RecordKind } from '../intake/leads.ts';
+import { isLeadId } from '../intake/leads.ts';
+import { decodeCursor, type LeadFilters, type LeadSort, type Queries } from '../intake/queries.ts';
+import type { Exports } from '../intake/export.ts';
+import type { Outbox } from '../intake/outbox.ts';
+import { canMove, CATEGORIES, FINAL, RECORD_ROLES, rolesFor, STAGES, type Move, type MoveRefusal, type Stage } from '../intake/procedure.ts';
+import { RISK_TYPES } from '../intake/assessment.ts';
+import type { Tokens } from '../intake/tokens.ts';
+import { placeKindOf, scopeOf, type StaffAccounts, type StaffMember } from '../staff/accounts.ts';
+import type { Deliveries } from '../staff/deliveries.ts';
+import { STAFF_ROLES, type StaffRole } from '../deployment.ts';
+import { addDays, daysBetween, localDate } from '../time.ts';
+import { csrfMatches, SESSION_IDLE_MS, type ConsoleAuth, type Session } from './auth.ts';
+import { hardshipChart, weeklyChart } from './charts.ts';
+import { helpers, render } from './views.ts';
+import { REPO_ROOT } from '../config.ts';
+import { routeGroup } from '../http/app.ts';
+import { errorFields } from '../errors.ts';
+import { publicityMinimumEnd } from '../intake/procedure.ts';
+import { createCalendar } from '../reminders/calendar.ts';
+
+/**
+ * The county console: server-rendered pages for the staff who work the queue (county, township, village), on
+ * the same intake functions as the API and the chat desk. Every page is scoped to the viewer's place; every view
+ * of personal fields is written to the access log (via console). Plain HTML forms work without JavaScript; htmx
+ * (served from the product, like every asset) only swaps the queue's results in place.
+ */
+
+export const COOKIE = 'fp_console';
+const PAGE_SIZE = 50;
+const require = createRequire(import.meta.url);
+
+type Viewer = { session: Session; staff: StaffMember; lng: Language; actor: Actor };
+type Req = Request & { viewer?: Viewer };
+
+const date = z.iso.date().refine((d) => d >= '2000-01-01' && d <= '2099-12-31');
+const opt = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === '' ? undefined : v), s.optional());
+export const queueQuery = z.object({
+  stage: opt(z.enum(STAGES)),
+  township: opt(z.string().regex(/^\d{9}$/)),
+  village: opt(z.string().regex(/^\d{12}$/)),
+  overdue: opt(z.enum(['1'])),
+  category: opt(z.string().max(40)),
+  hardship: opt(z.enum(RISK_TYPES)),
+  from: opt(date),
+  to: opt(date),
+  q: opt(z.string().trim().max(40)),
+  sort: opt(z.enum(['deadline', 'received'])),
+  cursor: opt(z.string().max(200)),
+});
+type QueueQuery = z.infer<typeof queueQuery>;
+
+const moveForm = z.object({
+  _csrf: z.string(),
+  to: z.enum(STAGES).optional(),
+  record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'note']).optional(),
+  judgement: opt(z.enum(['fits', 'does_not_fit'])),
+  reason: opt(z.string().trim().max(500)),
+  note: opt(z.string().trim().max(1000)),
+  publicityStart: opt(date),
+  publicityEnd: opt(date),
+  category: opt(z.enum(CATEGORIES)),
+  duplicateOf: opt(z.string().trim().max(40)),
+  contactStaffId: opt(z.uuid()),
+});
+
+const bulkForm = z.object({
+  _csrf: z.string(),
+  action: z.enum(['publicity', 'contacted', 'export_xlsx', 'export_csv']),
+  ids: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.uuid()).max(200)),
+  publicityStart: opt(date),
+  publicityEnd: opt(date),
+});
+
+export type ConsoleDeps = {
+  auth: ConsoleAuth;
+  intake: Intake;
+  queries: Queries;
+  exports: Exports;
+  outbox: Outbox;
+  staff: StaffAccounts;
+  deliveries: Deliveries;
+  tokens: Tokens;
+  deployment: Deployment;
+  logger: Logger;
+  /** where people reach the product, e.g. https://fanpin.example.gov.cn */
+  baseUrl: () => string;
+  now?: () => Date;
+};
+
+export function consoleRouter(deps: ConsoleDeps) {
+  const { auth, intake, queries, exports, staff, deployment, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const places = placeIndex(deployment);
+  const calendar = createCalendar(deployment.calendar);
+  const tz = deployment.timezone;
+  const secure = () => deps.baseUrl().startsWith('https:');
+  const r = Router();
+
+  const placeName = (code: string) => {
+    const v = places.villages.get(code);
+    if (v) return `${v.township.name}${v.village.name}`;
+    return places.townships.get(code)?.township.name ?? places.counties.get(code)?.name ?? code;
+  };
+
+  r.use(routeGroup('/console'));
+  r.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          mediaSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+        },
+      },
+      strictTransportSecurity: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  r.use((req, res, next) => {
+    if (secure()) res.setHeader('strict-transport-security', 'max-age=31536000');
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
+
+  // Assets: the product's own, and htmx from its npm package; nothing from a CDN.
+  const assets: Record<string, { type: string; body: Buffer }> = {
+    'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(REPO_ROOT, 'server/console/assets/console.css')) },
+    'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(REPO_ROOT, 'server/console/assets/console.js')) },
+    'htmx.min.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) },
+  };
+  r.get('/assets/:name', (req, res) => {
+    const a = assets[req.params.name];
+    if (!a) return void res.status(404).end();
+    res.setHeader('content-type', a.type);
+    res.setHeader('cache-control', 'public, max-age=3600');
+    res.send(a.body);
+  });
+
+  const form = express.urlencoded({ extended: true, limit: '64kb', parameterLimit: 400 });
+
+  function languageOf(req: Request, session?: Session | null): Language {
+    if (session?.language === 'en' || session?.language === 'zh-CN') return session.language;
+    return pickLanguage(req.get('accept-language'));
+  }
+
+  function page(res: Response, view: string, lng: Language, data: Record<string, unknown>, status = 200) {
+    const h = helpers(lng);
+    res.status(status).type('html').send(render(view, { h, ...data }));
+  }
+
+  function setCookie(res: Response, value: string) {
+    res.cookie(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: secure(), path: '/console', maxAge: 12 * 3_600_000 });
+  }
+  const cookieOf = (req: Request): string | undefined => {
+    const header = req.get('cookie') ?? '';
+    for (const part of header.split(';')) {
+      const i = part.indexOf('=');
+      if (i > 0 && part.slice(0, i).trim() === COOKIE) return decodeURIComponent(part.slice(i + 1).trim());
+    }
+    return undefined;
+  };
+
+  // ---- log-in and log-out (no session needed) ----
+  r.get('/login', (req, res) => {
+    const lng = languageOf(req);
+    const t = typeof req.query.t === 'string' && /^[\w-]{20,100}$/.test(req.query.t) ? req.query.t : undefined;
+    const reason = typeof req.query.why === 'string' && ['used', 'expired', 'unknown', 'removed', 'idle', 'ended', 'bye'].includes(req.query.why) ? req.query.why : undefined;
+    // A link opens a page with one button: a messenger's link preview fetching the link does not use it up.
+    page(res, 'login', lng, { token: t, reason });
+  });
+  r.post('/login', form, async (req, res) => {
+    const lng = languageOf(req);
+    const t = typeof req.body?.t === 'string' ? req.body.t : '';
+    if (!/^[\w-]{20,100}$/.test(t)) return page(res, 'login', lng, { reason: 'unknown' }, 400);
+    const result = await auth.redeem(t, null, now());
+    if (!result.ok) return page(res, 'login', lng, { reason: result.reason }, 400);
+    setCookie(res, result.sessionToken);
+    logger.info({ staff: result.staffId }, 'console log-in');
+    res.redirect(303, '/console');
+  });
+
+  // ---- everything else needs a live session ----
+  const authed: RequestHandler = async (req: Req, res, next) => {
+    try {
+      const s = await auth.session(cookieOf(req), now());
+      if (!s.ok) {
+        if (req.get('hx-request')) return void res.setHeader('hx-redirect', `/console/login${s.reason === 'none' ? '' : `?why=${s.reason}`}`).status(401).end();
+        return res.redirect(303, `/console/login${s.reason === 'none' ? '' : `?why=${s.reason}`}`);
+      }
+      const member = await staff.byId(s.session.staffId);
+      if (!member) return res.redirect(303, '/console/login?why=ended');
+      req.viewer = { session: s.session, staff: member, lng: languageOf(req, s.session), actor: { role: member.role, scope: scopeOf(member), staffId: member.id, id: `staff:${member.id}` } };
+      next();
+    } catch (e) {
+      next(e);
+    }
+  };
+  r.use(authed);
+
+  /** A POST must carry the session's token; refused with a page that says so otherwise. */
+  const csrf: RequestHandler = (req: Req, res, next) => {
+    if (!csrfMatches(req.viewer!.session.csrf, req.body?._csrf)) return page(res, 'message', req.viewer!.lng, { ...chrome(req), title: 'csrf_title', text: 'csrf_text' }, 403);
+    next();
+  };
+
+  function chrome(req: Req) {
+    const v = req.viewer!;
+    return {
+      viewer: { name: v.staff.name, role: v.staff.role, place: placeName(v.staff.placeCode), county: placeKindOf(v.staff.role) === 'county', csrf: v.session.csrf, idleMinutes: SESSION_IDLE_MS / 60_000 },
+      path: req.path,
+    };
+  }
+  const logRead = (v: Viewer, ids: string[], action: string) => intake.logStaffRead(v.staff.id, ids, action, now(), undefined, 'console');
+
+  r.post('/logout', form, csrf, async (req: Req, res) => {
+    await auth.end(req.viewer!.session.id, now());
+    res.clearCookie(COOKIE, { path: '/console' });
+    res.redirect(303, '/console/login?why=bye');
+  });
+  r.post('/language', form, csrf, async (req: Req, res) => {
+    const lng = req.body?.lng === 'en' ? 'en' : 'zh-CN';
+    await auth.setLanguage(req.viewer!.session.id, lng);
+    const back = typeof req.body?.back === 'string' && /^\/console(\/[\w/-]*)?(\?[\w=&%.-]*)?$/.test(req.body.back) ? req.body.back : '/console';
+    res.redirect(303, back);
+  });
+
+  // ---- 工作台 ----
+  r.get('/', async (req: Req, res) => {
+    const v = req.viewer!;
+    const h = helpers(v.lng);
+    const today = localDate(now(), tz);
+    const [o, overdue, tasks] = await Promise.all([
+      queries.overview(v.actor.scope, now()),
+      queries.list(v.actor.scope, { overdue: true }, { limit: 10, sort: 'deadline' }, now()),
+      intake.tasks(v.actor.scope, v.staff.role, v.staff.id, 0, 1),
+    ]);
+    await logRead(v, overdue.items.map((l) => l.id), 'home');
+    const weekly = await weeklyChart(
+      o.weekly.map((w) => ({ label: w.week.slice(5).replace('-', '/'), n: w.n })),
+      h.t('home.chart_weekly_label', { total: o.weekly.reduce((n, w) => n + w.n, 0) }),
+    );
+    const hardshipRows = o.hardships.map((x) => ({ label: h.risk(x.risk), n: x.n }));
+    const hardship = hardshipRows.length ? await hardshipChart(hardshipRows, h.t('home.chart_hardship_label')) : '';
+    const campaigns = deployment.campaigns
+      .filter((c) => c.roles.includes(v.staff.role) && (c.places.length === 0 || c.places.some((p) => v.staff.placeCode.startsWith(p) || p.startsWith(v.staff.placeCode))))
+      .map((c) => ({ name: c.name, cutoff: c.cutoff, daysLeft: daysBetween(today, c.cutoff.slice(0, 10)) }))
+      .filter((c) => c.daysLeft >= 0);
+    page(res, 'home', v.lng, {
+      ...chrome(req),
+      o,
+      overdue: overdue.items.map((l) => ({ ...l, daysLeft: l.nextDeadline ? daysBetween(today, l.nextDeadline.due) : null })),
+      openTasks: tasks.total,
+      campaigns,
+      weekly,
+      weeklyRows: o.weekly,
+      hardship,
+      hardshipRows,
+      table: v.actor.scope.kind === 'county' ? o.townships.map((x) => ({ ...x, link: `/console/leads?township=${x.code}` })) : v.actor.scope.kind === 'township' ? o.villages.map((x) => ({ ...x, link: `/console/leads?village=${x.code}` })) : [],
+      tableKind: v.actor.scope.kind === 'county' ? 'township' : 'village',
+    });
+  });
+
+  // ---- 线索 ----
+  function filtersOf(q: QueueQuery): LeadFilters {
+    return {
+      stage: q.stage,
+      township: q.township,
+      village: q.village,
+      overdue: q.overdue ? true : undefined,
+      category: q.category,
+      hardship: q.hardship,
+      receivedFrom: q.from,
+      receivedTo: q.to,
+      q: q.q,
+    };
+  }
+  const queryString = (q: Partial<QueueQuery>) => {
+    const p = new URLSearchParams();
+    for (const [k, val] of Object.entries(q)) if (val !== undefined && val !== '' && k !== 'cursor') p.set(k, String(val));
+    return p.toString();
+  };
+
+  r.get('/leads', async (req: Req, res) => {
+    const v = req.viewer!;
+    const parsed = queueQuery.safeParse(req.query);
+    const q: QueueQuery = parsed.success ? parsed.data : {};
+    const sort: LeadSort = q.sort === 'received' ? 'received' : 'deadline';
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const filters = filtersOf(q);
+    const today = localDate(now(), tz);
+    const [list, total] = await Promise.all([
+      queries.list(v.actor.scope, filters, { after: after ?? undefined, limit: PAGE_SIZE, sort }, now()),
+      queries.count(v.actor.scope, filters, now()),
+    ]);
+    await logRead(v, list.items.map((l) => l.id), 'list');
+    const villages = [...places.villages.values()].filter((x) => inScope(v, x.village.code));
+    page(res, 'queue', v.lng, {
+      ...chrome(req),
+      q: { ...q, sort },
+      invalid: !parsed.success,
+      rows: list.items.map((l) => ({ ...l, daysLeft: l.nextDeadline && !FINAL.includes(l.stage as Stage) ? daysBetween(today, l.nextDeadline.due) : null })),
+      total,
+      next: list.nextCursor ? `/console/leads?${queryString({ ...q, sort })}&cursor=${list.nextCursor}` : null,
+      first: q.cursor ? `/console/leads?${queryString({ ...q, sort })}` : null,
+      exportQuery: queryString({ ...q, sort }),
+      stages: STAGES,
+      hardships: RISK_TYPES,
+      categories: ['unstable_escaped', 'marginal', 'sudden_hardship', 'above_line', 'unknown'],
+      townships: v.actor.scope.kind === 'county' ? [...places.townships.values()].filter((x) => x.county.code === v.actor.scope.code).map((x) => x.township) : [],
+      villages: villages.map((x) => ({ code: x.village.code, name: v.actor.scope.kind === 'county' ? `${x.township.name} ${x.village.name}` : x.village.name })),
+      today,
+      minEnd: publicityMinimumEnd(today, deployment.procedure, calendar),
+      bulk: typeof req.query.done === 'string' ? req.query.done : undefined,
+    });
+  });
+
+  function inScope(v: Viewer, villageCode: string): boolean {
+    const s = v.actor.scope;
+    return s.kind === 'county' ? villageCode.startsWith(s.code) : s.kind === 'township' ? villageCode.startsWith(s.code) : villageCode === s.code;
+  }
+
+  r.get('/leads/export.:format', async (req: Req, res) => {
+    const v = req.viewer!;
+    const format = req.params.format;
+    if (format !== 'xlsx' && format !== 'csv') return void res.status(404).end();
+    const parsed = queueQuery.safeParse(req.query);
+    await sendExport(res, v, format, parsed.success ? filtersOf(parsed.data) : {});
+  });
+
+  async function sendExport(res: Response, v: Viewer, format: 'xlsx' | 'csv', filters: LeadFilters) {
+    const name = `leads-${v.actor.scope.code}-${localDate(now(), tz)}.${format}`;
+    res.setHeader('content-type', format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${name}"`);
+    const log = (ids: string[]) => logRead(v, ids, 'export');
+    if (format === 'xlsx') await exports.xlsx(v.actor.scope, res, v.lng, now(), log, filters);
+    else await exports.csv(v.actor.scope, res, v.lng, now(), log, filters);
+  }
+
+  r.post('/leads/bulk', form, csrf, async (req: Req, res) => {
+    const v = req.viewer!;
+    const h = helpers(v.lng);
+    const parsed = bulkForm.safeParse(req.body);
+    const back = typeof req.body?.back === 'string' && /^\/console\/leads(\?[\w=&%.-]*)?$/.test(req.body.back) ? req.body.back : '/console/leads';
+    if (!parsed.success || parsed.data.ids.length === 0) return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.none_chosen', back }, 400);
+    const { action, ids } = parsed.data;
+    if (action === 'export_xlsx' || action === 'export_csv') return sendExport(res, v, action === 'export_xlsx' ? 'xlsx' : 'csv', { ids });
+    const chosen = await queries.list(v.actor.scope, { ids }, { limit: 200 }, now());
+    const results: Array<{ receiptNo: string; ok: boolean; text: string }> = [];
+    if (chosen.items.length !== ids.length) return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.not_found', back }, 404);
+    if (action === 'publicity' && new Set(chosen.items.map((l) => l.village.code)).size > 1) {
+      return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.one_village', back }, 409);
+    }
+    for (const l of chosen.items) {
+      const m: Move =
+        action === 'publicity'
+          ? { to: 'publicized', publicityStart: parsed.data.publicityStart, publicityEnd: parsed.data.publicityEnd }
+          : { to: 'assigned', note: h.tb('desk.note_contacted') };
+      const out = await intake.moveAs(v.actor, l.id, m, now());
+      results.push({ receiptNo: l.receiptNo, ok: out.ok, text: out.ok ? h.t('bulk.done') : refusalText(out.refusal, v.lng) });
+    }
+    await logRead(v, chosen.items.map((l) => l.id), 'move');
+    logger.info({ staff: v.staff.id, action, leads: results.length, ok: results.filter((x) => x.ok).length }, 'console bulk move');
+    page(res, 'bulk', v.lng, { ...chrome(req), action, results, back });
+  });
+
+  function refusalText(rf: MoveRefusal, lng: Language): string {
+    const h = helpers(lng);
+    const roles = rf.params?.roles as string[] | undefined;
+    const params = roles ? { ...rf.params, roles: roles.length ? roles.map((x) => h.role(x)).join('、') : h.tb('desk.nobody') } : (rf.params ?? {});
+    const key = `desk.refusal.${rf.code}`;
+    const text = h.tb(key, params as Record<string, unknown>);
+    return text === key ? h.tb('desk.refusal.other') : text;
+  }
+
+  // ---- 线索详情 ----
+  async function leadPage(req: Req, res: Response, id: string, outcome?: { ok: boolean; text: string }, status = 200) {
+    const v = req.viewer!;
+    const lead = isLeadId(id) ? await queries.get(v.actor.scope, id, now()) : undefined;
+    if (!lead) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
+    const [fields, clocks] = await Promise.all([exports.formFields(v.actor.scope, id, v.lng, now()), intake.leadWithClocks(id, now())]);
+    await logRead(v, [id], 'read');
+    const stage = lead.stage as Stage;
+    const judgement = [...lead.events].reverse().find((e) => e.to === 'visited')?.data as { judgement?: string } | null | undefined;
+    const facts = { stage, judgement: judgement?.judgement, contactStaffId: clocks?.lead.contactStaffId ?? null };
+    const role = v.staff.role;
+    const moves = STAGES.filter((to) => canMove(stage, to) && rolesFor({ move: to }, facts).includes(role));
+    const records = (Object.keys(RECORD_ROLES) as RecordKind[]).filter((k) => {
+      if (!RECORD_ROLES[k].includes(role)) return false;
+      if (k === 'plan') return stage === 'confirmed';
+      if (k === 'follow_up' || k === 'risk_eliminated') return stage === 'confirmed' && facts.contactStaffId === v.staff.id;
+      if (k === 'green_channel') return !FINAL.includes(stage);
+      return true;
+    });
+    const today = localDate(now(), tz);
+    const contacts = records.includes('plan') ? await staff.withRole('contact_person', lead.village.code) : [];
+    const contactPerson = facts.contactStaffId ? await staff.byId(facts.contactStaffId) : undefined;
+    const twins = lead.possibleDuplicates.length ? await queries.list(v.actor.scope, { ids: lead.possibleDuplicates }, { limit: 20 }, now()) : { items: [] };
+    const people = new Map((await staff.list()).map((s) => [s.id, s]));
+    const h = helpers(v.lng);
+    const actorName = (a: string) => {
+      if (a === 'household') return h.t('lead.by_household');
+      if (a.startsWith('staff:')) {
+        const s = people.get(a.slice(6));
+        return s ? `${s.name ?? h.t('unnamed')}（${h.role(s.role)}）` : h.t('lead.by_staff');
+      }
+      if (a.startsWith('token:')) return h.t('lead.by_api');
+      return h.t('lead.by_system');
+    };
+    page(
+      res,
+      'lead',
+      v.lng,
+      {
+        ...chrome(req),
+        lead,
+        fields: fields ?? [],
+        // the phone is for the village staff who visit, as on the chat desk
+        showPhone: placeKindOf(role) === 'village',
+        clocks: clocks?.clocks,
+        next: clocks?.clocks.next,
+        moves,
+        records,
+        contacts,
+        contactPerson,
+        twins: twins.items,
+        arithmetic: arithmetic(lead, h),
+        outcome,
+        today,
+        minEnd: publicityMinimumEnd(today, deployment.procedure, calendar),
+        tomorrow: addDays(today, 1),
+        events: lead.events.map((e) => ({ ...e, who: actorName(e.actor), at: new Date(e.at) })),
+        tz,
+        categories: CATEGORIES,
+      },
+      status,
+    );
+  }
+
+  /** The assessment spelled out, line by line, as the cadre would check it by hand. */
+  function arithmetic(lead: NonNullable<Awaited<ReturnType<Queries['get']>>>, h: ReturnType<typeof helpers>): string[] {
+    const i = lead.income;
+    const amount = (v: unknown) => (v && typeof v === 'object' && (v as { kind?: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
+    const size = typeof lead.householdSize === 'number' ? lead.householdSize : null;
+    const y = (n: number | null) => (n === null ? h.t('calc.unknown') : h.num(n));
+    const lines: string[] = [];
+    const parts = ['A28', 'A29', 'A30', 'A31', 'A32'].map((k) => amount(i[k as 'A28']));
+    lines.push(
+      i.A33 === null
+        ? h.t('calc.a33_missing', { missing: ['A28', 'A29', 'A30', 'A31', 'A32'].filter((_k, n) => parts[n] === null).join('、') })
+        : h.t('calc.a33', { a28: y(parts[0]!), a29: y(parts[1]!), a30: y(parts[2]!), a31: y(parts[3]!), a32: y(parts[4]!), a33: y(i.A33) }),
+    );
+    if (i.A34 !== null && size) lines.push(h.t('calc.a34', { a33: y(i.A33), size, a34: y(i.A34) }));
+    if (i.A37 !== null) lines.push(h.t('calc.a37', { a33: y(i.A33), a35: y(amount(i.A35)), a36: y(amount(i.A36)), a37: y(i.A37) }));
+    else if (i.A33 !== null) lines.push(h.t('calc.a37_missing'));
+    if (i.A38 !== null && size) lines.push(h.t('calc.a38', { a37: y(i.A37), size, a38: y(i.A38) }));
+    if (i.line === null) lines.push(h.t('calc.no_line'));
+    else if (i.A38 !== null && i.A34 !== null) {
+      const line = { line: y(i.line), year: i.lineYear ?? '' };
+      lines.push(h.t(i.A38 <= i.line ? 'calc.a38_within' : 'calc.a38_above', { a38: y(i.A38), ...line }));
+      if (i.A38 <= i.line) lines.push(h.t(i.A34 <= i.line ? 'calc.a34_within' : 'calc.a34_above', { a34: y(i.A34), ...line }));
+    }
+    lines.push(h.t('calc.result', { category: h.category(lead.category) }));
+    return lines;
+  }
+
+  r.get('/leads/:id', async (req: Req, res) => leadPage(req, res, String(req.params.id)));
+
+  r.post('/leads/:id', form, csrf, async (req: Req, res) => {
+    const v = req.viewer!;
+    const id = String(req.params.id);
+    if (!isLeadId(id) || !(await queries.inScope(v.actor.scope, id))) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
+    const parsed = moveForm.safeParse(req.body);
+    const h = helpers(v.lng);
+    if (!parsed.success || (!parsed.data.to && !parsed.data.record)) return leadPage(req, res, id, { ok: false, text: h.t('lead.bad_form') }, 400);
+    const f = parsed.data;
+    let out: Awaited<ReturnType<Intake['moveAs']>>;
+    if (f.record) {
+      out = await intake.recordAs(v.actor, id, f.record, { note: f.note, contactStaffId: f.contactStaffId }, now());
+    } else {
+      let duplicateOf: string | undefined;
+      if (f.to === 'duplicate' && f.duplicateOf) {
+        // the original by its receipt number (what staff have in hand) or its id
+        const found = isLeadId(f.duplicateOf) ? { items: [{ id: f.duplicateOf }] } : await queries.list(v.actor.scope, { q: f.duplicateOf }, { limit: 1 }, now());
+        duplicateOf = found.items[0]?.id ?? '00000000-0000-4000-8000-000000000000';
+      }
+      out = await intake.moveAs(
+        v.actor,
+        id,
+        { to: f.to!, judgement: f.judgement, reason: f.reason, note: f.note, publicityStart: f.publicityStart, publicityEnd: f.publicityEnd, category: f.category, duplicateOf },
+        now(),
+      );
+    }
+    if (!out.ok) return leadPage(req, res, id, { ok: false, text: refusalText(out.refusal, v.lng) }, 409);
+    logger.info({ staff: v.staff.id, lead: id, move: f.to ?? f.record }, 'console move');
+    return leadPage(req, res, id, { ok: true, text: h.t('lead.done', { what: f.to ? h.t(`move.${f.to}`) : h.t(`record.${f.record}`) }) });
+  });
+
+  // ---- 空白村 ----
+  r.get('/blank', async (req: Req, res) => {
+    const v = req.viewer!;
+    const today = localDate(now(), tz);
+    const from = typeof req.query.from === 'string' && date.safeParse(req.query.from).success ? req.query.from : addDays(today, -90);
+    const to = typeof req.query.to === 'string' && date.safeParse(req.query.to).success ? req.query.to : today;
+    const rows = await queries.blankVillages(v.actor.scope, from <= to ? from : to, to);
+    const byTownship = new Map<string, { name: string; villages: typeof rows }>();
+    for (const x of rows) {
+      const tw = byTownship.get(x.townshipCode) ?? { name: x.township, villages: [] };
+      tw.villages.push(x);
+      byTownship.set(x.townshipCode, tw);
+    }
+    page(res, 'blank', v.lng, { ...chrome(req), from, to, count: rows.length, townships: [...byTownship.values()] });
+  });
+
+  // ---- 人员 and 访问记录: county only ----
+  const countyOnly: RequestHandler = (req: Req, res, next) => {
+    if (placeKindOf(req.viewer!.staff.role) !== 'county') return page(res, 'message', req.viewer!.lng, { ...chrome(req), title: 'county_only_title', text: 'county_only' }, 403);
+    next();
+  };
+
+  async function staffPage(req: Req, res: Response, extra: Record<string, unknown> = {}, status = 200) {
+    const v = req.viewer!;
+    const county = v.actor.scope.code;
+    const all = (await staff.list()).filter((s) => s.countyCode === county);
+    const byId = new Map(all.map((s) => [s.id, s]));
+    const dead = (await deps.deliveries.list('dead')).filter((d) => d.staffId && byId.has(d.staffId));
+    const forwarding = [];
+    for (const d of await deps.outbox.list('dead')) if (await queries.inScope(v.actor.scope, d.leadId)) forwarding.push(d);
+    const roleOrder = (r: string) => ['county_officer', 'township_reviewer', 'village_cadre', 'contact_person'].indexOf(r);
+    page(
+      res,
+      'staff',
+      v.lng,
+      {
+        ...chrome(req),
+        people: all
+          .filter((s) => !s.removedAt)
+          .sort((a, b) => a.placeCode.localeCompare(b.placeCode) || roleOrder(a.role) - roleOrder(b.role))
+          .map((s) => ({ ...s, place: placeName(s.placeCode), self: s.id === v.staff.id })),
+        dead: dead.map((d) => ({ ...d, id: String(d.id), who: byId.get(d.staffId!)?.name ?? '' })),
+        forwarding: forwarding.map((d) => ({ ...d, id: String(d.id) })),
+        roles: STAFF_ROLES,
+        places: [
+          { code: county, name: placeName(county) },
+          ...[...places.townships.values()].filter((x) => x.county.code === county).map((x) => ({ code: x.township.code, name: x.township.name })),
+          ...[...places.villages.values()].filter((x) => x.county.code === county).map((x) => ({ code: x.village.code, name: `${x.township.name} ${x.village.name}` })),
+        ],
+        tz,
+        ...extra,
+      },
+      status,
+    );
+  }
+  r.get('/staff', countyOnly, (req: Req, res) => staffPage(req, res));
+  r.post('/staff/invite', form, countyOnly, csrf, async (req: Req, res) => {
+    const v = req.viewer!;
+    const role = String(req.body?.role ?? '');
+    const place = String(req.body?.place ?? '');
+    const name = typeof req.body?.name === 'string' && req.body.name.trim() ? req.body.name.trim().slice(0, 50) : undefined;
+    if (!STAFF_ROLES.includes(role as StaffRole) || !place.startsWith(v.actor.scope.code)) return staffPage(req, res, { problem: 'staff.invite_bad' }, 400);
+    try {
+      const { code, expiresAt } = await staff.createInvite(role, place, name, now());
+      logger.info({ staff: v.staff.id, role }, 'console invite made');
+      return staffPage(req, res, { invite: { code, expiresAt, role, place: placeName(place), name } });
+    } catch {
+      return staffPage(req, res, { problem: 'staff.invite_bad_place' }, 400);
+    }
+  });
+  r.post('/staff/:id/remove', form, countyOnly, csrf, async (req: Req, res) => {
+    const v = req.viewer!;
+    const id = String(req.params.id);
+    const target = z.uuid().safeParse(id).success ? await staff.byId(id) : undefined;
+    if (!target || target.countyCode !== v.actor.scope.code) return staffPage(req, res, { problem: 'staff.not_found' }, 404);
+    if (target.id === v.staff.id) return staffPage(req, res, { problem: 'staff.not_yourself' }, 409);
+    await staff.remove(target.id, now());
+    await auth.endAllOf(target.id, now());
+    logger.info({ staff: v.staff.id, removed: target.id }, 'console staff removed');
+    return staffPage(req, res, { removed: target.name ?? '' });
+  });
+  r.post('/staff/deliveries/:id/retry', form, countyOnly, csrf, async (req: Req, res) => {
+    const id = /^\d{1,18}$/.test(String(req.params.id)) ? BigInt(String(req.params.id)) : undefined;
+    const v = req.viewer!;
+    const row = id === undefined ? undefined : (await deps.deliveries.list('dead')).find((d) => d.id === id);
+    const mine = row?.staffId ? (await staff.list()).find((s) => s.id === row.staffId)?.countyCode === v.actor.scope.code : false;
+    const ok = id !== undefined && mine && (await deps.deliveries.retry(id, now()));
+    return staffPage(req, res, { retried: ok ? 'staff.retried' : 'staff.retry_failed' }, ok ? 200 : 409);
+  });
+  r.post('/staff/forwarding/:id/retry', form, countyOnly, csrf, async (req: Req, res) => {
+    const id = /^\d{1,18}$/.test(String(req.params.id)) ? BigInt(String(req.params.id)) : undefined;
+    const v = req.viewer!;
+    const row = id === undefined ? undefined : (await deps.outbox.list('dead')).find((d) => d.id === id);
+    const mine = row ? await queries.inScope(v.actor.scope, row.leadId) : false;
+    const ok = id !== undefined && mine && (await deps.outbox.retry(id, now()));
+    return staffPage(req, res, { retried: ok ? 'staff.retried' : 'staff.retry_failed' }, ok ? 200 : 409);
+  });
+
+  r.get('/access', countyOnly, async (req: Req, res) => {
+    const v = req.viewer!;
+    const before = typeof req.query.before === 'string' && /^\d{1,18}$/.test(req.query.before) ? BigInt(req.query.before) : undefined;
+    const log = await queries.accessLog(v.actor.scope, { before, limit: 100 });
+    const people = new Map((await staff.list()).map((s) => [s.id, s]));
+    const tokens = new Map((await deps.tokens.list()).map((x) => [x.id, x]));
+    const h = helpers(v.lng);
+    page(res, 'access', v.lng, {
+      ...chrome(req),
+      rows: log.items.map((x) => ({
+        ...x,
+        who: x.staff_id ? `${people.get(x.staff_id)?.name ?? h.t('unnamed')}（${people.get(x.staff_id) ? h.role(people.get(x.staff_id)!.role) : ''}）` : x.token_id ? h.t('access.token', { name: tokens.get(x.token_id)?.name ?? '' }) : '',
+        place: placeName(x.village_code),
+      })),
+      next: log.next !== null ? `/console/access?before=${log.next}` : null,
+      tz,
+    });
+  });
+
+  // ---- attachments: the file kept from the channel, if it was fetched ----
+  r.get('/media/:id', async (req: Req, res) => {
+    const v = req.viewer!;
+    const id = String(req.params.id);
+    const file = z.uuid().safeParse(id).success ? await intake.attachment(v.actor.scope, id) : undefined;
+    if (!file || !file.data) return void res.status(404).type('text/plain').send(helpers(v.lng).t('lead.media_missing'));
+    await logRead(v, [file.leadId], 'media');
+    res.setHeader('content-type', file.mime ?? 'application/octet-stream');
+    res.setHeader('content-disposition', 'inline');
+    res.send(file.data);
+  });
+
+  r.use((req: Req, res) => page(res, 'message', req.viewer!.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404));
+  r.use(((err, req: Req, res, _next) => {
+    logger.error({ err: errorFields(err) }, 'console page failed');
+    if (res.headersSent) return void res.destroy();
+    const lng = req.viewer?.lng ?? 'zh-CN';
+    res.status(500).type('html').send(render('message', { h: helpers(lng), title: 'error_title', text: 'error_text' }));
+  }) as express.ErrorRequestHandler);
+
+  return r;
+}
