@@ -393,7 +393,7 @@ export function consoleRouter(deps: ConsoleDeps) {
   }
 
   // ---- 线索详情 ----
-  async function leadPage(req: Req, res: Response, id: string, outcome?: { ok: boolean; text: string }, status = 200) {
+  async function leadPage(req: Req, res: Response, id: string, outcome?: { ok: boolean; text: string }, status = 200, entered?: Record<string, unknown>) {
     const v = req.viewer!;
     const lead = isLeadId(id) ? await queries.get(v.actor.scope, id, now()) : undefined;
     if (!lead) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
@@ -445,6 +445,8 @@ export function consoleRouter(deps: ConsoleDeps) {
         twins: twins.items,
         arithmetic: arithmetic(lead, h),
         outcome,
+        // a refused form comes back with what was typed in it
+        entered,
         today,
         minEnd: publicityMinimumEnd(today, deployment.procedure, calendar),
         tomorrow: addDays(today, 1),
@@ -491,7 +493,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     if (!isLeadId(id) || !(await queries.inScope(v.actor.scope, id))) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
     const parsed = moveForm.safeParse(req.body);
     const h = helpers(v.lng);
-    if (!parsed.success || (!parsed.data.to && !parsed.data.record)) return leadPage(req, res, id, { ok: false, text: h.t('lead.bad_form') }, 400);
+    if (!parsed.success || (!parsed.data.to && !parsed.data.record)) return leadPage(req, res, id, { ok: false, text: h.t('lead.bad_form') }, 400, typedBack(req.body));
     const f = parsed.data;
     let out: Awaited<ReturnType<Intake['moveAs']>>;
     if (f.record) {
@@ -510,10 +512,21 @@ export function consoleRouter(deps: ConsoleDeps) {
         now(),
       );
     }
-    if (!out.ok) return leadPage(req, res, id, { ok: false, text: refusalText(out.refusal, v.lng) }, 409);
+    if (!out.ok) return leadPage(req, res, id, { ok: false, text: refusalText(out.refusal, v.lng) }, 409, f);
     logger.info({ staff: v.staff.id, lead: id, move: f.to ?? f.record }, 'console move');
     return leadPage(req, res, id, { ok: true, text: h.t('lead.done', { what: f.to ? h.t(`move.${f.to}`) : h.t(`record.${f.record}`) }) });
   });
+
+  /** What a form that did not parse carried, as text (each field cut to its form's length), to fill it in again. */
+  function typedBack(body: unknown): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!body || typeof body !== 'object') return out;
+    for (const k of ['to', 'record', 'judgement', 'reason', 'note', 'publicityStart', 'publicityEnd', 'category', 'duplicateOf', 'contactStaffId']) {
+      const val = (body as Record<string, unknown>)[k];
+      if (typeof val === 'string') out[k] = val.slice(0, 1000);
+    }
+    return out;
+  }
 
   // ---- 空白村 ----
   r.get('/blank', async (req: Req, res) => {

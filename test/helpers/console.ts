@@ -3,7 +3,8 @@ import { freshDatabase, type TestPlace } from './db.ts';
 import { memoryLogger } from './log.ts';
 import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from './telegram.ts';
 import { newLead } from './leads.ts';
-import type { NewLead } from '../../server/intake/leads.ts';
+import type { Actor, NewLead } from '../../server/intake/leads.ts';
+import { scopeOf } from '../../server/staff/accounts.ts';
 
 /**
  * A running product with staff who joined through the bot, for the console's tests: a county officer of 530925,
@@ -30,6 +31,8 @@ export async function consoleWorld(clock: () => Date) {
       ...person,
       id: member.id,
       name,
+      /** the member as intake's actor, to bring a lead to a stage before a test */
+      actor: { role: member.role, scope: scopeOf(member), staffId: member.id, id: `staff:${member.id}` } as Actor,
       /** asks the bot for a log-in link (/web) and returns it */
       async link(): Promise<string> {
         const reply = await person.say('/web');

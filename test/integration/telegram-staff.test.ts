@@ -67,7 +67,11 @@ describe(`staff on Telegram, ${TEST_DB}`, () => {
     expect(r.texts[0]).toMatch(/请把邀请码一起发来/);
     r = await cadre.say(`/join ${code.toLowerCase().replace('-', ' ')}`);
     expect(r.texts[0]).toBe('✅ 加入成功：您是勐库镇冰岛村的村干部。');
-    expect(cadre.buttons()).toEqual(['我的待办', '替农户申报', 'English']);
+    expect(cadre.buttons()).toEqual(['我的待办', '替农户申报', '在电脑上打开', 'English']);
+    // "在电脑上打开" sends a one-time log-in link to the console, at the address people reach the product at
+    r = await cadre.tap('在电脑上打开');
+    expect(r.texts[0]).toMatch(/工作台登录链接（\d\d:\d\d 前有效，只能用一次/);
+    expect(r.texts[0]).toMatch(/\/console\/login\?t=[A-Za-z0-9_-]{20,}/);
     r = await cadre.say('你好');
     expect(r.texts[0]).toMatch(/您好王村长！您是勐库镇冰岛村的村干部/);
 
