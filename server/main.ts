@@ -16,6 +16,7 @@ import { createConversations, type Conversations } from '../bot/conversation.ts'
 import type { Telegram } from '../bot/channels/telegram/index.ts';
 import { createTokens } from './intake/tokens.ts';
 import { createOutbox, type Outbox } from './intake/outbox.ts';
+import { createMediaKeeper, type MediaKeeper } from './intake/media.ts';
 import { createQueries } from './intake/queries.ts';
 import { createExports } from './intake/export.ts';
 import { apiRouter, openApiDocument } from './http/api.ts';
@@ -35,6 +36,8 @@ export type Running = {
   telegram: Telegram | undefined;
   wecom: Wecom | undefined;
   intake: Intake;
+  /** photos and voice notes fetched from their channel and kept */
+  media: MediaKeeper;
   outbox: Outbox;
   staff: StaffAccounts;
   deliveries: Deliveries;
@@ -61,6 +64,8 @@ export type StartOptions = {
   telegramBotInfo?: UserFromGetMe;
   /** how often the staff message worker runs (default 1 s); 0 leaves it off (tests drive deliverDue) */
   deliveryIntervalMs?: number;
+  /** how often photos and voice notes are fetched from their channel and kept (default 15 s); 0: off (tests call media.keepDue) */
+  mediaIntervalMs?: number;
   /** false leaves the reminder cron off (tests call scheduler.tick(now)) */
   scheduler?: boolean;
   /** the fetch the WeCom client uses (tests may count or break calls) */
@@ -93,6 +98,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const crypto = createCrypto(master.key);
     const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger, forwarding: config.forwarding });
     const intake = createIntake({ db, crypto, deployment: config.deployment, outbox });
+    const media = createMediaKeeper({ db, crypto, logger });
     const metrics = createMetrics();
     const staff = createStaffAccounts({ db, deployment: config.deployment });
     intake.setContactPersonCheck((id, village, tx) => staff.isContactPerson(id, village, tx));
@@ -126,12 +132,14 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     if (telegram) {
       telegram.mount(app);
       deliveries.registerSender('telegram', telegram.sender(config.telegramSendRate));
+      media.registerSource('telegram', telegram.fetchMedia);
     }
     else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
     const wecom = config.wecom ? (await import('../bot/channels/wecom/index.ts')).createWecom(config.wecom, { db, crypto, conversations, logger, ...(opts.wecomFetch ? { fetch: opts.wecomFetch } : {}) }) : undefined;
     if (wecom) {
       wecom.mount(app);
       deliveries.registerSender('wecom-app', wecom.appSender(config.wecomSendRate));
+      media.registerSource('wecom', wecom.fetchMedia);
     } else logger.info('wecom channel off (WECOM_CORP_ID not set)');
     const tokens = createTokens(db);
     const queries = createQueries({ db, crypto, deployment: config.deployment });
@@ -173,6 +181,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     if (telegram) await telegram.start();
     if (wecom) await wecom.start();
     outbox.start(opts.outboxIntervalMs ?? 2000);
+    if (opts.mediaIntervalMs !== 0) media.start(opts.mediaIntervalMs ?? 15_000, opts.now);
     if (opts.deliveryIntervalMs !== 0) deliveries.start(opts.deliveryIntervalMs ?? 1000, opts.now);
     if (opts.scheduler !== false) scheduler.start(config.reminderCron, opts.now);
     if (config.forwarding) logger.info({ maxAttempts: config.forwarding.maxAttempts }, 'forwarding leads to the county system');
@@ -192,6 +201,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         await scheduler.stop();
         await deliveries.stop();
         await outbox.stop();
+        await media.stop();
         // PGlite's close() does not wait for a query in flight: let the start-up purge finish first.
         await purging;
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
@@ -204,7 +214,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, telegram, wecom, intake, outbox, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
+    return { config, db, conversations, telegram, wecom, intake, media, outbox, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

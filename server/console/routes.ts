@@ -1,5 +1,6 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
+import compression from 'compression';
 import { z } from 'zod';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -136,6 +137,9 @@ export function consoleRouter(deps: ConsoleDeps) {
       crossOriginEmbedderPolicy: false,
     }),
   );
+  // Pages and assets are compressed (county networks are slow); exports are streamed as they are (an XLSX is a
+  // zip already, and a CSV of 300,000 rows keeps its backpressure).
+  r.use(compression({ filter: (_req, res) => /^(text\/(html|css|javascript)|image\/svg)/.test(String(res.getHeader('content-type') ?? '')) }));
   r.use((req, res, next) => {
     if (secure()) res.setHeader('strict-transport-security', 'max-age=31536000');
     res.setHeader('cache-control', 'no-store');

@@ -311,7 +311,11 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
                 sensitiveNoticeAt: input.consent.sensitiveNoticeAt,
               },
             },
-            attachments: { create: input.attachments.map((a) => ({ channel: input.channel, kind: a.kind, fileId: a.fileId })) },
+            // fetched from the channel and kept from the moment they arrive (server/intake/media.ts); a millisecond
+            // apart, so they are listed in the order they were sent
+            attachments: {
+              create: input.attachments.map((a, i) => ({ channel: input.channel, kind: a.kind, fileId: a.fileId, createdAt: new Date(now.getTime() + i), nextFetchAt: now })),
+            },
           },
           select: { id: true },
         });

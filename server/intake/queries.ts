@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Prisma } from '../db/generated/client.ts';
 import type { Database } from '../db/index.ts';
 import type { Crypto } from '../crypto.ts';
+import { MEDIA_MAX_ATTEMPTS } from './media.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
@@ -313,7 +314,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
         .map(({ village, township }) => ({ code: village.code, name: village.name, townshipCode: township.code, township: township.name, last: seen.get(village.code)?.last_on ?? null }));
     },
     async get(scope: Scope, id: string, now = new Date()) {
-      const l = await db.prisma.lead.findFirst({ where: { AND: [scopeWhere(scope), { id }] }, include: { events: { orderBy: { id: 'asc' } }, attachments: true } });
+      const l = await db.prisma.lead.findFirst({ where: { AND: [scopeWhere(scope), { id }] }, include: { events: { orderBy: { id: 'asc' } }, attachments: { orderBy: { createdAt: 'asc' } } } });
       if (!l) return undefined;
       const [visible] = await withVisibleDuplicates(scope, [view(l, scope, now)]);
       const hidden = new Set(l.possibleDuplicates.filter((d) => !visible!.possibleDuplicates.includes(d)));
@@ -322,7 +323,16 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
         events: l.events
           .filter((e) => !(e.kind === 'possible_duplicate' && hidden.has(String((e.data as { other?: string } | null)?.other))))
           .map((e) => ({ at: e.at.toISOString(), actor: e.actor, kind: e.kind, from: e.fromStage, to: e.toStage, data: e.data, note: e.note })),
-        attachments: l.attachments.map((x) => ({ id: x.id, channel: x.channel, kind: x.kind, fileId: x.fileId, kept: x.fetchedAt !== null, mime: x.mime })),
+        attachments: l.attachments.map((x) => ({
+          id: x.id,
+          channel: x.channel,
+          kind: x.kind,
+          fileId: x.fileId,
+          kept: x.fetchedAt !== null,
+          mime: x.mime,
+          // given up: why, in a word the console can say (too big; gone from the platform; kept failing)
+          lost: x.fetchGaveUpAt === null ? null : x.fetchError === 'too_big' ? 'too_big' : x.fetchAttempts < MEDIA_MAX_ATTEMPTS ? 'expired' : 'failed',
+        })),
       };
     },
     async inScope(scope: Scope, id: string) {

@@ -70,8 +70,16 @@ export async function startFakeBotApi(opts: { failNext?: (method: string, payloa
   /** message ids sent to each chat, and the last text and markup of each (an edit to the same is refused too) */
   const messages = new Map<string, Map<number, string>>();
   let messageId = 1000;
+  /** files people sent, by file id: what getFile and the file address hand out */
+  const files = new Map<string, { path: string; data: Buffer }>();
   const app = express();
   app.use(express.json({ limit: '5mb' }));
+  app.get('/file/bot:token/*path', (req, res) => {
+    const path = (req.params as { path: string[] }).path.join('/');
+    const file = [...files.values()].find((f) => f.path === path);
+    if (!file || req.params.token !== BOT_TOKEN) return void res.status(404).json({ ok: false, error_code: 404, description: 'Not Found' });
+    res.type('application/octet-stream').send(file.data);
+  });
   app.post('/bot:token/:method', (req, res) => {
     const method = req.params.method;
     const payload = (req.body ?? {}) as Record<string, unknown>;
@@ -108,6 +116,12 @@ export async function startFakeBotApi(opts: { failNext?: (method: string, payloa
       calls.push({ method, payload, messageId: id });
       return void res.json({ ok: true, result: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: payload.chat_id, type: 'private' }, text: payload.text } });
     }
+    if (method === 'getFile') {
+      calls.push({ method, payload });
+      const file = files.get(String(payload.file_id));
+      if (!file) return void res.status(400).json({ ok: false, error_code: 400, description: 'Bad Request: invalid file_id' });
+      return void res.json({ ok: true, result: { file_id: payload.file_id, file_unique_id: `u-${String(payload.file_id)}`, file_size: file.data.length, file_path: file.path } });
+    }
     calls.push({ method, payload });
     res.json({ ok: true, result: method === 'getMe' ? BOT_INFO : true });
   });
@@ -122,6 +136,8 @@ export async function startFakeBotApi(opts: { failNext?: (method: string, payloa
     calls,
     /** the calls Telegram would have refused, with its answer */
     refused,
+    /** a file someone sent, for getFile and the download that follows */
+    putFile: (fileId: string, data: Buffer, path = `files/${fileId}`) => void files.set(fileId, { path, data }),
     /** queues an update for a bot that polls */
     queueUpdate: (update: Record<string, unknown>) => pending.push(update),
     /** text of the messages sent or edited to one chat, in order */
@@ -175,6 +191,7 @@ export function telegramPerson(webhookUrl: string, api: FakeApi, userId: number,
     /** an update with this text, not delivered yet (to deliver twice, or to hand to the app directly) */
     textUpdate: (text: string) => message({ text }),
     photo: (fileId: string) => deliver(message({ photo: [{ file_id: `${fileId}-small`, file_unique_id: 'a', width: 90, height: 90 }, { file_id: fileId, file_unique_id: 'b', width: 800, height: 600 }] })),
+    voice: (fileId: string) => deliver(message({ voice: { file_id: fileId, file_unique_id: 'v', duration: 4 } })),
     sticker: () => deliver(message({ sticker: { file_id: 'stk', file_unique_id: 's', type: 'regular', width: 1, height: 1, is_animated: false, is_video: false } })),
     /** taps the button whose label contains `label` in the last message that had buttons */
     tap: async (label: string) => {

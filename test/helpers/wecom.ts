@@ -71,6 +71,20 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
     if (req.query.corpsecret !== WECOM.WECOM_AGENT_SECRET) return void res.json({ errcode: 40001, errmsg: 'invalid credential' });
     res.json({ errcode: 0, errmsg: 'ok', access_token: `token-${++tokens}`, expires_in: 7200 });
   });
+  /** files customers sent to 微信客服, by media id (media/get) */
+  const media = new Map<string, { type: string; data: Buffer }>();
+  app.get('/cgi-bin/media/get', (req, res) => {
+    const token = typeof req.query.access_token === 'string' ? req.query.access_token : null;
+    calls.push({ path: 'media/get', body: { media_id: req.query.media_id }, token, ok: false });
+    if (!token || expired.has(token) || !/^token-\d+$/.test(token)) return void res.json({ errcode: expired.has(token ?? '') ? 42001 : 40014, errmsg: 'invalid access_token' });
+    const scripted = failures.get('media/get')?.shift();
+    if (scripted !== undefined) return void res.json({ errcode: scripted, errmsg: `failed on purpose (${scripted})` });
+    const file = media.get(String(req.query.media_id));
+    // as the platform answers an unknown or expired (3 days) media id
+    if (!file) return void res.type('text/plain').send(JSON.stringify({ errcode: 40007, errmsg: 'invalid media_id' }));
+    calls[calls.length - 1]!.ok = true;
+    res.type(file.type).send(file.data);
+  });
   app.post('/cgi-bin/*path', (req, res) => {
     const path = (req.params as { path: string[] }).path.join('/');
     const token = typeof req.query.access_token === 'string' ? req.query.access_token : null;
@@ -131,6 +145,16 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
       messages.push(msg);
       return msg;
     },
+    /** a photo or voice note a customer sent, waiting to be pulled; its file is kept for media/get */
+    queueMedia(externalUserId: string, kind: 'image' | 'voice', data: Buffer, type: string) {
+      const mediaId = `media-${++seq}`;
+      media.set(mediaId, { type, data });
+      const msg = { msgid: `msg-${++seq}`, open_kfid: OPEN_KFID, external_userid: externalUserId, send_time: Math.floor(Date.now() / 1000), origin: 3, msgtype: kind, [kind]: { media_id: mediaId } };
+      messages.push(msg);
+      return { msg, mediaId };
+    },
+    /** the platform forgets a media id (they expire after 3 days) */
+    expireMedia: (mediaId: string) => media.delete(mediaId),
     queueEvent(event: Record<string, unknown>) {
       const msg = { msgid: `evt-${++seq}`, send_time: Math.floor(Date.now() / 1000), origin: 4, msgtype: 'event', event: { open_kfid: OPEN_KFID, ...event } };
       messages.push(msg);

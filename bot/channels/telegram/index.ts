@@ -12,6 +12,7 @@ import { tFor } from '../../../server/i18n.ts';
 import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
 import { errorFields } from '../../../server/errors.ts';
 import { splitText, utf16Units } from '../text.ts';
+import { readCapped, MEDIA_MAX_BYTES, type FetchedMedia } from '../../../server/intake/media.ts';
 
 /**
  * Telegram through grammY, as transport only: updates become the engine's inbound shape, replies become
@@ -190,10 +191,36 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
     };
   }
 
+  /**
+   * A photo or voice note a household sent, by its file id: getFile, then the download from the Bot API's file
+   * address (which holds the token: never logged). Telegram photos are JPEG, voice notes OGG/Opus.
+   */
+  async function fetchMedia(fileId: string, kind: string): Promise<FetchedMedia> {
+    let path: string | undefined;
+    try {
+      const file = await plainApi.getFile(fileId);
+      if (file.file_size !== undefined && file.file_size > MEDIA_MAX_BYTES) return { ok: false, final: true, error: 'too_big' };
+      path = file.file_path;
+    } catch (e) {
+      if (e instanceof GrammyError) return { ok: false, final: e.error_code === 400, error: `${e.error_code} ${e.description}` };
+      return { ok: false, final: false, error: (e as Error).name };
+    }
+    if (!path) return { ok: false, final: true, error: 'no_file_path' };
+    const res = await fetch(`${opts.apiRoot}/file/bot${opts.token}/${path}`, { signal: AbortSignal.timeout(60_000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return { ok: false, final: res.status === 404, error: `http ${res.status}` };
+    }
+    const body = await readCapped(res);
+    if (!body.ok) return { ok: false, final: true, error: body.error };
+    return { ok: true, data: body.data, mime: kind === 'voice' ? 'audio/ogg' : 'image/jpeg' };
+  }
+
   return {
     bot,
     sweep,
     sender,
+    fetchMedia,
     /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
     mount(app: Express) {
       if (opts.mode !== 'webhook') return;

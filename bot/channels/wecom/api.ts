@@ -164,5 +164,32 @@ export function createWecomApi(
     }
   }
 
-  return { post, token };
+  /**
+   * GET /cgi-bin/<path> for a file (media/get): the file with its content type, or the API's error as a
+   * WecomApiError (a JSON answer instead of a file). An invalid or expired token is replaced once.
+   */
+  async function download(path: string, query: Record<string, string>, read: (res: Response) => Promise<{ ok: true; data: Buffer } | { ok: false; error: string }>) {
+    let tok = await token();
+    for (let refreshed = false; ; refreshed = true) {
+      const params = new URLSearchParams({ ...query, access_token: tok });
+      const res = await doFetch(`${opts.apiRoot}/cgi-bin/${path}?${params}`, { signal: AbortSignal.timeout(60_000) });
+      const type = res.headers.get('content-type') ?? '';
+      if (/json|text\/plain/i.test(type)) {
+        const json = (await res.json().catch(() => ({}))) as { errcode?: number; errmsg?: string };
+        const code = json.errcode ?? -1;
+        if (TOKEN_INVALID.has(code) && !refreshed) {
+          tok = await token(tok);
+          continue;
+        }
+        throw new WecomApiError(code, String(json.errmsg ?? ''), path);
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new WecomApiError(-1, `http ${res.status}`, path);
+      }
+      return { body: await read(res), mime: type.split(';')[0]!.trim() || 'application/octet-stream' };
+    }
+  }
+
+  return { post, token, download };
 }

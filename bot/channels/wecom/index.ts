@@ -11,6 +11,7 @@ import { checkTimestamp, createEnvelope, EnvelopeError, parseXml, type Envelope 
 import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.ts';
 import { errorFields } from '../../../server/errors.ts';
 import { splitText as splitShared, utf8Bytes } from '../text.ts';
+import { readCapped, type FetchedMedia } from '../../../server/intake/media.ts';
 
 /**
  * WeCom as a channel, equal to Telegram (ARCHITECTURE principle 1):
@@ -409,7 +410,24 @@ export function createWecom(
   }
   let sweeper: NodeJS.Timeout | undefined;
 
+  /**
+   * A photo or voice note a household sent to 微信客服, by its media id (valid 3 days): media/get with the 微信客服
+   * token. Voice notes come as AMR; the keeper turns them into WAV.
+   */
+  async function fetchMedia(mediaId: string): Promise<FetchedMedia> {
+    try {
+      const { body, mime } = await kfApi.download('media/get', { media_id: mediaId }, (res) => readCapped(res));
+      if (!body.ok) return { ok: false, final: true, error: body.error };
+      return { ok: true, data: body.data, mime };
+    } catch (e) {
+      // 40007: the media id is unknown or expired; retrying cannot bring it back
+      if (e instanceof WecomApiError) return { ok: false, final: e.errcode === 40007, error: `${e.errcode}` };
+      return { ok: false, final: false, error: (e as Error).name };
+    }
+  }
+
   return {
+    fetchMedia,
     kfApi,
     appApi,
     pull,
