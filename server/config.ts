@@ -173,7 +173,7 @@ export const envSchema = z.object({
       .regex(/^(false|true|\d{1,2}|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/, ]+)$/, 'must be false, true, a number of proxies, loopback, or addresses of the proxies (comma-separated)')
       .default('false'),
     {
-      description: 'Whether X-Forwarded-For/-Proto/-Host from a reverse proxy are believed (express "trust proxy"): false, true, a number of proxy hops, loopback, or the proxies\' addresses. Leave false when nothing sits in front.',
+      description: 'Whether X-Forwarded-For/-Proto/-Host from a reverse proxy are believed (express "trust proxy"): false, true, a number of proxy hops, loopback, or the proxies\' addresses. When believed, a request the proxy received over https gets the console\'s Secure cookie and HSTS even without an https PUBLIC_BASE_URL. Leave false when nothing sits in front.',
       example: 'loopback',
     },
   ),

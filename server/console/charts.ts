@@ -12,6 +12,11 @@ const echarts = () => (loaded ??= import('echarts'));
 /** Dark enough on white for 4.5:1 text and 3:1 graphics. */
 const BAR = '#1f5fa8';
 const TEXT = '#1d1d1f';
+/**
+ * Drawn this wide and scaled to the box: near a phone's width, so its labels stay readable there (a wider drawing
+ * shrinks them to a few pixels), and larger on a desktop.
+ */
+const CHART_WIDTH = 380;
 const FONT = '"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",sans-serif';
 
 /** Turns style="a:b;c:d" into a="b" c="d" (all ECharts writes there are presentation attributes) and drops <style>. */
@@ -50,13 +55,13 @@ async function render(option: Record<string, unknown>, width: number, height: nu
 export function weeklyChart(weeks: Array<{ label: string; n: number }>, label: string): Promise<string> {
   return render(
     {
-      grid: { left: 40, right: 16, top: 28, bottom: 36 },
+      grid: { left: 32, right: 8, top: 24, bottom: 30 },
       xAxis: { type: 'category', data: weeks.map((w) => w.label), axisLabel: { color: TEXT, fontSize: 13, interval: 1 }, axisLine: { lineStyle: { color: '#54555a' } } },
       yAxis: { type: 'value', minInterval: 1, axisLabel: { color: TEXT, fontSize: 13 } },
       series: [{ type: 'bar', data: weeks.map((w) => w.n), itemStyle: { color: BAR }, label: { show: true, position: 'top', color: TEXT, fontSize: 13 }, emphasis: { disabled: true } }],
     },
-    640,
-    260,
+    CHART_WIDTH,
+    240,
     label,
   );
 }
@@ -71,8 +76,8 @@ export function hardshipChart(rows: Array<{ label: string; n: number }>, label: 
       xAxis: { type: 'value', minInterval: 1, axisLabel: { show: false }, splitLine: { show: false } },
       series: [{ type: 'bar', data: list.map((r) => r.n), itemStyle: { color: BAR }, label: { show: true, position: 'right', color: TEXT, fontSize: 14 }, emphasis: { disabled: true } }],
     },
-    640,
-    Math.max(120, 34 * list.length + 24),
+    CHART_WIDTH,
+    Math.max(110, 30 * list.length + 20),
     label,
   );
 }

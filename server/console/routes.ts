@@ -105,7 +105,9 @@ export function consoleRouter(deps: ConsoleDeps) {
   const places = placeIndex(deployment);
   const calendar = createCalendar(deployment.calendar);
   const tz = deployment.timezone;
-  const secure = () => deps.baseUrl().startsWith('https:');
+  // https: PUBLIC_BASE_URL says so, or the request came over TLS (behind a proxy, X-Forwarded-Proto counts only when
+  // TRUST_PROXY believes the proxy: express's req.secure)
+  const secure = (req: Request) => deps.baseUrl().startsWith('https:') || req.secure;
   const r = Router();
 
   const placeName = (code: string) => {
@@ -141,7 +143,7 @@ export function consoleRouter(deps: ConsoleDeps) {
   // zip already, and a CSV of 300,000 rows keeps its backpressure).
   r.use(compression({ filter: (_req, res) => /^(text\/(html|css|javascript)|image\/svg)/.test(String(res.getHeader('content-type') ?? '')) }));
   r.use((req, res, next) => {
-    if (secure()) res.setHeader('strict-transport-security', 'max-age=31536000');
+    if (secure(req)) res.setHeader('strict-transport-security', 'max-age=31536000');
     res.setHeader('cache-control', 'no-store');
     next();
   });
@@ -172,8 +174,8 @@ export function consoleRouter(deps: ConsoleDeps) {
     res.status(status).type('html').send(render(view, { h, ...data }));
   }
 
-  function setCookie(res: Response, value: string) {
-    res.cookie(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: secure(), path: '/console', maxAge: 12 * 3_600_000 });
+  function setCookie(req: Request, res: Response, value: string) {
+    res.cookie(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: secure(req), path: '/console', maxAge: 12 * 3_600_000 });
   }
   const cookieOf = (req: Request): string | undefined => {
     const header = req.get('cookie') ?? '';
@@ -188,7 +190,7 @@ export function consoleRouter(deps: ConsoleDeps) {
   r.get('/login', (req, res) => {
     const lng = languageOf(req);
     const t = typeof req.query.t === 'string' && /^[\w-]{20,100}$/.test(req.query.t) ? req.query.t : undefined;
-    const reason = typeof req.query.why === 'string' && ['used', 'expired', 'unknown', 'removed', 'idle', 'ended', 'bye'].includes(req.query.why) ? req.query.why : undefined;
+    const reason = typeof req.query.why === 'string' && ['used', 'expired', 'unknown', 'removed', 'idle', 'long', 'ended', 'bye'].includes(req.query.why) ? req.query.why : undefined;
     // A link opens a page with one button: a messenger's link preview fetching the link does not use it up.
     page(res, 'login', lng, { token: t, reason });
   });
@@ -198,7 +200,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     if (!/^[\w-]{20,100}$/.test(t)) return page(res, 'login', lng, { reason: 'unknown' }, 400);
     const result = await auth.redeem(t, null, now());
     if (!result.ok) return page(res, 'login', lng, { reason: result.reason }, 400);
-    setCookie(res, result.sessionToken);
+    setCookie(req, res, result.sessionToken);
     logger.info({ staff: result.staffId }, 'console log-in');
     res.redirect(303, '/console');
   });
@@ -208,8 +210,10 @@ export function consoleRouter(deps: ConsoleDeps) {
     try {
       const s = await auth.session(cookieOf(req), now());
       if (!s.ok) {
-        if (req.get('hx-request')) return void res.setHeader('hx-redirect', `/console/login${s.reason === 'none' ? '' : `?why=${s.reason}`}`).status(401).end();
-        return res.redirect(303, `/console/login${s.reason === 'none' ? '' : `?why=${s.reason}`}`);
+        // a session past its 12 hours is "long", not "expired" (that is a link's 10 minutes)
+        const to = `/console/login${s.reason === 'none' ? '' : `?why=${s.reason === 'expired' ? 'long' : s.reason}`}`;
+        if (req.get('hx-request')) return void res.setHeader('hx-redirect', to).status(401).end();
+        return res.redirect(303, to);
       }
       const member = await staff.byId(s.session.staffId);
       if (!member) return res.redirect(303, '/console/login?why=ended');

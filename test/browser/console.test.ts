@@ -130,8 +130,9 @@ describe('the county console in Chromium', () => {
 
     await page.getByLabel('找回执号或户主姓名').fill(fresh.receiptNo);
     await page.getByLabel('找回执号或户主姓名').press('Enter');
-    await expect.poll(() => countText(page)).toContain('找到 1 条');
-    expect(await rows(page).first().textContent()).toContain('刘大妈');
+    // the count was 1 before too: wait for the row itself to change
+    await expect.poll(() => rows(page).first().textContent()).toContain('刘大妈');
+    expect(await countText(page)).toContain('找到 1 条');
 
     await page.getByRole('link', { name: '清除条件' }).click();
     await expect.poll(() => countText(page)).toContain('找到 8 条');
@@ -228,7 +229,8 @@ describe('the county console in Chromium', () => {
     expect(await rows(page).count()).toBe(3);
     for (const l of trio) await page.getByLabel(`选择 ${l.receiptNo}`).check();
     await page.getByRole('button', { name: '一起开始公示' }).click();
-    expect(await page.getByRole('status').textContent()).toContain('办好 3 条，共 3 条');
+    // the queue has a status line of its own: wait for the results page
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('办好 3 条，共 3 条');
     expect(await page.locator('td.ok').count()).toBe(3);
     await page.goto(url('/leads?stage=publicized'));
     expect(await rows(page).count()).toBe(3);
@@ -310,7 +312,7 @@ describe('the county console in Chromium', () => {
     page.on('dialog', (d) => void d.accept());
     const row = page.locator('tr').filter({ hasText: '公弄村王主任' });
     await row.getByRole('button', { name: '移除' }).click();
-    expect(await page.getByRole('status').first().textContent()).toContain('已移除 公弄村王主任');
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('已移除 公弄村王主任');
     await gone.page.goto(url('/leads'));
     expect(gone.page.url()).toContain('/console/login');
     await gone.ctx.close();
@@ -364,11 +366,11 @@ describe('the county console in Chromium', () => {
 
     const zh = await login('cadre', PHONE);
     await zh.page.getByRole('button', { name: 'English' }).click();
-    expect(await zh.page.getByRole('heading', { level: 1 }).textContent()).toBe('Home');
+    await expect.poll(() => zh.page.getByRole('heading', { level: 1 }).textContent()).toBe('Home');
     await zh.page.goto(url('/leads'));
     expect(await zh.page.locator('html').getAttribute('lang')).toBe('en');
     await zh.page.getByRole('button', { name: '中文' }).click();
-    expect(await zh.page.getByRole('heading', { level: 1 }).textContent()).toBe('线索');
+    await expect.poll(() => zh.page.getByRole('heading', { level: 1 }).textContent()).toBe('线索');
     await zh.ctx.close();
   });
 
