@@ -563,9 +563,8 @@ export function consoleRouter(deps: ConsoleDeps) {
     const county = v.actor.scope.code;
     const all = (await staff.list()).filter((s) => s.countyCode === county);
     const byId = new Map(all.map((s) => [s.id, s]));
-    const dead = (await deps.deliveries.list('dead')).filter((d) => d.staffId && byId.has(d.staffId));
-    const forwarding = [];
-    for (const d of await deps.outbox.list('dead')) if (await queries.inScope(v.actor.scope, d.leadId)) forwarding.push(d);
+    const dead = await deps.deliveries.list('dead', { staffIds: [...byId.keys()] });
+    const forwarding = await deps.outbox.list('dead', { countyCode: county });
     const roleOrder = (r: string) => ['county_officer', 'township_reviewer', 'village_cadre', 'contact_person'].indexOf(r);
     page(
       res,
@@ -620,17 +619,16 @@ export function consoleRouter(deps: ConsoleDeps) {
   r.post('/staff/deliveries/:id/retry', form, countyOnly, csrf, async (req: Req, res) => {
     const id = /^\d{1,18}$/.test(String(req.params.id)) ? BigInt(String(req.params.id)) : undefined;
     const v = req.viewer!;
-    const row = id === undefined ? undefined : (await deps.deliveries.list('dead')).find((d) => d.id === id);
-    const mine = row?.staffId ? (await staff.list()).find((s) => s.id === row.staffId)?.countyCode === v.actor.scope.code : false;
-    const ok = id !== undefined && mine && (await deps.deliveries.retry(id, now()));
+    const county = (await staff.list()).filter((s) => s.countyCode === v.actor.scope.code).map((s) => s.id);
+    const mine = id !== undefined && (await deps.deliveries.list('dead', { staffIds: county, id })).length === 1;
+    const ok = mine && (await deps.deliveries.retry(id, now()));
     return staffPage(req, res, { retried: ok ? 'staff.retried' : 'staff.retry_failed' }, ok ? 200 : 409);
   });
   r.post('/staff/forwarding/:id/retry', form, countyOnly, csrf, async (req: Req, res) => {
     const id = /^\d{1,18}$/.test(String(req.params.id)) ? BigInt(String(req.params.id)) : undefined;
     const v = req.viewer!;
-    const row = id === undefined ? undefined : (await deps.outbox.list('dead')).find((d) => d.id === id);
-    const mine = row ? await queries.inScope(v.actor.scope, row.leadId) : false;
-    const ok = id !== undefined && mine && (await deps.outbox.retry(id, now()));
+    const mine = id !== undefined && (await deps.outbox.list('dead', { countyCode: v.actor.scope.code, id })).length === 1;
+    const ok = mine && (await deps.outbox.retry(id, now()));
     return staffPage(req, res, { retried: ok ? 'staff.retried' : 'staff.retry_failed' }, ok ? 200 : 409);
   });
 

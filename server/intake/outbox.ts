@@ -170,9 +170,15 @@ export function createOutbox(deps: { db: Database; crypto: Crypto; deployment: D
       if (forwarding) rounds.start(intervalMs);
     },
     stop: () => rounds.stop(),
-    async list(state?: string) {
+    /** Deliveries by state, oldest first; `countyCode`: only those about leads of that county (the console's 人员). */
+    async list(state?: string, opts: { countyCode?: string; id?: bigint } = {}) {
+      const leadIds = opts.countyCode
+        ? (await db.prisma.$queryRaw<Array<{ id: string }>>`
+            SELECT DISTINCT o.lead_id::text AS id FROM outbox o JOIN lead l ON l.id = o.lead_id
+            WHERE l.county_code = ${opts.countyCode} AND (${state ?? null}::text IS NULL OR o.state = ${state ?? null})`).map((r) => r.id)
+        : undefined;
       return db.prisma.outbox.findMany({
-        where: state ? { state } : {},
+        where: { ...(state ? { state } : {}), ...(leadIds ? { leadId: { in: leadIds } } : {}), ...(opts.id !== undefined ? { id: opts.id } : {}) },
         orderBy: { id: 'asc' },
         take: 500,
         select: { id: true, leadId: true, event: true, state: true, attempts: true, nextAttemptAt: true, lastError: true, createdAt: true, deliveredAt: true },

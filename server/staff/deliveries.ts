@@ -177,9 +177,10 @@ export function createDeliveries(deps: {
       rounds.start(intervalMs);
     },
     stop: async () => rounds?.stop(),
-    async list(state?: string) {
+    /** Messages by state, oldest first; `staffIds`: only those to these people (the console's 人员: one county's). */
+    async list(state?: string, opts: { staffIds?: string[]; id?: bigint } = {}) {
       return db.prisma.delivery.findMany({
-        where: state ? { state } : {},
+        where: { ...(state ? { state } : {}), ...(opts.staffIds ? { staffId: { in: opts.staffIds } } : {}), ...(opts.id !== undefined ? { id: opts.id } : {}) },
         orderBy: { id: 'asc' },
         take: 500,
         select: { id: true, key: true, channel: true, staffId: true, state: true, attempts: true, nextAttemptAt: true, lastError: true, createdAt: true, sentAt: true },
