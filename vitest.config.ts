@@ -16,7 +16,7 @@ export default defineConfig({
     // Most test files wait on a database, a child process or a timer rather than compute: more files at once than
     // cores (vitest's default is cores - 1, a single file at a time on a 2-core machine) halves the suite's time.
     maxWorkers: Math.max(3, availableParallelism()),
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },

@@ -39,6 +39,8 @@ import { createCalendar } from '../reminders/calendar.ts';
 
 export const COOKIE = 'fp_console';
 const PAGE_SIZE = 50;
+/** The home page's "等我办的" tile counts up to this many, then says "more than". */
+const TASKS_SHOWN_UP_TO = 999;
 const require = createRequire(import.meta.url);
 
 type Viewer = { session: Session; staff: StaffMember; lng: Language; actor: Actor };
@@ -260,7 +262,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     const [o, overdue, tasks] = await Promise.all([
       queries.overview(v.actor.scope, now()),
       queries.list(v.actor.scope, { overdue: true }, { limit: 10, sort: 'deadline' }, now()),
-      intake.tasks(v.actor.scope, v.staff.role, v.staff.id, 0, 1),
+      intake.tasks(v.actor.scope, v.staff.role, v.staff.id, 0, 0, { countUpTo: TASKS_SHOWN_UP_TO }),
     ]);
     await logRead(v, overdue.items.map((l) => l.id), 'home');
     const weekly = await weeklyChart(
@@ -277,7 +279,8 @@ export function consoleRouter(deps: ConsoleDeps) {
       ...chrome(req),
       o,
       overdue: overdue.items.map((l) => ({ ...l, daysLeft: l.nextDeadline ? daysBetween(today, l.nextDeadline.due) : null })),
-      openTasks: tasks.total,
+      openTasks: Math.min(tasks.total, TASKS_SHOWN_UP_TO),
+      openTasksMore: tasks.total > TASKS_SHOWN_UP_TO,
       campaigns,
       weekly,
       weeklyRows: o.weekly,
@@ -327,7 +330,8 @@ export function consoleRouter(deps: ConsoleDeps) {
       q: { ...q, sort },
       invalid: !parsed.success,
       rows: list.items.map((l) => ({ ...l, daysLeft: l.nextDeadline && !FINAL.includes(l.stage as Stage) ? daysBetween(today, l.nextDeadline.due) : null })),
-      total,
+      total: total.n,
+      capped: total.capped,
       next: list.nextCursor ? `/console/leads?${queryString({ ...q, sort })}&cursor=${list.nextCursor}` : null,
       first: q.cursor ? `/console/leads?${queryString({ ...q, sort })}` : null,
       exportQuery: queryString({ ...q, sort }),

@@ -119,7 +119,13 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       const next = nextDeadline(row.reported_on.toISOString().slice(0, 10), m.to, after, now);
       await tx.lead.update({
         where: { id: leadId },
-        data: { stage: m.to, ...next, ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}), ...(m.to === 'confirmed' ? { confirmedCategory: m.category ?? null } : {}) },
+        data: {
+          stage: m.to,
+          ...next,
+          ...(m.to === 'withdrawn' ? { withdrawnAt: now } : {}),
+          ...(m.to === 'confirmed' ? { confirmedCategory: m.category ?? null } : {}),
+          ...(m.to === 'visited' ? { visitJudgement: m.judgement ?? null } : {}),
+        },
       });
       await tx.leadEvent.create({
         data: { leadId, at: now, actor, kind: 'move', fromStage: from, toStage: m.to, data: Object.keys(data).length ? (data as object) : undefined, note: m.note ?? null },
@@ -357,19 +363,24 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
      * A staff member's open items, ordered by deadline: the leads of their place waiting for their role (a
      * contact person: the households assigned to them, by follow-up date). One page and the total.
      */
-    async tasks(scope: Scope, role: string, staffId: string, offset: number, limit: number) {
+    async tasks(scope: Scope, role: string, staffId: string, offset: number, limit: number, opts: { countUpTo?: number } = {}) {
+      // the total, or (countUpTo) whether there are more than that many: a county's open items are counted one by one
+      const counted = (where: Prisma.Sql) =>
+        opts.countUpTo === undefined
+          ? db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM lead l WHERE ${where}`
+          : db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM (SELECT 1 FROM lead l WHERE ${where} LIMIT ${opts.countUpTo + 1}) x`;
       type Row = { id: string; receipt_no: string; head_name: string; village_code: string; stage: string; kind: string | null; due: string | null };
       if (role === 'contact_person') {
         const where = Prisma.sql`contact_staff_id = ${staffId}::uuid AND stage = 'confirmed' AND follow_up_due IS NOT NULL`;
         const rows = await db.prisma.$queryRaw<Row[]>`
           SELECT id::text, receipt_no, head_name, village_code, stage, follow_up_kind AS kind, to_char(follow_up_due, 'YYYY-MM-DD') AS due
           FROM lead WHERE ${where} ORDER BY follow_up_due, id LIMIT ${limit} OFFSET ${offset}`;
-        const total = await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM lead WHERE ${where}`;
+        const total = await counted(where);
         return { rows, total: Number(total[0]!.n) };
       }
       const column = Prisma.raw(scope.kind === 'county' ? 'county_code' : scope.kind === 'township' ? 'township_code' : 'village_code');
       const stages = STAGES.filter((st) => actingRole(st) === role || (st === 'visited' && role === 'township_reviewer'));
-      const judgement = Prisma.sql`(SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1)`;
+      const judgement = Prisma.sql`l.visit_judgement`;
       const visited =
         role === 'township_reviewer' ? Prisma.sql`${judgement} = 'does_not_fit'` : role === 'county_officer' ? Prisma.sql`${judgement} IS DISTINCT FROM 'does_not_fit'` : Prisma.sql`true`;
       const where = Prisma.sql`l.${column} = ${scope.code} AND l.stage = ANY(${stages}::text[])
@@ -377,7 +388,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       const rows = await db.prisma.$queryRaw<Row[]>`
         SELECT l.id::text, l.receipt_no, l.head_name, l.village_code, l.stage, l.next_deadline_kind AS kind, to_char(l.next_deadline_due, 'YYYY-MM-DD') AS due
         FROM lead l WHERE ${where} ORDER BY l.next_deadline_due NULLS LAST, l.created_at, l.id LIMIT ${limit} OFFSET ${offset}`;
-      const total = await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM lead l WHERE ${where}`;
+      const total = await counted(where);
       return { rows, total: Number(total[0]!.n) };
     },
 

@@ -33,6 +33,8 @@ export type PageAfter = { createdAt: Date; id: string } | { due: string | null; 
 
 const PLACE_COLUMN = { county: 'county_code', township: 'township_code', village: 'village_code' } as const;
 const FINAL_STAGES = ['confirmed', 'not_included', 'duplicate', 'withdrawn'];
+/** The queue counts a filtered list up to this many; past it, the heading says "more than". */
+export const COUNT_CAP = 10_000;
 
 const cursorShape = z.union([z.tuple([z.iso.datetime(), z.uuid()]), z.tuple([z.literal('d'), z.iso.date().nullable(), z.uuid()])]);
 
@@ -66,8 +68,10 @@ export function filterSql(scope: Scope, f: LeadFilters, today: string): Prisma.S
   if (f.hardship) parts.push(Prisma.sql`risks @> ARRAY[${f.hardship}]::text[]`);
   if (f.overdue === true) parts.push(Prisma.sql`next_deadline_due < ${today}::date`);
   if (f.overdue === false) parts.push(Prisma.sql`(next_deadline_due IS NULL OR next_deadline_due >= ${today}::date)`);
-  if (f.receivedFrom) parts.push(Prisma.sql`reported_on >= ${f.receivedFrom}::date`);
-  if (f.receivedTo) parts.push(Prisma.sql`reported_on <= ${f.receivedTo}::date`);
+  // reported_on is the local date of created_at: a created_at range a day wider on each side lets the
+  // (place, created_at) index do the work, and the reported_on condition keeps the answer exact
+  if (f.receivedFrom) parts.push(Prisma.sql`reported_on >= ${f.receivedFrom}::date AND created_at >= ${f.receivedFrom}::date - 1`);
+  if (f.receivedTo) parts.push(Prisma.sql`reported_on <= ${f.receivedTo}::date AND created_at < ${f.receivedTo}::date + 2`);
   if (f.q) parts.push(RECEIPT_SHAPE.test(f.q) ? Prisma.sql`receipt_no = ${f.q.toUpperCase()}` : Prisma.sql`strpos(head_name, ${f.q}) > 0`);
   if (f.ids) parts.push(Prisma.sql`id = ANY(${f.ids}::uuid[])`);
   return Prisma.join(parts, ' AND ');
@@ -85,21 +89,31 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
   const places = placeIndex(deployment);
   const today = (now: Date) => new Date(`${localDate(now, deployment.timezone)}T00:00:00Z`);
 
-  function where(scope: Scope, f: LeadFilters, now: Date): Prisma.LeadWhereInput {
-    const and: Prisma.LeadWhereInput[] = [scopeWhere(scope)];
-    if (f.stage) and.push({ stage: f.stage });
-    if (f.township) and.push({ townshipCode: f.township });
-    if (f.village) and.push({ villageCode: f.village });
-    if (f.category) and.push({ category: f.category });
-    if (f.overdue !== undefined) and.push(f.overdue ? { nextDeadlineDue: { lt: today(now) } } : { OR: [{ nextDeadlineDue: null }, { nextDeadlineDue: { gte: today(now) } }] });
-    // reportedOn is the local date of createdAt: a createdAt range a day wider on each side lets the
-    // (place, createdAt) index do the work, and the reportedOn condition keeps the answer exact.
-    if (f.receivedFrom) and.push({ reportedOn: { gte: new Date(`${f.receivedFrom}T00:00:00Z`) } }, { createdAt: { gte: new Date(Date.parse(`${f.receivedFrom}T00:00:00Z`) - 86_400_000) } });
-    if (f.receivedTo) and.push({ reportedOn: { lte: new Date(`${f.receivedTo}T00:00:00Z`) } }, { createdAt: { lt: new Date(Date.parse(`${f.receivedTo}T00:00:00Z`) + 2 * 86_400_000) } });
-    if (f.hardship) and.push({ risks: { has: f.hardship } });
-    if (f.q) and.push(RECEIPT_SHAPE.test(f.q) ? { receiptNo: f.q.toUpperCase() } : { headName: { contains: f.q } });
-    if (f.ids) and.push({ id: { in: f.ids } });
-    return { AND: and };
+  /** The tally rows of a place: its villages' codes begin with the place's code. */
+  const tallyPlace = (code: string) => Prisma.sql`left(village_code, ${code.length}) = ${code}`;
+
+  /**
+   * What the home page, 空白村 and the statistics count, as rows of (village, key, n): the tallies that triggers
+   * keep on `lead` (a few rows per village and day), or, for a contact person who sees only the households
+   * assigned to them, their leads one by one (n = 1).
+   */
+  function sources(scope: Scope, todayIso: string) {
+    if (!scope.contactStaffId) {
+      const p = tallyPlace(scope.code);
+      return {
+        stage: Prisma.sql`SELECT village_code, stage, n FROM lead_tally_stage WHERE ${p}`,
+        due: Prisma.sql`SELECT village_code, due, n FROM lead_tally_due WHERE ${p}`,
+        day: Prisma.sql`SELECT village_code, day, n FROM lead_tally_day WHERE ${p}`,
+        risk: Prisma.sql`SELECT village_code, risk, n FROM lead_tally_risk WHERE ${p}`,
+      };
+    }
+    const place = filterSql(scope, {}, todayIso);
+    return {
+      stage: Prisma.sql`SELECT village_code, stage, 1 AS n FROM lead WHERE ${place}`,
+      due: Prisma.sql`SELECT village_code, next_deadline_due AS due, 1 AS n FROM lead WHERE ${place} AND next_deadline_due IS NOT NULL`,
+      day: Prisma.sql`SELECT village_code, reported_on AS day, 1 AS n FROM lead WHERE ${place}`,
+      risk: Prisma.sql`SELECT village_code, r AS risk, 1 AS n FROM lead, unnest(risks) AS r WHERE ${place} AND stage NOT IN ('withdrawn', 'duplicate')`,
+    };
   }
 
   function view(l: LeadRow, scope: Scope, now: Date) {
@@ -172,35 +186,79 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
   return {
     view,
     withVisibleDuplicates,
+    /**
+     * One page of the queue. The page's ids come from one SQL statement shaped for the indexes, then the rows:
+     * - sorted by the next deadline (no deadline last) or by receipt, newest first, each with its id to break ties,
+     *   and paged by a cursor compared as a row, (due, id) > (…), which the (place, due, id) indexes start at;
+     * - a name is looked for among the county's names first (the (county, head_name, id) index, read alone),
+     *   then the few it finds are filtered and sorted;
+     * - a range of receipt dates is read first and sorted after: deadlines follow receipt dates, so walking the
+     *   deadline order to find a month's leads would pass over most of the county.
+     */
     async list(scope: Scope, f: LeadFilters, page: { after?: PageAfter | undefined; limit: number; sort?: LeadSort }, now = new Date()) {
-      const w = where(scope, f, now);
       const byDeadline = page.sort === 'deadline';
-      let after: Prisma.LeadWhereInput | undefined;
-      if (page.after && 'createdAt' in page.after && !byDeadline) {
-        const { createdAt: t, id } = page.after;
-        // The plain bound lets the (place, createdAt) index start at the cursor; the OR breaks ties by id.
-        after = { AND: [{ createdAt: { lte: t } }, { OR: [{ createdAt: { lt: t } }, { createdAt: t, id: { lt: id } }] }] };
-      } else if (page.after && 'due' in page.after && byDeadline) {
-        const { due, id } = page.after;
-        const d = due === null ? null : new Date(`${due}T00:00:00Z`);
-        // nearest deadline first, ties by id, leads without a deadline after all the others
-        after = d === null ? { nextDeadlineDue: null, id: { gt: id } } : { OR: [{ nextDeadlineDue: { gt: d } }, { nextDeadlineDue: d, id: { gt: id } }, { nextDeadlineDue: null }] };
+      const name = f.q && !RECEIPT_SHAPE.test(f.q) ? f.q : undefined;
+      const filters = filterSql(scope, name ? { ...f, q: undefined } : f, localDate(now, deployment.timezone));
+      const named = name
+        ? Prisma.sql`AND id IN (SELECT id FROM lead WHERE county_code = ${scope.code.slice(0, 6)} AND strpos(head_name, ${name}) > 0)`
+        : Prisma.empty;
+      const n = page.limit + 1;
+      type Key = { id: string; due: Date | null; created_at: Date };
+      // the leads the filters find, read first (MATERIALIZED) when a date range or a name bounds them
+      const first = f.receivedFrom || f.receivedTo || name;
+      const found = first
+        ? Prisma.sql`WITH found AS MATERIALIZED (SELECT id, next_deadline_due, created_at FROM lead WHERE ${filters} ${named})`
+        : Prisma.sql`WITH found AS NOT MATERIALIZED (SELECT id, next_deadline_due, created_at FROM lead WHERE ${filters})`;
+      let keys: Key[];
+      if (!byDeadline) {
+        const after = page.after && 'createdAt' in page.after ? Prisma.sql`AND (created_at, id) < (${page.after.createdAt}, ${page.after.id}::uuid)` : Prisma.empty;
+        keys = await db.prisma.$queryRaw<Key[]>`${found}
+          SELECT id::text, next_deadline_due AS due, created_at FROM found WHERE true ${after} ORDER BY created_at DESC, id DESC LIMIT ${n}`;
+      } else {
+        const a = page.after && 'due' in page.after ? page.after : undefined;
+        // the dated part of the order, then the leads without a deadline (a separate range of the index)
+        const dated = a === undefined
+          ? Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE next_deadline_due IS NOT NULL ORDER BY next_deadline_due, id LIMIT ${n}`
+          : a.due === null
+            ? Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE false`
+            : Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE (next_deadline_due, id) > (${a.due}::date, ${a.id}::uuid) ORDER BY next_deadline_due, id LIMIT ${n}`;
+        const undated = Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE next_deadline_due IS NULL ${a?.due === null ? Prisma.sql`AND id > ${a.id}::uuid` : Prisma.empty} ORDER BY id LIMIT ${n}`;
+        keys = await db.prisma.$queryRaw<Key[]>`${found}
+          SELECT id::text, next_deadline_due AS due, created_at FROM ((${dated}) UNION ALL (${undated})) k
+          ORDER BY next_deadline_due NULLS LAST, id LIMIT ${n}`;
       }
-      const rows = await db.prisma.lead.findMany({
-        where: after ? { AND: [w, after] } : w,
-        orderBy: byDeadline ? [{ nextDeadlineDue: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: page.limit + 1,
-      });
-      const more = rows.length > page.limit;
-      const items = rows.slice(0, page.limit);
-      const last = items[items.length - 1];
-      const key = (l: LeadRow) => (byDeadline ? ['d', l.nextDeadlineDue ? l.nextDeadlineDue.toISOString().slice(0, 10) : null, l.id] : [l.createdAt.toISOString(), l.id]);
+      const more = keys.length > page.limit;
+      const pageKeys = keys.slice(0, page.limit);
+      const rows = pageKeys.length ? await db.prisma.lead.findMany({ where: { id: { in: pageKeys.map((k) => k.id) } } }) : [];
+      const byId = new Map(rows.map((l) => [l.id, l]));
+      const items = pageKeys.map((k) => byId.get(k.id)!).filter(Boolean);
+      const last = pageKeys[pageKeys.length - 1];
+      const key = (k: Key) => (byDeadline ? ['d', k.due ? k.due.toISOString().slice(0, 10) : null, k.id] : [k.created_at.toISOString(), k.id]);
       const nextCursor = more && last ? Buffer.from(JSON.stringify(key(last))).toString('base64url') : null;
       return { items: await withVisibleDuplicates(scope, items.map((l) => view(l, scope, now))), nextCursor };
     },
-    /** How many leads the filters find (the queue's heading). */
-    async count(scope: Scope, f: LeadFilters, now = new Date()) {
-      return db.prisma.lead.count({ where: where(scope, f, now) });
+    /**
+     * How many leads the filters find (the queue's heading): from the tallies when only the place and the stage are
+     * asked for, otherwise counted up to COUNT_CAP (`capped`: there are more).
+     */
+    async count(scope: Scope, f: LeadFilters, now = new Date()): Promise<{ n: number; capped: boolean }> {
+      const placeOnly = !scope.contactStaffId && Object.entries(f).every(([k, v]) => v === undefined || k === 'stage' || k === 'township' || k === 'village');
+      if (placeOnly) {
+        const code = f.village ?? f.township ?? scope.code;
+        // a township or village filter outside the scope finds nothing
+        if (!code.startsWith(scope.code) && !scope.code.startsWith(code)) return { n: 0, capped: false };
+        const within = code.length >= scope.code.length ? code : scope.code;
+        const [row] = await db.prisma.$queryRaw<Array<{ n: bigint | null }>>`
+          SELECT sum(n) AS n FROM lead_tally_stage WHERE ${tallyPlace(within)} ${f.stage ? Prisma.sql`AND stage = ${f.stage}` : Prisma.empty}
+            ${f.village && f.township && !f.village.startsWith(f.township) ? Prisma.sql`AND false` : Prisma.empty}`;
+        return { n: Number(row?.n ?? 0), capped: false };
+      }
+      const name = f.q && !RECEIPT_SHAPE.test(f.q) ? f.q : undefined;
+      const named = name ? Prisma.sql`AND id IN (SELECT id FROM lead WHERE county_code = ${scope.code.slice(0, 6)} AND strpos(head_name, ${name}) > 0)` : Prisma.empty;
+      const [row] = await db.prisma.$queryRaw<Array<{ n: bigint }>>`
+        SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE ${filterSql(scope, name ? { ...f, q: undefined } : f, localDate(now, deployment.timezone))} ${named} LIMIT ${COUNT_CAP + 1}) x`;
+      const n = Number(row!.n);
+      return n > COUNT_CAP ? { n: COUNT_CAP, capped: true } : { n, capped: false };
     },
     /**
      * The home page's figures for a place, in two passes over its leads: per village and stage (counts, overdue,
@@ -215,24 +273,24 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       // weeks start on Monday; the oldest of the `weeks` weeks ending with this one
       const dow = (new Date(t0).getUTCDay() + 6) % 7;
       const firstWeek = iso(t0 - (dow + 7 * (weeks - 1)) * 86_400_000);
-      const place = filterSql(scope, {}, todayIso);
-      type Row = { village_code: string; stage: string; n: bigint; overdue: bigint; due_week: bigint; fresh: bigint; last_on: string | null };
-      const [rows, weekly, hardships] = await Promise.all([
-        db.prisma.$queryRaw<Row[]>`
-          SELECT village_code, stage, count(*) AS n,
-                 count(*) FILTER (WHERE next_deadline_due < ${todayIso}::date) AS overdue,
-                 count(*) FILTER (WHERE next_deadline_due >= ${todayIso}::date AND next_deadline_due < ${inAWeek}::date) AS due_week,
-                 count(*) FILTER (WHERE reported_on >= ${yesterday}::date) AS fresh,
-                 to_char(max(reported_on), 'YYYY-MM-DD') AS last_on
-          FROM lead WHERE ${place} GROUP BY village_code, stage`,
+      const src = sources(scope, todayIso);
+      type Row = { village_code: string; stage: string; n: bigint };
+      type Due = { village_code: string; overdue: bigint; due_week: bigint };
+      type Day = { village_code: string; fresh: bigint; last_on: string | null };
+      const [rows, dues, days, weekly, hardships] = await Promise.all([
+        db.prisma.$queryRaw<Row[]>`SELECT village_code, stage, sum(n) AS n FROM (${src.stage}) s GROUP BY 1, 2 HAVING sum(n) <> 0`,
+        db.prisma.$queryRaw<Due[]>`
+          SELECT village_code, sum(n) FILTER (WHERE due < ${todayIso}::date) AS overdue, sum(n) FILTER (WHERE due >= ${todayIso}::date) AS due_week
+          FROM (${src.due}) s WHERE due < ${inAWeek}::date GROUP BY 1`,
+        db.prisma.$queryRaw<Day[]>`
+          SELECT village_code, coalesce(sum(n) FILTER (WHERE day >= ${yesterday}::date), 0) AS fresh, to_char(max(day) FILTER (WHERE n > 0), 'YYYY-MM-DD') AS last_on
+          FROM (${src.day}) s GROUP BY 1`,
         db.prisma.$queryRaw<Array<{ week: string; n: bigint }>>`
-          SELECT to_char(date_trunc('week', reported_on), 'YYYY-MM-DD') AS week, count(*) AS n
-          FROM lead WHERE ${place} AND reported_on >= ${firstWeek}::date AND created_at >= ${firstWeek}::date - 1
-          GROUP BY 1`,
-        db.prisma.$queryRaw<Array<{ risk: string; n: bigint }>>`
-          SELECT r AS risk, count(*) AS n FROM lead, unnest(risks) AS r
-          WHERE ${place} AND stage NOT IN ('withdrawn', 'duplicate') GROUP BY 1`,
+          SELECT to_char(date_trunc('week', day), 'YYYY-MM-DD') AS week, sum(n) AS n FROM (${src.day}) s WHERE day >= ${firstWeek}::date GROUP BY 1`,
+        db.prisma.$queryRaw<Array<{ risk: string; n: bigint }>>`SELECT risk, sum(n) AS n FROM (${src.risk}) s GROUP BY 1 HAVING sum(n) > 0`,
       ]);
+      const dueOf = new Map(dues.map((d) => [d.village_code, d]));
+      const dayOf = new Map(days.map((d) => [d.village_code, d]));
       const inScope = [...places.villages.values()].filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code);
       type Counts = { received: number; open: number; overdue: number; confirmed: number; notIncluded: number };
       const zero = (): Counts => ({ received: 0, open: 0, overdue: 0, confirmed: 0, notIncluded: 0 });
@@ -248,14 +306,18 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
         if (!FINAL_STAGES.includes(r.stage)) v.open += n;
         if (r.stage === 'confirmed') v.confirmed += n;
         if (r.stage === 'not_included') v.notIncluded += n;
-        v.overdue += Number(r.overdue);
-        if (r.last_on && (!v.last || r.last_on > v.last)) v.last = r.last_on;
         byVillage.set(r.village_code, v);
         byStage[r.stage] = (byStage[r.stage] ?? 0) + n;
-        overdue += Number(r.overdue);
-        dueThisWeek += Number(r.due_week);
-        fresh += Number(r.fresh);
       }
+      for (const [code, v] of byVillage) {
+        v.overdue = Number(dueOf.get(code)?.overdue ?? 0);
+        v.last = dayOf.get(code)?.last_on ?? null;
+      }
+      for (const d of dues) {
+        overdue += Number(d.overdue ?? 0);
+        dueThisWeek += Number(d.due_week ?? 0);
+      }
+      for (const d of days) fresh += Number(d.fresh);
       const blankSince = iso(t0 - 90 * 86_400_000);
       const villages = inScope.map(({ village, township }) => ({ code: village.code, name: village.name, townshipCode: township.code, township: township.name, ...(byVillage.get(village.code) ?? { ...zero(), last: null }) }));
       const townships = new Map<string, Counts & { code: string; name: string }>();
@@ -300,13 +362,16 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       return { items, next: more ? items[items.length - 1]!.id : null };
     },
     /** 空白村: the villages of a place with no lead received between two dates, with their last lead's date. */
+    /**
+     * 空白村: the villages of the place without a report received in [from, to], with the date of each one's last
+     * report. Any report counts, a withdrawn one too: the question is whether people there know the channel.
+     */
     async blankVillages(scope: Scope, from: string, to: string) {
-      const todayIso = to;
-      const place = filterSql(scope, {}, todayIso);
+      const src = sources(scope, to);
       const rows = await db.prisma.$queryRaw<Array<{ village_code: string; last_on: string | null; in_period: bigint }>>`
-        SELECT village_code, to_char(max(reported_on), 'YYYY-MM-DD') AS last_on,
-               count(*) FILTER (WHERE reported_on >= ${from}::date AND reported_on <= ${to}::date) AS in_period
-        FROM lead WHERE ${place} AND stage <> 'withdrawn' GROUP BY village_code`;
+        SELECT village_code, to_char(max(day) FILTER (WHERE n > 0), 'YYYY-MM-DD') AS last_on,
+               coalesce(sum(n) FILTER (WHERE day >= ${from}::date AND day <= ${to}::date), 0) AS in_period
+        FROM (${src.day}) s GROUP BY village_code`;
       const seen = new Map(rows.map((r) => [r.village_code, r]));
       const inScope = [...places.villages.values()].filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code);
       return inScope
@@ -339,12 +404,15 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       return (await db.prisma.lead.count({ where: { AND: [scopeWhere(scope), { id }] } })) === 1;
     },
     async stats(scope: Scope, now = new Date()) {
-      const base = scopeWhere(scope);
-      const [byStage, overdue, byVillage] = await Promise.all([
-        db.prisma.lead.groupBy({ by: ['stage'], where: base, _count: { _all: true } }),
-        db.prisma.lead.count({ where: { AND: [base, { nextDeadlineDue: { lt: today(now) } }] } }),
-        db.prisma.lead.groupBy({ by: ['villageCode'], where: base, _count: { _all: true } }),
+      const todayIso = localDate(now, deployment.timezone);
+      const src = sources(scope, todayIso);
+      const [stageRows, [late]] = await Promise.all([
+        db.prisma.$queryRaw<Array<{ village_code: string; stage: string; n: bigint }>>`SELECT village_code, stage, sum(n) AS n FROM (${src.stage}) s GROUP BY 1, 2`,
+        db.prisma.$queryRaw<Array<{ n: bigint | null }>>`SELECT sum(n) AS n FROM (${src.due}) s WHERE due < ${todayIso}::date`,
       ]);
+      const overdue = Number(late?.n ?? 0);
+      const byStage = STAGES.map((stage) => ({ stage, _count: { _all: stageRows.filter((r) => r.stage === stage).reduce((n, r) => n + Number(r.n), 0) } })).filter((r) => r._count._all > 0);
+      const byVillage = [...new Set(stageRows.map((r) => r.village_code))].map((villageCode) => ({ villageCode, _count: { _all: stageRows.filter((r) => r.village_code === villageCode).reduce((n, r) => n + Number(r.n), 0) } }));
       const counts = new Map(byVillage.map((r) => [r.villageCode, r._count._all]));
       const villages = [...places.villages.values()]
         .filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code)
