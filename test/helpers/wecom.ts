@@ -2,6 +2,7 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEnvelope } from '../../bot/channels/wecom/crypto.ts';
+import { BOT_TOKEN, WEBHOOK_SECRET } from './telegram.ts';
 
 /** The test organization's WeCom settings (the environment the app is started with). */
 export const WECOM = {
@@ -173,6 +174,11 @@ export async function startFakeWecom(opts: { pageSize?: number } = {}) {
 }
 
 export type FakeWecom = Awaited<ReturnType<typeof startFakeWecom>>;
+
+/** The settings of a product with both channels on, against the two fakes (Telegram in webhook mode). */
+export function bothChannels(fake: { url: string }, tg: { url: string }): Record<string, string> {
+  return { ...WECOM, WECOM_API_ROOT: fake.url, TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET, TELEGRAM_API_ROOT: tg.url };
+}
 
 const envelope = createEnvelope({ token: WECOM.WECOM_CALLBACK_TOKEN, encodingAesKey: WECOM.WECOM_CALLBACK_AES_KEY, receiverId: WECOM.WECOM_CORP_ID });
 

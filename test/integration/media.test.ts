@@ -5,8 +5,8 @@ import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace
 import { createMediaKeeper } from '../../server/intake/media.ts';
 import { createCrypto } from '../../server/crypto.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
-import { encryptedCallback, kfEventXml, postCallback, startFakeWecom, WECOM, type FakeWecom } from '../helpers/wecom.ts';
+import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeWecom, bothChannels, type FakeWecom } from '../helpers/wecom.ts';
 import { reportScript } from '../../bench/script.ts';
 import { newLead } from '../helpers/leads.ts';
 
@@ -31,14 +31,7 @@ describe(`photos and voice notes kept with the lead, ${TEST_DB}`, () => {
   const log = memoryLogger();
 
   async function boot() {
-    const config = testConfig(place, {
-      ...WECOM,
-      WECOM_API_ROOT: fake.url,
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_MODE: 'webhook',
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      TELEGRAM_API_ROOT: tg.url,
-    });
+    const config = testConfig(place, bothChannels(fake, tg));
     // the fetch worker is left off: the test runs its rounds with its own clock
     const app = await start(config, log.logger, { host: '127.0.0.1', now: () => clock, telegramBotInfo: BOT_INFO, scheduler: false, deliveryIntervalMs: 0, mediaIntervalMs: 0 });
     apps.push(app);

@@ -6,8 +6,8 @@ import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
-import { encryptedCallback, kfEventXml, OPEN_KFID, postCallback, startFakeWecom, WECOM, type FakeWecom } from '../helpers/wecom.ts';
+import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { encryptedCallback, kfEventXml, OPEN_KFID, postCallback, startFakeWecom, bothChannels, WECOM, type FakeWecom } from '../helpers/wecom.ts';
 
 // WeCom through its callbacks and a local fake of its API: households on 微信客服, staff on the self-built app.
 
@@ -31,15 +31,7 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
   const log = memoryLogger();
 
   async function boot(extra: Record<string, string> = {}) {
-    const config = testConfig(place, {
-      ...WECOM,
-      WECOM_API_ROOT: fake.url,
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_MODE: 'webhook',
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      TELEGRAM_API_ROOT: tg.url,
-      ...extra,
-    });
+    const config = testConfig(place, { ...bothChannels(fake, tg), ...extra });
     const app = await start(config, log.logger, { host: '127.0.0.1', now: () => clock, telegramBotInfo: BOT_INFO, scheduler: false, deliveryIntervalMs: 0 });
     apps.push(app);
     return app;
