@@ -70,7 +70,7 @@ beforeAll(async () => {
   // a report with a photo, a voice note and a photo the platform no longer has; kept by the fetch worker's round
   w.api.putFile('roof', await photo(), 'photos/roof.jpg');
   w.api.putFile('voice', wavSecond(), 'voice/file_7.oga');
-  withMedia = await w.lead({ headName: '赵奶奶', attachments: [{ kind: 'photo', fileId: 'roof' }, { kind: 'voice', fileId: 'voice' }, { kind: 'photo', fileId: 'lost' }] }, new Date(now.getTime() - DAY));
+  withMedia = await w.lead({ headName: '赵奶奶', idNumber: '53092519900101123X', phone: '13987654321', attachments: [{ kind: 'photo', fileId: 'roof' }, { kind: 'voice', fileId: 'voice' }, { kind: 'photo', fileId: 'lost' }] }, new Date(now.getTime() - DAY));
   await w.app.media.keepDue(now);
   far = await w.lead({ villageCode: PLACES.mengmeng, headName: '岩保' }, new Date(now.getTime() - 3 * DAY));
 });
@@ -214,9 +214,20 @@ describe('the county console in Chromium', () => {
     expect(await page.locator('ul.media li').nth(2).textContent()).toBe('第 3 个附件没能保存下来：聊天平台上已经过期或找不到了。请上门时当面看。');
     expect(await scrollsSideways(page)).toBe(false);
     await screenshot(page, 'cadre-phone-lead-media');
+    // the cadre who visits sees the phone; the ID number only masked (the county sees it whole)
+    const form = (label: string) => page.locator('table.form tr').filter({ has: page.getByRole('rowheader', { name: label }) }).locator('td').textContent();
+    expect(await form('联系电话')).toBe('13987654321');
+    expect(await form('A7居民身份证(残疾人证)号码')).toBe('530925********123X');
     // another village's cadre cannot fetch the file by its address
     const photoUrl = await img.getAttribute('src');
     await ctx.close();
+    const officer = await login('officer');
+    await officer.page.goto(url(`/leads/${withMedia.id}`));
+    const row = (label: string) => officer.page.locator('table.form tr').filter({ has: officer.page.getByRole('rowheader', { name: label }) }).locator('td').textContent();
+    expect(await row('A7居民身份证(残疾人证)号码')).toBe('53092519900101123X');
+    expect(await row('联系电话')).toBe('电话只给上门的村里人看（与机器人里一样）。');
+    expect(await officer.page.locator('main').textContent()).not.toContain('13987654321');
+    await officer.ctx.close();
     const o = await login('otherCadre');
     const res = await o.page.goto(`${w.app.baseUrl}${photoUrl}`);
     expect(res?.status()).toBe(404);
