@@ -164,10 +164,12 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     let purging: Promise<unknown> = Promise.resolve();
     const purge = () =>
       (purging = (async () => {
-        const drafts = await conversations.purgeDrafts();
-        const messages = await deliveries.purge();
-        const reminders = await scheduler.purge();
-        const sessions = await consoleAuth.purge();
+        // on the product's clock (a test's fixed clock too: a purge on the wall clock would delete its fresh rows)
+        const now = opts.now?.() ?? new Date();
+        const drafts = await conversations.purgeDrafts(now);
+        const messages = await deliveries.purge(now);
+        const reminders = await scheduler.purge(now);
+        const sessions = await consoleAuth.purge(now);
         if (drafts + messages + reminders + sessions > 0) logger.info({ drafts, messages, reminders, sessions }, 'deleted expired drafts, old staff messages, reminder keys and console log-ins');
       })().catch((e: unknown) => logger.error({ err: errorFields(e) }, 'nightly purge failed')));
     void purge();
