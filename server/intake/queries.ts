@@ -55,7 +55,17 @@ export function decodeCursor(cursor: string): PageAfter | null {
 export const RECEIPT_SHAPE = /^\d{6}-[0-9A-Z]+-\d+$/i;
 
 /**
- * The same filters as `where`, as SQL for raw readers (the exports): the scope's place, then each filter. The
+ * The pieces of a searched name that every matching name holds, as the trigger of migration queue_search keeps
+ * them: the name itself when it is one character long, else each pair of neighbouring characters.
+ */
+export function nameGrams(q: string): string[] {
+  const chars = Array.from(q);
+  if (chars.length < 2) return [q];
+  return [...new Set(chars.slice(1).map((c, i) => chars[i]! + c))];
+}
+
+/**
+ * The filters as SQL (the queue, its counts, the API and the exports): the scope's place, then each filter. The
  * date bounds are the local dates of receipt (reported_on).
  */
 export function filterSql(scope: Scope, f: LeadFilters, today: string): Prisma.Sql {
@@ -72,7 +82,8 @@ export function filterSql(scope: Scope, f: LeadFilters, today: string): Prisma.S
   // (place, created_at) index do the work, and the reported_on condition keeps the answer exact
   if (f.receivedFrom) parts.push(Prisma.sql`reported_on >= ${f.receivedFrom}::date AND created_at >= ${f.receivedFrom}::date - 1`);
   if (f.receivedTo) parts.push(Prisma.sql`reported_on <= ${f.receivedTo}::date AND created_at < ${f.receivedTo}::date + 2`);
-  if (f.q) parts.push(RECEIPT_SHAPE.test(f.q) ? Prisma.sql`receipt_no = ${f.q.toUpperCase()}` : Prisma.sql`strpos(head_name, ${f.q}) > 0`);
+  // a name: the leads holding its pieces (the GIN index on head_name_grams), then the name itself compared
+  if (f.q) parts.push(RECEIPT_SHAPE.test(f.q) ? Prisma.sql`receipt_no = ${f.q.toUpperCase()}` : Prisma.sql`head_name_grams @> ${nameGrams(f.q)}::text[] AND strpos(head_name, ${f.q}) > 0`);
   if (f.ids) parts.push(Prisma.sql`id = ANY(${f.ids}::uuid[])`);
   return Prisma.join(parts, ' AND ');
 }
@@ -190,24 +201,18 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
      * One page of the queue. The page's ids come from one SQL statement shaped for the indexes, then the rows:
      * - sorted by the next deadline (no deadline last) or by receipt, newest first, each with its id to break ties,
      *   and paged by a cursor compared as a row, (due, id) > (…), which the (place, due, id) indexes start at;
-     * - a name is looked for among the county's names first (the (county, head_name, id) index, read alone),
-     *   then the few it finds are filtered and sorted;
+     * - a name is looked up by its pieces (the GIN index on head_name_grams; see nameGrams);
      * - a range of receipt dates is read first and sorted after: deadlines follow receipt dates, so walking the
      *   deadline order to find a month's leads would pass over most of the county.
      */
     async list(scope: Scope, f: LeadFilters, page: { after?: PageAfter | undefined; limit: number; sort?: LeadSort }, now = new Date()) {
       const byDeadline = page.sort === 'deadline';
-      const name = f.q && !RECEIPT_SHAPE.test(f.q) ? f.q : undefined;
-      const filters = filterSql(scope, name ? { ...f, q: undefined } : f, localDate(now, deployment.timezone));
-      const named = name
-        ? Prisma.sql`AND id IN (SELECT id FROM lead WHERE county_code = ${scope.code.slice(0, 6)} AND strpos(head_name, ${name}) > 0)`
-        : Prisma.empty;
+      const filters = filterSql(scope, f, localDate(now, deployment.timezone));
       const n = page.limit + 1;
       type Key = { id: string; due: Date | null; created_at: Date };
-      // the leads the filters find, read first (MATERIALIZED) when a date range or a name bounds them
-      const first = f.receivedFrom || f.receivedTo || name;
-      const found = first
-        ? Prisma.sql`WITH found AS MATERIALIZED (SELECT id, next_deadline_due, created_at FROM lead WHERE ${filters} ${named})`
+      // the leads the filters find, read first (MATERIALIZED) when a date range bounds them
+      const found = f.receivedFrom || f.receivedTo
+        ? Prisma.sql`WITH found AS MATERIALIZED (SELECT id, next_deadline_due, created_at FROM lead WHERE ${filters})`
         : Prisma.sql`WITH found AS NOT MATERIALIZED (SELECT id, next_deadline_due, created_at FROM lead WHERE ${filters})`;
       let keys: Key[];
       if (!byDeadline) {
@@ -222,7 +227,10 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
           : a.due === null
             ? Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE false`
             : Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE (next_deadline_due, id) > (${a.due}::date, ${a.id}::uuid) ORDER BY next_deadline_due, id LIMIT ${n}`;
-        const undated = Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE next_deadline_due IS NULL ${a?.due === null ? Prisma.sql`AND id > ${a.id}::uuid` : Prisma.empty} ORDER BY id LIMIT ${n}`;
+        // ordered by (due, id), not by id alone, though every due here is null: that is the order of the (place, due,
+        // id) index, so the range is read from it; ordered by id, the planner may walk the primary key through the
+        // whole table looking for leads that a filter (overdue, a stage with deadlines) rules out
+        const undated = Prisma.sql`SELECT id, next_deadline_due, created_at FROM found WHERE next_deadline_due IS NULL ${a?.due === null ? Prisma.sql`AND id > ${a.id}::uuid` : Prisma.empty} ORDER BY next_deadline_due, id LIMIT ${n}`;
         keys = await db.prisma.$queryRaw<Key[]>`${found}
           SELECT id::text, next_deadline_due AS due, created_at FROM ((${dated}) UNION ALL (${undated})) k
           ORDER BY next_deadline_due NULLS LAST, id LIMIT ${n}`;
@@ -253,10 +261,8 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
             ${f.village && f.township && !f.village.startsWith(f.township) ? Prisma.sql`AND false` : Prisma.empty}`;
         return { n: Number(row?.n ?? 0), capped: false };
       }
-      const name = f.q && !RECEIPT_SHAPE.test(f.q) ? f.q : undefined;
-      const named = name ? Prisma.sql`AND id IN (SELECT id FROM lead WHERE county_code = ${scope.code.slice(0, 6)} AND strpos(head_name, ${name}) > 0)` : Prisma.empty;
       const [row] = await db.prisma.$queryRaw<Array<{ n: bigint }>>`
-        SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE ${filterSql(scope, name ? { ...f, q: undefined } : f, localDate(now, deployment.timezone))} ${named} LIMIT ${COUNT_CAP + 1}) x`;
+        SELECT count(*) AS n FROM (SELECT 1 FROM lead WHERE ${filterSql(scope, f, localDate(now, deployment.timezone))} LIMIT ${COUNT_CAP + 1}) x`;
       const n = Number(row!.n);
       return n > COUNT_CAP ? { n: COUNT_CAP, capped: true } : { n, capped: false };
     },

@@ -28,7 +28,7 @@ describe(`the queue's pages, ${TEST_DB}`, () => {
     const key = resolveMasterKey({ configured: app.config.encryptionKey, dataDir: app.config.dataDir, embedded: app.db.kind === 'pglite' }).key;
     queries = createQueries({ db: app.db, crypto: createCrypto(key), deployment: app.config.deployment });
     const cadre = (code: string) => ({ role: 'village_cadre', scope: { kind: 'village', code }, staffId: null, id: 'token:test' }) as unknown as Actor;
-    const names = ['王芳', '李王明', '张强', '王建国', '刘芳'];
+    const names = ['王芳', '李王明', '张强', '王建国', '刘芳', '陈𬱖明'];
     // 24 leads: four a day on six days (ties on each deadline), two villages, some withdrawn (no deadline)
     for (let i = 0; i < 24; i++) {
       const code = i % 3 === 0 ? GONGNONG : BINGDAO;
@@ -56,7 +56,7 @@ describe(`the queue's pages, ${TEST_DB}`, () => {
   }
 
   /** The same leads, sorted plainly from all of the place's rows. */
-  async function expected(scope: Scope, keep: (l: { headName: string; reportedOn: Date; villageCode: string }) => boolean, sort: LeadSort) {
+  async function expected(scope: Scope, keep: (l: { headName: string; reportedOn: Date; villageCode: string; stage: string; nextDeadlineDue: Date | null }) => boolean, sort: LeadSort) {
     const all = (await app.db.prisma.lead.findMany({ where: scope.kind === 'county' ? { countyCode: scope.code } : { villageCode: scope.code } })).filter(keep);
     const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     return all
@@ -94,8 +94,25 @@ describe(`the queue's pages, ${TEST_DB}`, () => {
       expect(await walk({ kind: 'village', code: BINGDAO }, { q: '芳', receivedFrom: from }, sort, 2)).toEqual(
         await expected({ kind: 'village', code: BINGDAO }, (l) => l.headName.includes('芳') && l.reportedOn.toISOString().slice(0, 10) >= from, sort),
       );
+      // a part of a name anywhere in it, two or three characters long, or a rare character beyond the BMP (𬱖)
+      for (const q of ['王明', '王建国', '𬱖', '𬱖明', '陈𬱖明', '芳']) {
+        expect(await walk(county, { q }, sort, 2), q).toEqual(await expected(county, (l) => l.headName.includes(q), sort));
+      }
+      for (const q of ['王国', '明王', '李芳']) expect(await walk(county, { q }, sort, 5), q).toEqual([]);
       // a name the county has, looked for from another village: nothing
       expect(await walk({ kind: 'village', code: BINGDAO }, { q: '张强', village: GONGNONG }, sort, 5)).toEqual([]);
+    });
+    it(`by ${sort}: a stage with deadlines, one without (withdrawn), and overdue, a lead a page`, async () => {
+      const today = NOW.toISOString().slice(0, 10);
+      for (const [f, keep] of [
+        [{ stage: 'received' }, (l: { stage: string }) => l.stage === 'received'],
+        [{ stage: 'withdrawn' }, (l: { stage: string }) => l.stage === 'withdrawn'],
+        [{ overdue: true }, (l: { nextDeadlineDue: Date | null }) => l.nextDeadlineDue !== null && l.nextDeadlineDue.toISOString().slice(0, 10) < today],
+      ] as const) {
+        const ids = await walk(county, f, sort, 1);
+        expect(ids.length, JSON.stringify(f)).toBeGreaterThan(1);
+        expect(ids, JSON.stringify(f)).toEqual(await expected(county, keep as (l: object) => boolean, sort));
+      }
     });
   }
 });
