@@ -12,10 +12,11 @@ import type { Logger } from '../log.ts';
 import type { Actor, Intake, RecordKind } from '../intake/leads.ts';
 import { isLeadId } from '../intake/leads.ts';
 import { decodeCursor, type LeadFilters, type LeadSort, type Queries } from '../intake/queries.ts';
-import type { Exports } from '../intake/export.ts';
+import type { Exports, PhoneShown } from '../intake/export.ts';
 import type { Outbox } from '../intake/outbox.ts';
 import { canMove, CATEGORIES, FINAL, RECORD_ROLES, rolesFor, STAGES, type Move, type MoveRefusal, type Stage } from '../intake/procedure.ts';
-import { RISK_TYPES } from '../intake/assessment.ts';
+import { ASSESSED_CATEGORIES, RISK_TYPES } from '../intake/assessment.ts';
+import { oneLine, paragraph } from '../text.ts';
 import type { Tokens } from '../intake/tokens.ts';
 import { placeKindOf, scopeOf, type StaffAccounts, type StaffMember } from '../staff/accounts.ts';
 import type { Deliveries } from '../staff/deliveries.ts';
@@ -53,13 +54,13 @@ export const queueQuery = z.object({
   township: opt(z.string().regex(/^\d{9}$/)),
   village: opt(z.string().regex(/^\d{12}$/)),
   overdue: opt(z.enum(['1'])),
-  category: opt(z.string().max(40)),
+  category: opt(z.enum(ASSESSED_CATEGORIES)),
   hardship: opt(z.enum(RISK_TYPES)),
   from: opt(date),
   to: opt(date),
-  q: opt(z.string().trim().max(40)),
+  q: opt(oneLine(40)),
   sort: opt(z.enum(['deadline', 'received'])),
-  cursor: opt(z.string().max(200)),
+  cursor: opt(z.string().max(200).regex(/^[\w-]*$/)),
 });
 type QueueQuery = z.infer<typeof queueQuery>;
 
@@ -68,19 +69,20 @@ const moveForm = z.object({
   to: z.enum(STAGES).optional(),
   record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'note']).optional(),
   judgement: opt(z.enum(['fits', 'does_not_fit'])),
-  reason: opt(z.string().trim().max(500)),
-  note: opt(z.string().trim().max(1000)),
+  reason: opt(paragraph(500).trim()),
+  note: opt(paragraph(1000).trim()),
   publicityStart: opt(date),
   publicityEnd: opt(date),
   category: opt(z.enum(CATEGORIES)),
-  duplicateOf: opt(z.string().trim().max(40)),
+  duplicateOf: opt(oneLine(40)),
   contactStaffId: opt(z.uuid()),
 });
 
 const bulkForm = z.object({
   _csrf: z.string(),
   action: z.enum(['publicity', 'contacted', 'export_xlsx', 'export_csv']),
-  ids: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.uuid()).max(200)),
+  // a lead ticked twice (two copies of the form's box) is one lead
+  ids: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.uuid()).max(200)).transform((ids) => [...new Set(ids)]),
   publicityStart: opt(date),
   publicityEnd: opt(date),
 });
@@ -139,6 +141,9 @@ export function consoleRouter(deps: ConsoleDeps) {
       },
       strictTransportSecurity: false,
       crossOriginEmbedderPolicy: false,
+      // not helmet's no-referrer: under it a browser sends "Origin: null" with the console's own forms, and the
+      // check below could not tell them from a forged one; nothing leaves for another site either way
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
   // Pages and assets are compressed (county networks are slow); exports are streamed as they are (an XLSX is a
@@ -165,6 +170,30 @@ export function consoleRouter(deps: ConsoleDeps) {
   });
 
   const form = express.urlencoded({ extended: true, limit: '64kb', parameterLimit: 400 });
+
+  /**
+   * A POST comes from the console's own pages, or from no browser at all: a browser says where a form was sent
+   * from (Sec-Fetch-Site; Origin where it does not send that). Refused otherwise, the log-in too: a page elsewhere
+   * could post its own unused link and log the visitor in as someone else. (The CSRF token guards the rest.)
+   */
+  const ownOrigins = (req: Request) => {
+    const own = [`${req.protocol}://${req.get('host') ?? ''}`];
+    try {
+      own.push(new URL(deps.baseUrl()).origin);
+    } catch {
+      // no base URL: the request's own host only
+    }
+    return own;
+  };
+  r.use((req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const site = req.get('sec-fetch-site');
+    const origin = req.get('origin');
+    const fromHere = site !== undefined ? site === 'same-origin' || site === 'none' : origin === undefined || ownOrigins(req).includes(origin);
+    if (fromHere) return next();
+    logger.warn({ site: site ?? null, foreignOrigin: origin !== undefined }, 'console form from another site refused');
+    page(res, 'message', languageOf(req), { title: 'foreign_title', text: 'foreign_text' }, 403);
+  });
 
   function languageOf(req: Request, session?: Session | null): Language {
     if (session?.language === 'en' || session?.language === 'zh-CN') return session.language;
@@ -311,10 +340,19 @@ export function consoleRouter(deps: ConsoleDeps) {
     return p.toString();
   };
 
+  /** The queue's filters from a query: a filter that does not parse is dropped (and the page says so), the rest kept. */
+  function queueOf(query: unknown): { q: QueueQuery; invalid: boolean } {
+    const parsed = queueQuery.safeParse(query);
+    if (parsed.success) return { q: parsed.data, invalid: false };
+    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    const rest = Object.fromEntries(Object.entries(query as Record<string, unknown>).filter(([k]) => !bad.has(k)));
+    const again = queueQuery.safeParse(rest);
+    return { q: again.success ? again.data : {}, invalid: true };
+  }
+
   r.get('/leads', async (req: Req, res) => {
     const v = req.viewer!;
-    const parsed = queueQuery.safeParse(req.query);
-    const q: QueueQuery = parsed.success ? parsed.data : {};
+    const { q, invalid } = queueOf(req.query);
     const sort: LeadSort = q.sort === 'received' ? 'received' : 'deadline';
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const filters = filtersOf(q);
@@ -328,7 +366,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     page(res, 'queue', v.lng, {
       ...chrome(req),
       q: { ...q, sort },
-      invalid: !parsed.success,
+      invalid,
       rows: list.items.map((l) => ({ ...l, daysLeft: l.nextDeadline && !FINAL.includes(l.stage as Stage) ? daysBetween(today, l.nextDeadline.due) : null })),
       total: total.n,
       capped: total.capped,
@@ -337,7 +375,7 @@ export function consoleRouter(deps: ConsoleDeps) {
       exportQuery: queryString({ ...q, sort }),
       stages: STAGES,
       hardships: RISK_TYPES,
-      categories: ['unstable_escaped', 'marginal', 'sudden_hardship', 'above_line', 'unknown'],
+      categories: ASSESSED_CATEGORIES,
       townships: v.actor.scope.kind === 'county' ? [...places.townships.values()].filter((x) => x.county.code === v.actor.scope.code).map((x) => x.township) : [],
       villages: villages.map((x) => ({ code: x.village.code, name: v.actor.scope.kind === 'county' ? `${x.township.name} ${x.village.name}` : x.village.name })),
       today,
@@ -356,7 +394,9 @@ export function consoleRouter(deps: ConsoleDeps) {
     const format = req.params.format;
     if (format !== 'xlsx' && format !== 'csv') return void res.status(404).end();
     const parsed = queueQuery.safeParse(req.query);
-    await sendExport(res, v, format, parsed.success ? filtersOf(parsed.data) : {});
+    // a filter that does not parse is said so: exporting the whole place instead would hand over what was not asked for
+    if (!parsed.success) return page(res, 'message', v.lng, { ...chrome(req), title: 'export_bad_title', text: 'export_bad', back: '/console/leads' }, 400);
+    await sendExport(res, v, format, filtersOf(parsed.data));
   });
 
   async function sendExport(res: Response, v: Viewer, format: 'xlsx' | 'csv', filters: LeadFilters) {
@@ -364,9 +404,13 @@ export function consoleRouter(deps: ConsoleDeps) {
     res.setHeader('content-type', format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8');
     res.setHeader('content-disposition', `attachment; filename="${name}"`);
     const log = (ids: string[]) => logRead(v, ids, 'export');
-    if (format === 'xlsx') await exports.xlsx(v.actor.scope, res, v.lng, now(), log, filters);
-    else await exports.csv(v.actor.scope, res, v.lng, now(), log, filters);
+    // the phone in full for the village's staff, who visit; masked above them, as on the lead page and the chat desk
+    const opts = { filters, phones: phonesFor(v) };
+    if (format === 'xlsx') await exports.xlsx(v.actor.scope, res, v.lng, now(), log, opts);
+    else await exports.csv(v.actor.scope, res, v.lng, now(), log, opts);
   }
+
+  const phonesFor = (v: Viewer): PhoneShown => (placeKindOf(v.staff.role) === 'village' ? 'full' : 'masked');
 
   r.post('/leads/bulk', form, csrf, async (req: Req, res) => {
     const v = req.viewer!;
@@ -375,10 +419,11 @@ export function consoleRouter(deps: ConsoleDeps) {
     const back = typeof req.body?.back === 'string' && /^\/console\/leads(\?[\w=&%.-]*)?$/.test(req.body.back) ? req.body.back : '/console/leads';
     if (!parsed.success || parsed.data.ids.length === 0) return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.none_chosen', back }, 400);
     const { action, ids } = parsed.data;
-    if (action === 'export_xlsx' || action === 'export_csv') return sendExport(res, v, action === 'export_xlsx' ? 'xlsx' : 'csv', { ids });
+    // every chosen lead must be in the viewer's place, whatever is done with them (a move or an export)
     const chosen = await queries.list(v.actor.scope, { ids }, { limit: 200 }, now());
-    const results: Array<{ receiptNo: string; ok: boolean; text: string }> = [];
     if (chosen.items.length !== ids.length) return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.not_found', back }, 404);
+    if (action === 'export_xlsx' || action === 'export_csv') return sendExport(res, v, action === 'export_xlsx' ? 'xlsx' : 'csv', { ids });
+    const results: Array<{ receiptNo: string; ok: boolean; text: string }> = [];
     if (action === 'publicity' && new Set(chosen.items.map((l) => l.village.code)).size > 1) {
       return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.one_village', back }, 409);
     }
@@ -409,7 +454,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     const v = req.viewer!;
     const lead = isLeadId(id) ? await queries.get(v.actor.scope, id, now()) : undefined;
     if (!lead) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
-    const [fields, clocks] = await Promise.all([exports.formFields(v.actor.scope, id, v.lng, now()), intake.leadWithClocks(id, now())]);
+    const [fields, clocks] = await Promise.all([exports.formFields(v.actor.scope, id, v.lng, now(), phonesFor(v)), intake.leadWithClocks(id, now())]);
     await logRead(v, [id], 'read');
     const stage = lead.stage as Stage;
     const judgement = [...lead.events].reverse().find((e) => e.to === 'visited')?.data as { judgement?: string } | null | undefined;
@@ -447,7 +492,7 @@ export function consoleRouter(deps: ConsoleDeps) {
         lead,
         fields: fields ?? [],
         // the phone is for the village staff who visit, as on the chat desk
-        showPhone: placeKindOf(role) === 'village',
+        showPhone: phonesFor(v) === 'full',
         clocks: clocks?.clocks,
         next: clocks?.clocks.next,
         moves,
@@ -599,8 +644,9 @@ export function consoleRouter(deps: ConsoleDeps) {
     const v = req.viewer!;
     const role = String(req.body?.role ?? '');
     const place = String(req.body?.place ?? '');
-    const name = typeof req.body?.name === 'string' && req.body.name.trim() ? req.body.name.trim().slice(0, 50) : undefined;
-    if (!STAFF_ROLES.includes(role as StaffRole) || !place.startsWith(v.actor.scope.code)) return staffPage(req, res, { problem: 'staff.invite_bad' }, 400);
+    const typed = opt(oneLine(50)).safeParse(typeof req.body?.name === 'string' ? req.body.name : undefined);
+    const name = typed.success && typed.data ? typed.data : undefined;
+    if (!typed.success || !STAFF_ROLES.includes(role as StaffRole) || !place.startsWith(v.actor.scope.code)) return staffPage(req, res, { problem: 'staff.invite_bad' }, 400);
     try {
       const { code, expiresAt } = await staff.createInvite(role, place, name, now());
       logger.info({ staff: v.staff.id, role }, 'console invite made');
@@ -669,9 +715,17 @@ export function consoleRouter(deps: ConsoleDeps) {
 
   r.use((req: Req, res) => page(res, 'message', req.viewer!.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404));
   r.use(((err, req: Req, res, _next) => {
+    const lng = req.viewer?.lng ?? languageOf(req);
+    // the body parser's refusals are the sender's (too large, too many fields, an unknown charset, a broken body):
+    // said in words with their own status, never a 500
+    const status = (err as { status?: unknown } | null)?.status;
+    if ((err as { expose?: unknown } | null)?.expose === true && typeof status === 'number' && status >= 400 && status < 500) {
+      logger.warn({ status, type: String((err as { type?: unknown }).type ?? '') }, 'console request refused');
+      const text = status === 413 ? 'too_large' : status === 415 ? 'bad_charset' : 'bad_request';
+      return page(res, 'message', lng, { ...(req.viewer ? chrome(req) : {}), title: 'bad_request_title', text }, status);
+    }
     logger.error({ err: errorFields(err) }, 'console page failed');
     if (res.headersSent) return void res.destroy();
-    const lng = req.viewer?.lng ?? 'zh-CN';
     res.status(500).type('html').send(render('message', { h: helpers(lng), title: 'error_title', text: 'error_text' }));
   }) as express.ErrorRequestHandler);
 

@@ -4,6 +4,8 @@ import type { Actor, Intake } from '../intake/leads.ts';
 import { decodeCursor, type Queries } from '../intake/queries.ts';
 import type { Tokens, TokenInfo } from '../intake/tokens.ts';
 import { CATEGORIES, roleOfScope, STAGES } from '../intake/procedure.ts';
+import { ASSESSED_CATEGORIES } from '../intake/assessment.ts';
+import { oneLine, paragraph } from '../text.ts';
 import { jsonBody, routeGroup, sendError } from './app.ts';
 import type { Exports } from '../intake/export.ts';
 import { pickLanguage, tFor } from '../i18n.ts';
@@ -21,7 +23,7 @@ export const listQuery = z.strictObject({
   township: z.string().regex(/^\d{9}$/).optional(),
   village: z.string().regex(/^\d{12}$/).optional(),
   overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  category: z.string().max(40).optional(),
+  category: z.enum(ASSESSED_CATEGORIES).optional(),
   receivedFrom: date.optional(),
   receivedTo: date.optional(),
   cursor: z.string().max(200).optional(),
@@ -30,9 +32,9 @@ export const listQuery = z.strictObject({
 
 export const moveBody = z.strictObject({
   to: z.enum(STAGES),
-  note: z.string().max(1000).optional(),
+  note: paragraph(1000).optional(),
   judgement: z.enum(['fits', 'does_not_fit']).optional(),
-  reason: z.string().min(1).max(500).optional(),
+  reason: paragraph(500).min(1).optional(),
   publicityStart: date.optional(),
   publicityEnd: date.optional(),
   category: z.enum(CATEGORIES).optional(),
@@ -42,8 +44,8 @@ export const moveBody = z.strictObject({
 /** A fact that is not a move: green-channel help, or the contact person and plan after confirmation. */
 export const recordBody = z.strictObject({
   record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated']),
-  note: z.string().max(1000).optional(),
-  contactPerson: z.string().min(1).max(50).optional(),
+  note: paragraph(1000).optional(),
+  contactPerson: oneLine(50).min(1).optional(),
   /** plan: the contact person as a staff member of the lead's village (they get the follow-up reminders) */
   contactStaffId: z.uuid().optional(),
 });

@@ -21,7 +21,9 @@ export type RiskType = (typeof RISK_TYPES)[number];
 export const EXCLUSIONS = ['public_servant', 'paid_village_cadre', 'car', 'town_property', 'company', 'large_scale_farming'] as const;
 export type Exclusion = (typeof EXCLUSIONS)[number];
 
-export type Category = 'unstable_escaped' | 'marginal' | 'sudden_hardship' | 'above_line' | 'unknown';
+/** Every category a lead's assessment can give (the queue filters by these). */
+export const ASSESSED_CATEGORIES = ['unstable_escaped', 'marginal', 'sudden_hardship', 'above_line', 'unknown'] as const;
+export type Category = (typeof ASSESSED_CATEGORIES)[number];
 
 export type AssessmentInput = {
   householdSize: number;

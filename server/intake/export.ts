@@ -8,6 +8,7 @@ import { memoT, type Language } from '../i18n.ts';
 import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
+import { maskPhone } from '../../bot/parse/phone.ts';
 import { Prisma } from '../db/generated/client.ts';
 
 /**
@@ -19,6 +20,11 @@ import { Prisma } from '../db/generated/client.ts';
  * gets a leading single quote, as OWASP recommends against CSV injection: households' free text, names, phone
  * numbers and the deployment file's place names all reach these cells. Numbers stay number cells.
  */
+
+/** The household's phone in full, or masked for staff above the village (the chat desk's rule). */
+export type PhoneShown = 'full' | 'masked';
+/** What an export holds: the leads the filters pick (all of the scope by default), the phone as the reader may see it. */
+export type ExportOptions = { filters?: LeadFilters; phones?: PhoneShown };
 
 export const EXPORT_COLUMNS = [
   'receiptNo', 'reportedOn', 'stage', 'province', 'city', 'county', 'township', 'village', 'phone',
@@ -105,7 +111,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
    * A row's cells, in the order of EXPORT_COLUMNS, keyed as the official form (outbox.ts formPayload) keys
    * them; text as stored (each format neutralises it as it writes).
    */
-  function rowMaker(scope: Scope, lng: Language, today: string) {
+  function rowMaker(scope: Scope, lng: Language, today: string, phones: PhoneShown = 'full') {
     const t = memoT(lng, 'common');
     const tb = memoT(lng, 'bot');
     const yesText = t('export.summary.yes');
@@ -131,7 +137,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         county: place?.county.name ?? null,
         township: place?.township.name ?? null,
         village: place?.village.name ?? null,
-        phone: crypto.decrypt(l.phoneEnc),
+        phone: phones === 'full' ? crypto.decrypt(l.phoneEnc) : maskPhone(crypto.decrypt(l.phoneEnc)),
         A3: l.confirmedCategory ? officialT(`official.A3.${l.confirmedCategory}`) : null,
         A3_preliminary: PRELIMINARY.has(l.category) ? officialT(`official.A3.${l.category}`) : null,
         A4: yes(a.householdType === 'escaped'),
@@ -196,18 +202,19 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
      * One lead's fields in the order and words of the official form, valued exactly as the exports value them
      * (the console's lead page shows these): undefined outside the scope.
      */
-    async formFields(scope: Scope, leadId: string, lng: Language = 'zh-CN', now = new Date()) {
+    async formFields(scope: Scope, leadId: string, lng: Language = 'zh-CN', now = new Date(), phones: PhoneShown = 'full') {
       const today = localDate(now, deployment.timezone);
       const t = memoT(lng, 'common');
       for await (const batch of leadsOf(db, scope, 1, { ids: [leadId] }, today)) {
-        const cells = rowMaker(scope, lng, today)(batch[0]!, await visibleTwinsOf(scope, batch));
+        const cells = rowMaker(scope, lng, today, phones)(batch[0]!, await visibleTwinsOf(scope, batch));
         return EXPORT_COLUMNS.map((column, i) => ({ column, label: t(`export.columns.${column}`), value: cells[i] ?? null }));
       }
       return undefined;
     },
-    async csv(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>, filters: LeadFilters = {}): Promise<number> {
+    async csv(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>, opts: ExportOptions = {}): Promise<number> {
       const t = memoT(lng, 'common');
-      const row = rowMaker(scope, lng, localDate(now, deployment.timezone));
+      const filters = opts.filters ?? {};
+      const row = rowMaker(scope, lng, localDate(now, deployment.timezone), opts.phones);
       // escape_formulas: the OWASP single quote before = + - @ tab CR (not before a negative number);
       // quoted_string: every text cell in double quotes, so nothing inside one can start a cell of its own.
       const csv = stringify({ bom: true, escape_formulas: true, quoted_string: true });
@@ -231,9 +238,10 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       return n;
     },
 
-    async xlsx(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>, filters: LeadFilters = {}): Promise<number> {
+    async xlsx(scope: Scope, out: Writable, lng: Language = 'zh-CN', now = new Date(), onBatch?: (ids: string[]) => Promise<void>, opts: ExportOptions = {}): Promise<number> {
       const t = memoT(lng, 'common');
-      const row = rowMaker(scope, lng, localDate(now, deployment.timezone));
+      const filters = opts.filters ?? {};
+      const row = rowMaker(scope, lng, localDate(now, deployment.timezone), opts.phones);
       const text = (cells: Array<string | number | null>) => cells.map((v) => (typeof v === 'string' ? textCell(v) : v));
       const { default: ExcelJS } = await import('exceljs'); // loaded on the first export, not at start-up
       // No styles: with them exceljs serialises every cell's style to look it up (a third of the time, and

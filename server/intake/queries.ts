@@ -36,7 +36,12 @@ const FINAL_STAGES = ['confirmed', 'not_included', 'duplicate', 'withdrawn'];
 /** The queue counts a filtered list up to this many; past it, the heading says "more than". */
 export const COUNT_CAP = 10_000;
 
-const cursorShape = z.union([z.tuple([z.iso.datetime(), z.uuid()]), z.tuple([z.literal('d'), z.iso.date().nullable(), z.uuid()])]);
+// dates of this century only: year 0000 has the shape of a date, and the database refuses it
+const century = (d: string) => d >= '2000' && d < '2100';
+const cursorShape = z.union([
+  z.tuple([z.iso.datetime().refine(century), z.uuid()]),
+  z.tuple([z.literal('d'), z.iso.date().refine(century).nullable(), z.uuid()]),
+]);
 
 /** A page cursor is base64url JSON, [createdAt, id] or ['d', due, id]; anything else is refused (null). */
 export function decodeCursor(cursor: string): PageAfter | null {
