@@ -18,6 +18,8 @@ import { createStaffAccounts } from './server/staff/accounts.ts';
 import { createDeliveries } from './server/staff/deliveries.ts';
 import { createScheduler } from './server/reminders/scheduler.ts';
 import { deploymentCheck, deploymentInit } from './server/places/commands.ts';
+import { printCommand } from './server/console/print-command.ts';
+import type { PrintKind } from './server/console/print.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -42,6 +44,9 @@ const USAGE = `Usage: npm run cli -- <command>
   console link --staff <id>
                       a one-time log-in link to the county console for a staff member (valid 10 minutes, once);
                       built on PUBLIC_BASE_URL. Staff ask the bot for one with /web
+  print visit|publicity --lead <receipt or id> | --village <12-digit code> --out <file.html> [--lang en]
+                      the print-ready form as one HTML file (open it in a browser, print on A4): visit = 入户排查登记表
+                      of one lead, or of every lead of the village awaiting a visit; publicity = the village's 公示名单
   deliveries list [--state pending|failed|sent|dead]
                       messages to staff (new reports, reminders) and their state
   deliveries retry <id>
@@ -243,6 +248,25 @@ async function run(argv: string[]): Promise<number> {
         const base = config.publicBaseUrl ?? `http://localhost:${config.port}`;
         if (!config.publicBaseUrl) console.error(`PUBLIC_BASE_URL is not set: the link uses ${base}, which works only on this machine.`);
         console.log(`${base}/console/login?t=${r.token}\nValid until ${r.expiresAt.toISOString()} (10 minutes), once, for ${member.role} at ${member.placeCode}.`);
+        return 0;
+      });
+    }
+    case 'print visit':
+    case 'print publicity': {
+      const out = flag(argv, '--out');
+      const lead = flag(argv, '--lead');
+      const village = flag(argv, '--village');
+      if (!out || (!lead && !village) || (lead && command !== 'visit')) {
+        console.error('Usage: npm run cli -- print visit --lead 530925-20261202-0001 --out form.html\n       npm run cli -- print visit|publicity --village 530925102208 --out list.html');
+        return 2;
+      }
+      return withDatabase(async (ctx) => {
+        const r = await printCommand(ctx, { kind: command as PrintKind, lead, village, out, lng: flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN' });
+        if (!r.ok) {
+          console.error(r.problem);
+          return 1;
+        }
+        console.log(`Wrote ${out} (${r.households} household(s)); open it in a browser and print on A4.${command === 'visit' ? ' It holds phone numbers: keep it safe.' : ''}`);
         return 0;
       });
     }

@@ -35,9 +35,17 @@ const village = z.strictObject({
   sample: z.boolean().default(false),
 });
 
+/** A public office number printed on the publicity list (公示 监督电话): a landline, a mobile or a hotline such as 12317. */
+const supervisionPhone = z
+  .string({ error: 'must be a phone number such as 0883-7221234 or 12317' })
+  .trim()
+  .regex(/^[0-9][0-9\- ]{2,18}[0-9]$/, 'must be a phone number such as 0883-7221234 or 12317');
+
 const township = z.strictObject({
   code: digits(9, 'township'),
   name,
+  /** the township's supervision number for the publicity list; unset, the list leaves a line to write it by hand */
+  supervisionPhone: supervisionPhone.optional(),
   villages: z.array(village).default([]),
 });
 
@@ -46,6 +54,8 @@ const county = z.strictObject({
   name,
   province: z.strictObject({ code: digits(6, 'province'), name }),
   city: z.strictObject({ code: digits(6, 'prefecture'), name }),
+  /** the county's supervision number for the publicity list (公示 监督电话) */
+  supervisionPhone: supervisionPhone.optional(),
   townships: z.array(township).min(1, 'must list at least one township'),
 });
 

@@ -24,6 +24,7 @@ import { STAFF_ROLES, type StaffRole } from '../deployment.ts';
 import { addDays, daysBetween, localDate } from '../time.ts';
 import { csrfMatches, SESSION_IDLE_MS, type ConsoleAuth, type Session } from './auth.ts';
 import { hardshipChart, weeklyChart } from './charts.ts';
+import { createPrinter } from './print.ts';
 import { helpers, render } from './views.ts';
 import { REPO_ROOT } from '../config.ts';
 import { routeGroup } from '../http/app.ts';
@@ -78,11 +79,13 @@ const moveForm = z.object({
   contactStaffId: opt(z.uuid()),
 });
 
+/** Leads chosen at once, at most (a page of the queue holds 50). */
+const BULK_MAX = 200;
 const bulkForm = z.object({
   _csrf: z.string(),
   action: z.enum(['publicity', 'contacted', 'export_xlsx', 'export_csv']),
   // a lead ticked twice (two copies of the form's box) is one lead
-  ids: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.uuid()).max(200)).transform((ids) => [...new Set(ids)]),
+  ids: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.uuid()).max(BULK_MAX)).transform((ids) => [...new Set(ids.map((id) => id.toLowerCase()))]),
   publicityStart: opt(date),
   publicityEnd: opt(date),
 });
@@ -160,6 +163,8 @@ export function consoleRouter(deps: ConsoleDeps) {
     'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(REPO_ROOT, 'server/console/assets/console.css')) },
     'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(REPO_ROOT, 'server/console/assets/console.js')) },
     'htmx.min.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) },
+    'print.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(REPO_ROOT, 'server/console/assets/print.css')) },
+    'print.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(REPO_ROOT, 'server/console/assets/print.js')) },
   };
   r.get('/assets/:name', (req, res) => {
     const a = assets[req.params.name];
@@ -177,7 +182,8 @@ export function consoleRouter(deps: ConsoleDeps) {
    * could post its own unused link and log the visitor in as someone else. (The CSRF token guards the rest.)
    */
   const ownOrigins = (req: Request) => {
-    const own = [`${req.protocol}://${req.get('host') ?? ''}`];
+    // req.host: the Host header, or X-Forwarded-Host when TRUST_PROXY believes the proxy
+    const own = [`${req.protocol}://${req.host ?? ''}`];
     try {
       own.push(new URL(deps.baseUrl()).origin);
     } catch {
@@ -212,7 +218,13 @@ export function consoleRouter(deps: ConsoleDeps) {
     const header = req.get('cookie') ?? '';
     for (const part of header.split(';')) {
       const i = part.indexOf('=');
-      if (i > 0 && part.slice(0, i).trim() === COOKIE) return decodeURIComponent(part.slice(i + 1).trim());
+      if (i > 0 && part.slice(0, i).trim() === COOKIE) {
+        try {
+          return decodeURIComponent(part.slice(i + 1).trim());
+        } catch {
+          return undefined; // a cookie we never set: no session
+        }
+      }
     }
     return undefined;
   };
@@ -381,8 +393,16 @@ export function consoleRouter(deps: ConsoleDeps) {
       today,
       minEnd: publicityMinimumEnd(today, deployment.procedure, calendar),
       bulk: typeof req.query.done === 'string' ? req.query.done : undefined,
+      // a village's paper: the village chosen, or a village cadre's own
+      printVillage: printVillageOf(v, q.village),
     });
   });
+
+  function printVillageOf(v: Viewer, chosen: string | undefined) {
+    const code = chosen ?? (v.actor.scope.kind === 'village' ? v.actor.scope.code : undefined);
+    const x = code && inScope(v, code) ? places.villages.get(code) : undefined;
+    return x ? { code: x.village.code, name: x.village.name } : undefined;
+  }
 
   function inScope(v: Viewer, villageCode: string): boolean {
     const s = v.actor.scope;
@@ -417,6 +437,8 @@ export function consoleRouter(deps: ConsoleDeps) {
     const h = helpers(v.lng);
     const parsed = bulkForm.safeParse(req.body);
     const back = typeof req.body?.back === 'string' && /^\/console\/leads(\?[\w=&%.-]*)?$/.test(req.body.back) ? req.body.back : '/console/leads';
+    const chosenCount = Array.isArray(req.body?.ids) ? req.body.ids.length : 0;
+    if (chosenCount > BULK_MAX) return page(res, 'message', v.lng, { ...chrome(req), title: 'bad_request_title', text: 'too_large', back }, 413);
     if (!parsed.success || parsed.data.ids.length === 0) return page(res, 'message', v.lng, { ...chrome(req), title: 'bulk.title', text: 'bulk.none_chosen', back }, 400);
     const { action, ids } = parsed.data;
     // every chosen lead must be in the viewer's place, whatever is done with them (a move or an export)
@@ -585,6 +607,48 @@ export function consoleRouter(deps: ConsoleDeps) {
     return out;
   }
 
+  // ---- 打印: the paper of the procedure, pre-filled (print.ts) ----
+  const printer = createPrinter({ deployment });
+  const leadLink = (id: string) => `${deps.baseUrl().replace(/\/$/, '')}/console/leads/${id}`;
+  /** The leads of a village in these stages, whole (with their events), oldest receipt first. */
+  async function villageLeads(v: Viewer, village: string, stages: Stage[]) {
+    const docs = [];
+    for (const stage of stages) {
+      const list = await queries.list(v.actor.scope, { village, stage }, { limit: 200, sort: 'received' }, now());
+      for (const l of list.items) {
+        const doc = await queries.get(v.actor.scope, l.id, now());
+        if (doc) docs.push(doc);
+      }
+    }
+    return docs.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.receiptNo.localeCompare(b.receiptNo));
+  }
+  const villageOf = (v: Viewer, q: unknown) => (typeof q === 'string' && /^\d{12}$/.test(q) && places.villages.has(q) && inScope(v, q) ? q : undefined);
+
+  r.get('/print/visit/:id', async (req: Req, res) => {
+    const v = req.viewer!;
+    const id = String(req.params.id);
+    const lead = isLeadId(id) ? await queries.get(v.actor.scope, id, now()) : undefined;
+    if (!lead) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
+    await logRead(v, [id], 'print_visit');
+    res.type('html').send(await printer.visit([lead], { lng: v.lng, phones: phonesFor(v), linkOf: leadLink, back: `/console/leads/${id}` }));
+  });
+  r.get('/print/visit', async (req: Req, res) => {
+    const v = req.viewer!;
+    const village = villageOf(v, req.query.village);
+    if (!village) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
+    const leads = await villageLeads(v, village, ['received', 'assigned']);
+    await logRead(v, leads.map((l) => l.id), 'print_visit');
+    res.type('html').send(await printer.visit(leads, { lng: v.lng, phones: phonesFor(v), linkOf: leadLink, back: `/console/leads?village=${village}`, village: placeName(village) }));
+  });
+  r.get('/print/publicity', async (req: Req, res) => {
+    const v = req.viewer!;
+    const village = villageOf(v, req.query.village);
+    if (!village) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
+    const leads = await villageLeads(v, village, ['publicized']);
+    await logRead(v, leads.map((l) => l.id), 'print_publicity');
+    res.type('html').send(printer.publicity(village, leads, { lng: v.lng, back: `/console/leads?village=${village}` }));
+  });
+
   // ---- 空白村 ----
   r.get('/blank', async (req: Req, res) => {
     const v = req.viewer!;
@@ -718,8 +782,9 @@ export function consoleRouter(deps: ConsoleDeps) {
     const lng = req.viewer?.lng ?? languageOf(req);
     // the body parser's refusals are the sender's (too large, too many fields, an unknown charset, a broken body):
     // said in words with their own status, never a 500
+    // (and express's own: a path with a broken %-escape is 400, though it does not say expose)
     const status = (err as { status?: unknown } | null)?.status;
-    if ((err as { expose?: unknown } | null)?.expose === true && typeof status === 'number' && status >= 400 && status < 500) {
+    if (typeof status === 'number' && status >= 400 && status < 500) {
       logger.warn({ status, type: String((err as { type?: unknown }).type ?? '') }, 'console request refused');
       const text = status === 413 ? 'too_large' : status === 415 ? 'bad_charset' : 'bad_request';
       return page(res, 'message', lng, { ...(req.viewer ? chrome(req) : {}), title: 'bad_request_title', text }, status);

@@ -63,6 +63,12 @@ export type RecordDetails = { note?: string | undefined; contactPerson?: string 
 /** Told inside the transaction that stores a new lead (the staff notice is written with the lead, or not at all). */
 export type LeadReceivedHook = (tx: Prisma.TransactionClient, leadId: string, now: Date) => Promise<void>;
 
+/** A read by the operator at the server (`npm run cli -- print`), in the access log with no staff member and the door "cli". */
+export async function logOperatorRead(db: Database, leadIds: string[], action: string, at = new Date()) {
+  if (leadIds.length === 0) return;
+  await db.prisma.accessLog.createMany({ data: leadIds.map((leadId) => ({ leadId, action, at, via: 'cli' })) });
+}
+
 export function createIntake(deps: { db: Database; crypto: Crypto; deployment: Deployment; outbox?: Outbox }) {
   const { db, crypto, deployment } = deps;
   const receivedHooks: LeadReceivedHook[] = [];

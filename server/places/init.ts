@@ -66,6 +66,8 @@ export function renderDeployment(c: OfficialCounty, o: RenderOptions): string {
     `    name: ${q(c.name)}`,
     `    province: { code: ${q(c.province.code)}, name: ${q(c.province.name)} }`,
     `    city: { code: ${q(c.city.code)}, name: ${q(c.city.name)} }`,
+    comment(t('file.supervision_phone')).replace(/^/gm, '    '),
+    '    # supervisionPhone: "12317"',
     '    townships:',
   ];
   for (const tw of c.townships) {

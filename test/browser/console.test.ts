@@ -225,7 +225,7 @@ describe('the county console in Chromium', () => {
     await officer.page.goto(url(`/leads/${withMedia.id}`));
     const row = (label: string) => officer.page.locator('table.form tr').filter({ has: officer.page.getByRole('rowheader', { name: label }) }).locator('td').textContent();
     expect(await row('A7居民身份证(残疾人证)号码')).toBe('53092519900101123X');
-    expect(await row('联系电话')).toBe('电话只给上门的村里人看（与机器人里一样）。');
+    expect(await row('联系电话')).toBe('139****4321（完整号码只给上门的村里人看，与机器人里一样）');
     expect(await officer.page.locator('main').textContent()).not.toContain('13987654321');
     await officer.ctx.close();
     const o = await login('otherCadre');

@@ -68,6 +68,7 @@ describe(`the console against a hostile caller, ${TEST_DB}`, () => {
     expect(q.text).toContain('有的筛选条件不对，已忽略。');
     expect(q.text).toContain(bingdao.receiptNo);
     expect(q.text).not.toContain(gongnong.receiptNo);
+    expect((await officer.page('/leads?q=%E6%9D%8E%07')).text).toContain('有的筛选条件不对，已忽略。'); // 李 and a bell
     const cat = await officer.page('/leads?category=%00');
     expect(cat.text).toContain('有的筛选条件不对，已忽略。');
     const above = await officer.page('/leads?category=above_line');
@@ -89,7 +90,10 @@ describe(`the console against a hostile caller, ${TEST_DB}`, () => {
     expect(note.text).toContain('电话打不通');
     expect(await stageOf(bingdao.id)).toBe('received');
     // a note in two lines is a note
-    const ok = await cadre.post(`/leads/${bingdao.id}`, [['record', 'note'], ['note', '电话打不通，\r\n明天上门']]);
+    const reason = await s.reviewer.post(`/leads/${bingdao.id}`, [['to', 'not_included'], ['reason', '收入\u0000够了']]);
+    expect(reason.status).toBe(400);
+    expect(reason.text).toContain('表单没填对，没有办理。');
+    const ok = await cadre.post(`/leads/${bingdao.id}`, [['record', 'note'], ['note', '电话打不通，\r\n明天上门\t再打']]);
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('明天上门');
     // the JSON API: the same category and note refused with 400
@@ -100,7 +104,28 @@ describe(`the console against a hostile caller, ${TEST_DB}`, () => {
     expect((await api('/leads?category=marginal')).status).toBe(200);
     const move = await api(`/leads/${bingdao.id}/events`, { method: 'POST', body: JSON.stringify({ to: 'not_included', reason: '不\u0000符合' }) });
     expect(move.status).toBe(400);
+    // half of a surrogate pair, as JSON can write it, and a NUL in a note or a contact person's name
+    for (const body of ['{"to":"not_included","reason":"x\\udfffy"}', '{"to":"assigned","note":"x\\u0000y"}', '{"record":"plan","contactPerson":"王\\u0000"}', '{"to":"assigned","note":"x\\ud800"}']) {
+      const r = await api(`/leads/${bingdao.id}/events`, { method: 'POST', body });
+      expect(r.status, body).toBe(400);
+    }
     expect(await stageOf(bingdao.id)).toBe('received');
+    noErrorLogged();
+  });
+
+  it('a broken %-escape in an address or a cookie is a 400 or the log-in page, never a 500', async () => {
+    expect((await fetch(`${w.app.url}/console/assets/%E0`)).status).toBe(400);
+    for (const path of ['/leads/%E0', '/media/%E0', '/print/visit/%E0']) {
+      const r = await s.officer.page(path);
+      expect(r.status, path).toBe(400);
+      expect(r.text).toContain('提交的内容不完整，什么都没有办。');
+    }
+    expect((await s.officer.post('/staff/%E0/remove', [])).status).toBe(400);
+    for (const cookie of ['fp_console=%', 'fp_console=%E0%A4%A']) {
+      const r = await fetch(`${w.app.url}/console`, { headers: { cookie }, redirect: 'manual' });
+      expect(r.status, cookie).toBe(303);
+      expect(r.headers.get('location')).toBe('/console/login');
+    }
     noErrorLogged();
   });
 
@@ -135,6 +160,14 @@ describe(`the console against a hostile caller, ${TEST_DB}`, () => {
     const login = await fetch(`${w.app.url}/console/login`, { method: 'POST', body: new URLSearchParams({ t: 'a'.repeat(70_000) }) });
     expect(login.status).toBe(413);
     expect(await login.text()).toContain('提交的内容太多');
+    // 250 leads chosen (under the parser's limit, over the console's): too many, said so
+    const some = await cadre.post('/leads/bulk', [['action', 'contacted'], ...many.slice(0, 250)]);
+    expect(some.status).toBe(413);
+    expect(some.text).toContain('一次最多选 200 条线索');
+    // a body the parser cannot read: 400 in words
+    const gz = await fetch(`${w.app.url}/console/leads/${bingdao.id}`, { method: 'POST', body: 'not gzip at all', headers: { cookie: cadre.cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' } });
+    expect(gz.status).toBe(400);
+    expect(await gz.text()).toContain('提交的内容不完整，什么都没有办。');
     expect(await stageOf(bingdao.id)).toBe('received');
     noErrorLogged();
   });
@@ -162,6 +195,12 @@ describe(`the console against a hostile caller, ${TEST_DB}`, () => {
     expect(noToken.status).toBe(403);
     expect(noToken.text).toContain('这个页面已经过期，没有办理。');
     expect(await stageOf(bingdao.id)).toBe('received');
+    // a browser that sends no Sec-Fetch-Site (plain http on a LAN address) sends its origin: this server's passes
+    const lan = await cadre.post('/language', [['lng', 'zh-CN'], ['back', '/console/leads']], { origin: w.app.url });
+    expect(lan.status).toBe(303);
+    expect((await cadre.post('/language', [['lng', 'zh-CN']], { origin: 'http://10.0.0.9:3000' })).status).toBe(403);
+    // a request the person made themselves (a bookmark, typed) says "none"
+    expect((await cadre.post('/language', [['lng', 'zh-CN']], { 'sec-fetch-site': 'none' })).status).toBe(303);
     // pages are still read from anywhere (a link in a chat opens them)
     expect((await fetch(`${w.app.url}/console/leads`, { headers: { cookie: cadre.cookie, 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
     // the page tells the browser to send its origin with its own forms, and nothing to other sites
@@ -218,7 +257,7 @@ describe(`the console against a hostile caller, ${TEST_DB}`, () => {
   it('bulk: a lead ticked twice is one lead; a lead of another place in the choice refuses the export as it refuses a move', async () => {
     const { cadre } = s;
     const a = await w.lead({ headName: '钱二' }, new Date(now.getTime() - DAY));
-    const twice = await cadre.post('/leads/bulk', [['action', 'contacted'], ['ids', a.id], ['ids', a.id]]);
+    const twice = await cadre.post('/leads/bulk', [['action', 'contacted'], ['ids', a.id], ['ids', a.id.toUpperCase()]]);
     expect(twice.status).toBe(200);
     expect(twice.text).toContain('办好 1 条，共 1 条。');
     expect(await stageOf(a.id)).toBe('assigned');

@@ -139,7 +139,9 @@ describe('the shipped sample', () => {
   it('holds exactly the places deployment init writes for 530925', async () => {
     const generated = parseDeployment((await init({ county: '530925' })).stdout, 'x.yaml');
     const sample = loadDeployment(SAMPLE_DEPLOYMENT);
-    expect(sample.counties).toEqual(generated.counties);
+    // the places, as written (the sample adds a supervision number, which init leaves to the county)
+    expect(sample.counties.map(({ supervisionPhone, ...places }) => (void supervisionPhone, places))).toEqual(generated.counties);
+    expect(sample.counties[0]!.supervisionPhone).toBe('12317');
     expect(readFileSync(SAMPLE_DEPLOYMENT, 'utf8')).not.toMatch(/sample: true/);
   });
 });

@@ -1,0 +1,77 @@
+import { writeFileSync } from 'node:fs';
+import type { Config } from '../config.ts';
+import type { Crypto } from '../crypto.ts';
+import type { Database } from '../db/index.ts';
+import { placeIndex } from '../deployment.ts';
+import type { Language } from '../i18n.ts';
+import { logOperatorRead } from '../intake/leads.ts';
+import { createQueries, RECEIPT_SHAPE } from '../intake/queries.ts';
+import type { Stage } from '../intake/procedure.ts';
+import { createPrinter, type PrintKind } from './print.ts';
+
+/**
+ * `npm run cli -- print <kind> --lead <receipt or id> | --village <code> --out file.html`: the console's print
+ * pages as one file that opens from disk (its stylesheet inside), for the operator at the server. The operator
+ * reads as the county: phones whole (the visit form is the village cadre's), and each print is in the access log
+ * (the door: cli).
+ */
+export type PrintRequest = { kind: PrintKind; lead?: string | undefined; village?: string | undefined; out: string; lng: Language };
+
+export async function printCommand(ctx: { config: Config; db: Database; crypto: Crypto }, req: PrintRequest, now = new Date()): Promise<{ ok: true; households: number } | { ok: false; problem: string }> {
+  const { config, db, crypto } = ctx;
+  const deployment = config.deployment;
+  const places = placeIndex(deployment);
+  const queries = createQueries({ db, crypto, deployment });
+  const printer = createPrinter({ deployment });
+  const base = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/$/, '');
+  const linkOf = (id: string) => `${base}/console/leads/${id}`;
+
+  async function leadsOf(village: string, stages: Stage[]) {
+    const county = { kind: 'county' as const, code: places.villages.get(village)!.county.code };
+    const docs = [];
+    for (const stage of stages) {
+      const list = await queries.list(county, { village, stage }, { limit: 200, sort: 'received' }, now);
+      for (const l of list.items) {
+        const doc = await queries.get(county, l.id, now);
+        if (doc) docs.push(doc);
+      }
+    }
+    return docs.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.receiptNo.localeCompare(b.receiptNo));
+  }
+
+  let html: string;
+  let ids: string[];
+  if (req.lead) {
+    if (req.kind !== 'visit') return { ok: false, problem: `print ${req.kind} takes --village <12-digit code>` };
+    const found = await findLead(req.lead);
+    if (!found) return { ok: false, problem: `No lead ${req.lead} (a receipt number such as 530925-20261202-0001, or a lead id).` };
+    html = await printer.visit([found], { lng: req.lng, phones: 'full', linkOf, standalone: true });
+    ids = [found.id];
+  } else if (req.village) {
+    const v = places.villages.get(req.village);
+    if (!v) return { ok: false, problem: `No village ${req.village} in the deployment (12-digit division code).` };
+    const leads = await leadsOf(req.village, req.kind === 'visit' ? ['received', 'assigned'] : ['publicized']);
+    html = req.kind === 'visit' ? await printer.visit(leads, { lng: req.lng, phones: 'full', linkOf, standalone: true, village: `${v.township.name}${v.village.name}` }) : printer.publicity(req.village, leads, { lng: req.lng, standalone: true });
+    ids = leads.map((l) => l.id);
+  } else {
+    return { ok: false, problem: 'Say which: --lead <receipt or id> or --village <12-digit code>.' };
+  }
+  writeFileSync(req.out, html, { mode: 0o600 });
+  await logOperatorRead(db, ids, `print_${req.kind}`, now);
+  return { ok: true, households: ids.length };
+
+  async function findLead(key: string) {
+    for (const county of deployment.counties) {
+      const scope = { kind: 'county' as const, code: county.code };
+      if (/^[0-9a-f-]{36}$/i.test(key)) {
+        const doc = await queries.get(scope, key.toLowerCase(), now);
+        if (doc) return doc;
+      } else if (RECEIPT_SHAPE.test(key)) {
+        const hit = await queries.list(scope, { q: key }, { limit: 1 }, now);
+        const doc = hit.items[0] ? await queries.get(scope, hit.items[0].id, now) : undefined;
+        if (doc) return doc;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
+import { REPO_ROOT } from '../config.ts';
+import { placeIndex, type Deployment } from '../deployment.ts';
+import type { Language } from '../i18n.ts';
+import { createCalendar } from '../reminders/calendar.ts';
+import { publicityList, visitForm, type LeadDoc } from './paperwork.ts';
+import { helpers, render } from './views.ts';
+
+/**
+ * The documents as HTML, for the console's print pages and for `npm run cli -- print`: the same templates
+ * (server/console/views/print/), the console linking its stylesheet and script, the CLI's file carrying its
+ * stylesheet inside (it opens from disk, with no server behind it).
+ */
+
+export const PRINT_KINDS = ['visit', 'publicity'] as const;
+export type PrintKind = (typeof PRINT_KINDS)[number];
+
+type Page = {
+  lng: Language;
+  /** where the toolbar's 返回 goes (console); none in a file */
+  back?: string;
+  /** the file's own stylesheet (CLI) */
+  standalone?: boolean;
+};
+
+export function createPrinter(deps: { deployment: Deployment }) {
+  const places = placeIndex(deps.deployment);
+  const calendar = createCalendar(deps.deployment.calendar);
+  const css = () => readFileSync(join(REPO_ROOT, 'server/console/assets/print.css'), 'utf8');
+  const frame = (p: Page) => ({ h: helpers(p.lng), back: p.back, inlineCss: p.standalone ? css() : undefined });
+
+  return {
+    /** 入户排查登记表, one sheet per lead; `linkOf` is a lead's console address (the QR code on its sheet). */
+    async visit(leads: LeadDoc[], opts: Page & { phones: 'full' | 'masked'; linkOf: (id: string) => string; village?: string }): Promise<string> {
+      const h = helpers(opts.lng);
+      const forms = await Promise.all(
+        leads.map(async (l) => {
+          const f = visitForm(l, { phones: opts.phones, link: opts.linkOf(l.id) });
+          return { ...f, qr: await QRCode.toString(f.link, { type: 'svg', margin: 0, errorCorrectionLevel: 'M' }) };
+        }),
+      );
+      const title = opts.village ? h.t('paper.title_visit_batch', { village: opts.village, count: forms.length }) : `${h.t('paper.title_visit')} ${forms[0]?.receiptNo ?? ''}`;
+      return render('print/visit', { ...frame(opts), title, forms });
+    },
+
+    /** 公示名单 of a village, from its leads in publicity. */
+    publicity(villageCode: string, leads: LeadDoc[], opts: Page): string {
+      const v = places.villages.get(villageCode);
+      if (!v) throw new Error(`unknown village ${villageCode}`);
+      const doc = publicityList(
+        { name: v.village.name, officialName: v.village.officialName ?? v.village.name, township: v.township.name, county: v.county.name },
+        leads,
+        { county: v.county.supervisionPhone ?? null, township: v.township.supervisionPhone ?? null },
+        deps.deployment.procedure.publicityDayType,
+        calendar,
+      );
+      const h = helpers(opts.lng);
+      return render('print/publicity', { ...frame(opts), title: `${v.village.name} ${h.t('paper.title_publicity')}`, doc });
+    },
+  };
+}
+
+export type Printer = ReturnType<typeof createPrinter>;

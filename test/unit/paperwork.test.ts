@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { incomePeriod, publicityList, visitForm, type LeadDoc } from '../../server/console/paperwork.ts';
+import { createCalendar } from '../../server/reminders/calendar.ts';
+
+// The documents' data from a lead, field by field: each value is the answer it comes from, and what the household
+// did not say stays null (printed blank), never 0 or "no".
+const amount = (yuan: number) => ({ kind: 'amount', yuan });
+
+function lead(over: Partial<LeadDoc> = {}): LeadDoc {
+  return {
+    id: '0b9d5a52-6f7c-4f43-9d53-1f2d3c4b5a69',
+    receiptNo: '530925-20261202-0007',
+    stage: 'received',
+    reportedOn: '2026-12-02',
+    county: { code: '530925', name: '双江县' },
+    township: { code: '530925102', name: '勐库镇' },
+    village: { code: '530925102208', name: '冰岛村' },
+    headName: '张老汉',
+    phone: '13912345678',
+    idNumber: '53092519900101123X',
+    reporterRelation: null,
+    householdSize: 4,
+    labourers: 2,
+    householdType: 'escaped',
+    risks: ['illness', 'disaster'],
+    disasterType: 'flood',
+    guarantees: { A23: true, A24: false, A25: null, A26: false },
+    income: { A28: amount(8000), A29: amount(0), A30: amount(0), A31: amount(2000), A32: amount(2000), A33: 8000, A34: 2000, A35: amount(0), A36: amount(30000), A37: -22000, A38: -5500, line: 6000, lineYear: 2020 },
+    whatHappened: '山洪冲了房子',
+    whenHappened: { date: '2026-09', precision: 'month' },
+    category: 'unstable_escaped',
+    flags: [],
+    greenChannel: false,
+    possibleDuplicates: [],
+    nextDeadline: null,
+    createdAt: '2026-12-02T02:00:00.000Z',
+    events: [],
+    attachments: [],
+    ...over,
+  } as LeadDoc;
+}
+
+describe('入户排查登记表 from a lead', () => {
+  it('takes each field from its answer', () => {
+    const f = visitForm(lead(), { phones: 'full', link: 'https://x.example/console/leads/1' });
+    expect(f).toMatchObject({
+      receiptNo: '530925-20261202-0007',
+      householdType: 'escaped',
+      headName: '张老汉',
+      phone: '13912345678',
+      householdSize: 4,
+      perCapita: 2000,
+      period: { from: '2025.12', to: '2026.12' },
+      line: { yuan: 6000, year: 2020 },
+      reachesLine: false, // 2,000 ≤ 6,000
+      housing: false, // A23 housing unsafe: reported → not guaranteed
+      education: true, // A24 no child out of school → guaranteed
+      water: null, // A25 not answered → neither box
+      medical: true, // A26 everyone insured
+      hardships: ['illness', 'disaster'],
+      disasterType: 'flood',
+      whatHappened: '山洪冲了房子',
+      whenHappened: '2026-09',
+      preliminary: 'unstable_escaped',
+      link: 'https://x.example/console/leads/1',
+    });
+  });
+
+  it('leaves unknown blank, never 0: no size, no income, no line, a household type not known, no story', () => {
+    const f = visitForm(
+      lead({
+        householdSize: null,
+        householdType: 'unsure',
+        income: { A28: null, A29: null, A30: null, A31: null, A32: null, A33: null, A34: null, A35: null, A36: null, A37: null, A38: null, line: null, lineYear: null },
+        guarantees: { A23: null, A24: null, A25: null, A26: null },
+        whatHappened: '  ',
+        whenHappened: null,
+        risks: [],
+        disasterType: null,
+        category: 'unknown',
+      }),
+      { phones: 'full', link: 'l' },
+    );
+    expect(f).toMatchObject({ householdSize: null, householdType: null, perCapita: null, line: null, reachesLine: null, housing: null, education: null, water: null, medical: null, whatHappened: null, whenHappened: null, hardships: [], preliminary: null });
+  });
+
+  it('ticks "reaches the line" only above it: at the line the household is in the monitoring range', () => {
+    const at = (A34: number) => visitForm(lead({ income: { ...lead().income, A34 } }), { phones: 'full', link: 'l' }).reachesLine;
+    expect([at(5999), at(6000), at(6001)]).toEqual([false, false, true]);
+  });
+
+  it('masks the phone above the village', () => {
+    expect(visitForm(lead(), { phones: 'masked', link: 'l' }).phone).toBe('139****5678');
+  });
+
+  it('writes the twelve months before the report as the form does', () => {
+    expect(incomePeriod('2026-12-02')).toEqual({ from: '2025.12', to: '2026.12' });
+    expect(incomePeriod('2027-01-31')).toEqual({ from: '2026.1', to: '2027.1' });
+  });
+});
+
+describe('公示名单 from the leads in publicity', () => {
+  const village = { name: '冰岛村', officialName: '冰岛村民委员会', township: '勐库镇', county: '双江县' };
+  const publicized = (start: string, end: string, over: Partial<LeadDoc> = {}) =>
+    lead({ stage: 'publicized', events: [{ at: '2026-11-30T02:00:00.000Z', actor: 'staff:x', kind: 'moved', from: 'compared', to: 'publicized', data: { publicityStart: start, publicityEnd: end }, note: null }], ...over });
+  const calendar = createCalendar();
+
+  it('one list per period; rows hold only the name, the size and the proposed category', () => {
+    const doc = publicityList(
+      village,
+      [
+        publicized('2026-11-30', '2026-12-04', { headName: '甲', householdSize: 3, category: 'marginal', receiptNo: 'R-2', reportedOn: '2026-11-02' }),
+        publicized('2026-11-30', '2026-12-04', { headName: '乙', householdSize: null, category: 'above_line', receiptNo: 'R-1', reportedOn: '2026-11-01' }),
+        publicized('2026-12-07', '2026-12-11', { headName: '丙', receiptNo: 'R-3' }),
+        lead({ headName: '未公示' }),
+      ],
+      { county: '12317', township: null },
+      'working',
+      calendar,
+    );
+    expect(doc.lists).toEqual([
+      { start: '2026-11-30', end: '2026-12-04', days: 5, working: true, rows: [{ headName: '乙', group: null, householdSize: null, category: null }, { headName: '甲', group: null, householdSize: 3, category: 'marginal' }] },
+      { start: '2026-12-07', end: '2026-12-11', days: 5, working: true, rows: [{ headName: '丙', group: null, householdSize: 4, category: 'unstable_escaped' }] },
+    ]);
+    expect(doc.supervision).toEqual({ county: '12317', township: null });
+    // nothing private in the whole document, whatever the leads held
+    const text = JSON.stringify(doc);
+    for (const secret of ['13912345678', '53092519900101123X', 'illness', 'flood', '山洪', '2000', '8000']) expect(text).not.toContain(secret);
+  });
+
+  it('counts the period\'s days as the deployment counts the publicity: calendar days, or working days without the weekend', () => {
+    const days = (type: 'calendar' | 'working') => publicityList(village, [publicized('2026-12-04', '2026-12-10')], { county: null, township: null }, type, calendar).lists[0]!.days;
+    expect(days('calendar')).toBe(7); // Friday to Thursday
+    expect(days('working')).toBe(5);
+  });
+});
