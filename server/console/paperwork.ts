@@ -112,3 +112,39 @@ export function publicityList(
     lists: [...periods.values()].sort((a, b) => String(a.start).localeCompare(String(b.start))),
   };
 }
+
+export type CheckForm = ReturnType<typeof checkForm>;
+const HELP_RECORDS = ['green_channel', 'plan', 'follow_up'];
+
+/**
+ * 风险稳定消除核查表 (annex 4) for a confirmed household: its category as confirmed, this year's monitoring line,
+ * the income items as the household gave them (blank where not known), the four guarantees from the report, and
+ * the help recorded since (green channel, plan, follow-ups, each with its date and note). The check's own answer
+ * and the signatures are the people's to write.
+ */
+export function checkForm(lead: LeadDoc, opts: { phones: 'full' | 'masked'; line: { yuan: number; year: number } | null; day: (at: string) => string }) {
+  const i = lead.income;
+  const yuan = (v: unknown): number | null => (v && typeof v === 'object' && (v as { kind?: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
+  const confirmed = [...lead.events].reverse().find((e) => e.to === 'confirmed')?.data as { category?: unknown } | null | undefined;
+  return {
+    id: lead.id,
+    receiptNo: lead.receiptNo,
+    place: { township: lead.township.name, village: lead.village.name },
+    headName: lead.headName,
+    risks: Array.isArray(lead.risks) ? (lead.risks as string[]) : [],
+    disasterType: typeof lead.disasterType === 'string' ? lead.disasterType : null,
+    category: typeof confirmed?.category === 'string' && (CATEGORIES as readonly string[]).includes(confirmed.category) ? confirmed.category : null,
+    householdSize: numberOrNull(lead.householdSize),
+    labourers: numberOrNull(lead.labourers),
+    phone: opts.phones === 'full' ? lead.phone : maskPhone(lead.phone),
+    line: opts.line,
+    /** 工资性, 生产经营性, 财产性, 转移性 income, 生产经营性支出, 家庭年纯收入, 年人均纯收入 */
+    income: { wages: yuan(i.A28), business: yuan(i.A29), property: yuan(i.A30), transfers: yuan(i.A31), costs: yuan(i.A32), net: i.A33, perCapita: i.A34 },
+    period: incomePeriod(lead.reportedOn),
+    housing: guaranteed(lead.guarantees.A23),
+    education: guaranteed(lead.guarantees.A24),
+    medical: guaranteed(lead.guarantees.A26),
+    water: guaranteed(lead.guarantees.A25),
+    help: lead.events.filter((e) => HELP_RECORDS.includes(e.kind)).map((e) => ({ on: opts.day(e.at), kind: e.kind, note: e.note })),
+  };
+}

@@ -8,6 +8,8 @@ import { logOperatorRead } from '../intake/leads.ts';
 import { createQueries, RECEIPT_SHAPE } from '../intake/queries.ts';
 import type { Stage } from '../intake/procedure.ts';
 import { createPrinter, type PrintKind } from './print.ts';
+import { createExports } from '../intake/export.ts';
+import { localDate } from '../time.ts';
 
 /**
  * `npm run cli -- print <kind> --lead <receipt or id> | --village <code> --out file.html`: the console's print
@@ -15,7 +17,7 @@ import { createPrinter, type PrintKind } from './print.ts';
  * reads as the county: phones whole (the visit form is the village cadre's), and each print is in the access log
  * (the door: cli).
  */
-export type PrintRequest = { kind: PrintKind; lead?: string | undefined; village?: string | undefined; out: string; lng: Language };
+export type PrintRequest = { kind: PrintKind; lead?: string | undefined; village?: string | undefined; county?: string | undefined; out: string; lng: Language };
 
 export async function printCommand(ctx: { config: Config; db: Database; crypto: Crypto }, req: PrintRequest, now = new Date()): Promise<{ ok: true; households: number } | { ok: false; problem: string }> {
   const { config, db, crypto } = ctx;
@@ -41,20 +43,29 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
 
   let html: string;
   let ids: string[];
+  if (req.kind === 'summary') {
+    // counts only: nothing of a household, nothing for the access log
+    const county = deployment.counties.find((c) => c.code === req.county);
+    if (!county) return { ok: false, problem: 'print summary takes --county <6-digit code of a county in the deployment>' };
+    const rows = await createExports({ db, crypto, deployment }).summaryRows({ kind: 'county', code: county.code });
+    writeFileSync(req.out, printer.summary(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), standalone: true }), { mode: 0o600 });
+    return { ok: true, households: rows.reduce((n, r) => n + r.households, 0) };
+  }
   if (req.lead) {
-    if (req.kind !== 'visit') return { ok: false, problem: `print ${req.kind} takes --village <12-digit code>` };
+    if (req.kind === 'publicity') return { ok: false, problem: 'print publicity takes --village <12-digit code>' };
     const found = await findLead(req.lead);
     if (!found) return { ok: false, problem: `No lead ${req.lead} (a receipt number such as 530925-20261202-0001, or a lead id).` };
-    html = await printer.visit([found], { lng: req.lng, phones: 'full', linkOf, standalone: true });
+    if (req.kind === 'check' && found.stage !== 'confirmed') return { ok: false, problem: `Lead ${found.receiptNo} is not confirmed: only a confirmed household has a risk-elimination check form.` };
+    html = req.kind === 'check' ? printer.check(found, { lng: req.lng, phones: 'full', now, standalone: true }) : await printer.visit([found], { lng: req.lng, phones: 'full', linkOf, standalone: true });
     ids = [found.id];
-  } else if (req.village) {
+  } else if (req.village && req.kind !== 'check') {
     const v = places.villages.get(req.village);
     if (!v) return { ok: false, problem: `No village ${req.village} in the deployment (12-digit division code).` };
     const leads = await leadsOf(req.village, req.kind === 'visit' ? ['received', 'assigned'] : ['publicized']);
     html = req.kind === 'visit' ? await printer.visit(leads, { lng: req.lng, phones: 'full', linkOf, standalone: true, village: `${v.township.name}${v.village.name}` }) : printer.publicity(req.village, leads, { lng: req.lng, standalone: true });
     ids = leads.map((l) => l.id);
   } else {
-    return { ok: false, problem: 'Say which: --lead <receipt or id> or --village <12-digit code>.' };
+    return { ok: false, problem: req.kind === 'check' ? 'print check takes --lead <receipt or id>' : 'Say which: --lead <receipt or id> or --village <12-digit code>.' };
   }
   writeFileSync(req.out, html, { mode: 0o600 });
   await logOperatorRead(db, ids, `print_${req.kind}`, now);

@@ -5,7 +5,10 @@ import { REPO_ROOT } from '../config.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import type { Language } from '../i18n.ts';
 import { createCalendar } from '../reminders/calendar.ts';
-import { publicityList, visitForm, type LeadDoc } from './paperwork.ts';
+import { checkForm, publicityList, visitForm, type LeadDoc } from './paperwork.ts';
+import { incomeLineFor } from '../deployment.ts';
+import { localDate } from '../time.ts';
+import type { Exports } from '../intake/export.ts';
 import { helpers, render } from './views.ts';
 
 /**
@@ -14,7 +17,7 @@ import { helpers, render } from './views.ts';
  * stylesheet inside (it opens from disk, with no server behind it).
  */
 
-export const PRINT_KINDS = ['visit', 'publicity'] as const;
+export const PRINT_KINDS = ['visit', 'publicity', 'check', 'summary'] as const;
 export type PrintKind = (typeof PRINT_KINDS)[number];
 
 type Page = {
@@ -45,6 +48,23 @@ export function createPrinter(deps: { deployment: Deployment }) {
       return render('print/visit', { ...frame(opts), title, forms });
     },
 
+    /** 风险稳定消除核查表 of a confirmed household, with the line of the year it is checked in (`now`). */
+    check(lead: LeadDoc, opts: Page & { phones: 'full' | 'masked'; now: Date }): string {
+      const v = places.villages.get(lead.village.code);
+      const tz = deps.deployment.timezone;
+      const year = Number(localDate(opts.now, tz).slice(0, 4));
+      const line = v ? incomeLineFor(deps.deployment, v.county.province.code, year) : undefined;
+      const form = checkForm(lead, { phones: opts.phones, line: line ? { yuan: line.yuanPerPerson, year: line.year } : null, day: (at) => localDate(new Date(at), tz) });
+      const h = helpers(opts.lng);
+      return render('print/check', { ...frame(opts), title: `${h.t('paper.title_check')} ${lead.receiptNo}`, form });
+    },
+
+    /** 入户排查情况汇总表 (annex 2) of a place: the rows the XLSX export's sheet holds. */
+    summary(placeName: string, rows: SummaryRow[], opts: Page & { today: string }): string {
+      const h = helpers(opts.lng);
+      return render('print/summary', { ...frame(opts), title: `${placeName} ${h.tc('export.summary.title')}`, place: placeName, rows, today: opts.today });
+    },
+
     /** 公示名单 of a village, from its leads in publicity. */
     publicity(villageCode: string, leads: LeadDoc[], opts: Page): string {
       const v = places.villages.get(villageCode);
@@ -63,3 +83,4 @@ export function createPrinter(deps: { deployment: Deployment }) {
 }
 
 export type Printer = ReturnType<typeof createPrinter>;
+type SummaryRow = Awaited<ReturnType<Exports['summaryRows']>>[number];

@@ -632,6 +632,20 @@ export function consoleRouter(deps: ConsoleDeps) {
     await logRead(v, [id], 'print_visit');
     res.type('html').send(await printer.visit([lead], { lng: v.lng, phones: phonesFor(v), linkOf: leadLink, back: `/console/leads/${id}` }));
   });
+  r.get('/print/check/:id', async (req: Req, res) => {
+    const v = req.viewer!;
+    const id = String(req.params.id);
+    const lead = isLeadId(id) ? await queries.get(v.actor.scope, id, now()) : undefined;
+    if (!lead) return page(res, 'message', v.lng, { ...chrome(req), title: 'lead.not_found_title', text: 'lead.not_found' }, 404);
+    if (lead.stage !== 'confirmed') return page(res, 'message', v.lng, { ...chrome(req), title: 'paper.title_check', text: 'paper.check.not_confirmed', back: `/console/leads/${id}` }, 409);
+    await logRead(v, [id], 'print_check');
+    res.type('html').send(printer.check(lead, { lng: v.lng, phones: phonesFor(v), now: now(), back: `/console/leads/${id}` }));
+  });
+  r.get('/print/summary', async (req: Req, res) => {
+    const v = req.viewer!;
+    const rows = await exports.summaryRows(v.actor.scope);
+    res.type('html').send(printer.summary(placeName(v.staff.placeCode), rows, { lng: v.lng, today: localDate(now(), tz), back: '/console' }));
+  });
   r.get('/print/visit', async (req: Req, res) => {
     const v = req.viewer!;
     const village = villageOf(v, req.query.village);

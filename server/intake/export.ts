@@ -197,7 +197,36 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     );
   }
 
+  /**
+   * 入户排查情况汇总表 (annex 2), one row per village of the place: households reported, by household type, and the
+   * newly confirmed ones (households, persons) in all and by category. The sheet of the XLSX export and the
+   * console's print page read these same rows.
+   */
+  async function summaryRows(scope: Scope) {
+    const cats = ['unstable_escaped', 'marginal', 'sudden_hardship'];
+    const groups = await summary(scope);
+    const villages = [...places.villages.values()].filter(({ village, township, county }) =>
+      (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code,
+    );
+    return villages.map(({ village, township }) => {
+      const g = groups.filter((x) => x.village_code === village.code);
+      const count = (f: (x: (typeof g)[number]) => boolean, persons = false) => g.filter(f).reduce((acc, x) => acc + Number(persons ? x.persons : x.n), 0);
+      const confirmed = (c?: string): [number, number] => [count((x) => (c ? x.confirmed === c : x.confirmed !== null)), count((x) => (c ? x.confirmed === c : x.confirmed !== null), true)];
+      return {
+        code: village.code,
+        region: `${township.name}${village.name}`,
+        households: count(() => true),
+        ordinary: count((x) => x.htype === 'ordinary' || x.htype === 'unsure'),
+        escaped: count((x) => x.htype === 'escaped'),
+        monitored: count((x) => x.htype === 'monitored'),
+        /** [households, persons]: all, then 脱贫不稳定户, 边缘易致贫户, 突发严重困难户 */
+        newMonitored: [confirmed(), ...cats.map((c) => confirmed(c))],
+      };
+    });
+  }
+
   return {
+    summaryRows,
     /**
      * One lead's fields in the order and words of the official form, valued exactly as the exports value them
      * (the console's lead page shows these): undefined outside the scope.
@@ -275,22 +304,14 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       const head2 = ['', '', '', '', '', ...group, ...group, ...group, ''];
       const head3 = ['', '', '', '', '', ...Array(12).fill(0).map((_, i) => (i % 2 === 0 ? k('hh') : k('persons'))), ...Array(12).fill(0).map((_, i) => (i % 2 === 0 ? k('hh') : k('persons'))), ...Array(8).fill(0).map((_, i) => (i % 2 === 0 ? k('hh') : k('persons'))), ''];
       for (const h of [head1, head2, head3]) s.addRow(h).commit();
-      const groups = await summary(scope);
-      const villages = [...places.villages.values()].filter(({ village, township, county }) =>
-        (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code,
-      );
-      for (const { village, township } of villages) {
-        const g = groups.filter((x) => x.village_code === village.code);
-        const count = (f: (x: (typeof g)[number]) => boolean, persons = false) => g.filter(f).reduce((acc, x) => acc + Number(persons ? x.persons : x.n), 0);
-        const confirmed = (c?: string) => [count((x) => (c ? x.confirmed === c : x.confirmed !== null)), count((x) => (c ? x.confirmed === c : x.confirmed !== null), true)];
+      for (const row of await summaryRows(scope)) {
         s.addRow([
-          textCell(`${township.name}${village.name}`),
-          count(() => true),
-          count((x) => x.htype === 'ordinary' || x.htype === 'unsure'),
-          count((x) => x.htype === 'escaped'),
-          count((x) => x.htype === 'monitored'),
-          ...confirmed(),
-          ...cats.flatMap((c) => confirmed(c)),
+          textCell(row.region),
+          row.households,
+          row.ordinary,
+          row.escaped,
+          row.monitored,
+          ...row.newMonitored.flat(),
           ...Array(16).fill(null),
           k('remark_text'),
         ]).commit();

@@ -176,6 +176,59 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
     await other.ctx.close();
   });
 
+  test('the risk-elimination check form: one A4 sheet for a confirmed household, its category, line, incomes and help; refused before confirmation', async () => {
+    const village = '530925101207'; // 邦迈村
+    const at = (d: string) => new Date(`${d}T02:00:00Z`);
+    const l = await w.lead({ villageCode: village, headName: '杨大爹', phone: '13988887777', risks: ['illness'] }, at('2026-11-02'));
+    expect((await w.app.intake.record(l.id, 'green_channel', { note: '先发临时救助' }, 'test', at('2026-11-03'))).ok).toBe(true);
+    for (const [m, d] of [
+      [{ to: 'visited', judgement: 'fits' }, '2026-11-04'],
+      [{ to: 'compared' }, '2026-11-04'],
+      [{ to: 'publicized', publicityStart: '2026-11-05', publicityEnd: '2026-11-11' }, '2026-11-05'],
+      [{ to: 'township_reviewed' }, '2026-11-12'],
+      [{ to: 'confirmed', category: 'sudden_hardship' }, '2026-11-13'],
+    ] as const)
+      expect((await w.app.intake.move(l.id, { ...m }, 'test', at(d))).ok).toBe(true);
+    expect((await w.app.intake.record(l.id, 'plan', { contactPerson: '王村医', note: '医疗救助' }, 'test', at('2026-11-14'))).ok).toBe(true);
+    const { ctx, page } = await login('officer');
+    await page.goto(`${w.app.baseUrl}/console/leads/${l.id}`);
+    await page.getByRole('link', { name: '风险稳定消除核查表' }).click();
+    await expect.poll(() => page.url()).toContain(`/console/print/check/${l.id}`);
+    const pdf = await pdfOf(page, `/print/check/${l.id}`);
+    expect(pdf.pages).toHaveLength(1);
+    expect(pdf.pages[0]!.size).toEqual({ width: 595, height: 842 });
+    const text = pdf.pages[0]!.text;
+    for (const want of ['风险稳定消除核查表', '杨大爹', '突发严重困难户', '6,000 元（2020 年标准）', '2026-11-03 绿色通道先行救助：先发临时救助', '2026-11-14 帮扶计划：医疗救助', '监测对象签字', '139****7777'])
+      expect(text.replace(/\s+/g, ' ')).toContain(want);
+    expect(text).not.toContain('13988887777');
+    await screenshot(page, 'print-check-desktop');
+    // a lead not yet confirmed has none
+    const open = leads.get(VISIT[1])![0]!;
+    expect((await page.goto(`${w.app.baseUrl}/console/print/check/${open.id}`))!.status()).toBe(409);
+    expect(await page.locator('main, body').first().textContent()).toContain('只有已确定的监测对象才有风险稳定消除核查表。');
+    await ctx.close();
+  });
+
+  test('入户排查情况汇总表: opened from the home page, on A4 turned sideways, the header on every page, each village\'s row on one page with its counts', async () => {
+    const { ctx, page } = await login('officer');
+    await page.goto(`${w.app.baseUrl}/console`);
+    await page.getByRole('link', { name: '入户排查情况汇总表' }).click();
+    await expect.poll(() => page.url()).toContain('/console/print/summary');
+    const pdf = await pdfOf(page, '/print/summary');
+    for (const p of pdf.pages) {
+      expect(p.size).toEqual({ width: 842, height: 595 }); // A4 landscape
+      expect(p.text).toContain('新识别纳入监测户情况');
+    }
+    const all = pdf.pages.map((p) => p.text).join('\n');
+    // 闷乐村: 40 ordinary households reported, none confirmed; each village on one page
+    const line = pdf.pages.flatMap((p) => p.lines).find((l) => l.startsWith('勐勐镇闷乐村'));
+    expect(line?.split(' ').slice(1, 5)).toEqual(['40', '0', '0', '40']);
+    for (const v of ['勐勐镇千蚌村', '勐库镇冰岛村']) expect(pdf.pages.filter((p) => p.text.includes(v))).toHaveLength(1);
+    expect(all).toContain('填报单位(盖章)');
+    await screenshot(page, 'print-summary-desktop');
+    await ctx.close();
+  });
+
   test('`npm run cli -- print`: the same documents as files that open from disk, stylesheet inside; written to the access log as the command line', async () => {
     const config = w.app.config;
     const crypto = createCrypto(resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: w.app.db.kind === 'pglite' }).key);
@@ -204,6 +257,13 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
     expect(l.pages[1]!.text).toContain('户主姓名');
     expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'visit', lead: '530925-20990101-0001', out: one, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
     expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'publicity', village: '530925999999', out: list, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
+    const summary = join(dir, 'summary.html');
+    const households = await w.app.db.prisma.lead.count();
+    expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'summary', county: '530925', out: summary, lng: 'zh-CN' }, now)).toEqual({ ok: true, households });
+    const sum = await asFile(summary);
+    expect(sum.pages[0]!.size).toEqual({ width: 842, height: 595 });
+    expect(sum.pages.flatMap((p) => p.lines).find((line) => line.startsWith('勐勐镇大荒田村'))?.split(' ').slice(1, 5)).toEqual(['12', '0', '0', '12']);
+    expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'summary', county: '999999', out: summary, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
     const rows = await w.app.db.prisma.accessLog.findMany({ where: { leadId: first.id, via: 'cli' } });
     expect(rows.map((r) => [r.action, r.staffId])).toEqual([['print_visit', null]]);
     await ctx.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { incomePeriod, publicityList, visitForm, type LeadDoc } from '../../server/console/paperwork.ts';
+import { checkForm, incomePeriod, publicityList, visitForm, type LeadDoc } from '../../server/console/paperwork.ts';
 import { createCalendar } from '../../server/reminders/calendar.ts';
 
 // The documents' data from a lead, field by field: each value is the answer it comes from, and what the household
@@ -132,5 +132,49 @@ describe('公示名单 from the leads in publicity', () => {
     const days = (type: 'calendar' | 'working') => publicityList(village, [publicized('2026-12-04', '2026-12-10')], { county: null, township: null }, type, calendar).lists[0]!.days;
     expect(days('calendar')).toBe(7); // Friday to Thursday
     expect(days('working')).toBe(5);
+  });
+});
+
+describe('风险稳定消除核查表 from a confirmed lead', () => {
+  const ev = (at: string, kind: string, over: Record<string, unknown> = {}) => ({ at, actor: 'staff:x', kind, from: null, to: null, data: null, note: null, ...over });
+  const confirmed = lead({
+    stage: 'confirmed',
+    events: [
+      ev('2026-11-03T02:00:00.000Z', 'green_channel', { note: '先发临时救助 2000 元' }),
+      ev('2026-11-13T02:00:00.000Z', 'move', { from: 'township_reviewed', to: 'confirmed', data: { category: 'marginal' } }),
+      ev('2026-11-14T02:00:00.000Z', 'plan', { note: '医疗救助，申请低保' }),
+      ev('2026-11-20T02:00:00.000Z', 'note', { note: '电话打不通' }),
+      ev('2026-12-14T02:00:00.000Z', 'follow_up', { note: '已报销住院费' }),
+    ],
+  });
+  const day = (at: string) => at.slice(0, 10);
+
+  it('takes the confirmed category, the line of the year, the income items as reported and the help recorded', () => {
+    const f = checkForm(confirmed, { phones: 'masked', line: { yuan: 7200, year: 2026 }, day });
+    expect(f).toMatchObject({
+      headName: '张老汉',
+      category: 'marginal', // as confirmed, not the preliminary unstable_escaped
+      householdSize: 4,
+      labourers: 2,
+      phone: '139****5678',
+      line: { yuan: 7200, year: 2026 },
+      income: { wages: 8000, business: 0, property: 0, transfers: 2000, costs: 2000, net: 8000, perCapita: 2000 },
+      housing: false,
+      education: true,
+      medical: true,
+      water: null,
+      risks: ['illness', 'disaster'],
+    });
+    // help: the green channel, the plan and the follow-up, not a note
+    expect(f.help).toEqual([
+      { on: '2026-11-03', kind: 'green_channel', note: '先发临时救助 2000 元' },
+      { on: '2026-11-14', kind: 'plan', note: '医疗救助，申请低保' },
+      { on: '2026-12-14', kind: 'follow_up', note: '已报销住院费' },
+    ]);
+  });
+
+  it('leaves blank what is not known: no line, no income, no size, no labourers', () => {
+    const f = checkForm(lead({ ...confirmed, householdSize: null, labourers: null, income: { A28: null, A29: amount(500), A30: null, A31: null, A32: null, A33: null, A34: null, A35: null, A36: null, A37: null, A38: null, line: null, lineYear: null } }), { phones: 'full', line: null, day });
+    expect(f).toMatchObject({ line: null, householdSize: null, labourers: null, income: { wages: null, business: 500, property: null, transfers: null, costs: null, net: null, perCapita: null } });
   });
 });
