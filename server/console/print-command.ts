@@ -4,10 +4,10 @@ import type { Crypto } from '../crypto.ts';
 import type { Database } from '../db/index.ts';
 import { placeIndex } from '../deployment.ts';
 import type { Language } from '../i18n.ts';
-import { logOperatorRead } from '../intake/leads.ts';
+import { isLeadId, logOperatorRead } from '../intake/leads.ts';
 import { createQueries, RECEIPT_SHAPE } from '../intake/queries.ts';
 import type { Stage } from '../intake/procedure.ts';
-import { createPrinter, type PrintKind } from './print.ts';
+import { createPrinter, villageLeads, type PrintKind } from './print.ts';
 import { createExports } from '../intake/export.ts';
 import { localDate } from '../time.ts';
 
@@ -28,18 +28,7 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
   const base = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/$/, '');
   const linkOf = (id: string) => `${base}/console/leads/${id}`;
 
-  async function leadsOf(village: string, stages: Stage[]) {
-    const county = { kind: 'county' as const, code: places.villages.get(village)!.county.code };
-    const docs = [];
-    for (const stage of stages) {
-      const list = await queries.list(county, { village, stage }, { limit: 200, sort: 'received' }, now);
-      for (const l of list.items) {
-        const doc = await queries.get(county, l.id, now);
-        if (doc) docs.push(doc);
-      }
-    }
-    return docs.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.receiptNo.localeCompare(b.receiptNo));
-  }
+  const leadsOf = (village: string, stages: Stage[]) => villageLeads(queries, { kind: 'county', code: places.villages.get(village)!.county.code }, village, stages, now);
 
   let html: string;
   let ids: string[];
@@ -74,7 +63,7 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
   async function findLead(key: string) {
     for (const county of deployment.counties) {
       const scope = { kind: 'county' as const, code: county.code };
-      if (/^[0-9a-f-]{36}$/i.test(key)) {
+      if (isLeadId(key.toLowerCase())) {
         const doc = await queries.get(scope, key.toLowerCase(), now);
         if (doc) return doc;
       } else if (RECEIPT_SHAPE.test(key)) {

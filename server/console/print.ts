@@ -9,6 +9,9 @@ import { checkForm, publicityList, visitForm, type LeadDoc } from './paperwork.t
 import { incomeLineFor } from '../deployment.ts';
 import { localDate } from '../time.ts';
 import type { Exports } from '../intake/export.ts';
+import { decodeCursor, type Queries } from '../intake/queries.ts';
+import type { Scope } from '../intake/tokens.ts';
+import type { Stage } from '../intake/procedure.ts';
 import { helpers, render } from './views.ts';
 
 /**
@@ -27,6 +30,26 @@ type Page = {
   /** the file's own stylesheet (CLI) */
   standalone?: boolean;
 };
+
+/**
+ * Every lead of a village in these stages, whole (with their events), oldest receipt first: page after page, so a
+ * village of 206 households prints 206 sheets and a publicity list leaves nobody out.
+ */
+export async function villageLeads(queries: Queries, scope: Scope, village: string, stages: Stage[], now: Date): Promise<LeadDoc[]> {
+  const docs: LeadDoc[] = [];
+  for (const stage of stages) {
+    let after: ReturnType<typeof decodeCursor> | undefined;
+    do {
+      const page = await queries.list(scope, { village, stage }, { limit: 200, sort: 'received', ...(after ? { after } : {}) }, now);
+      for (const l of page.items) {
+        const doc = await queries.get(scope, l.id, now);
+        if (doc) docs.push(doc);
+      }
+      after = page.nextCursor ? decodeCursor(page.nextCursor) : undefined;
+    } while (after);
+  }
+  return docs.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.receiptNo.localeCompare(b.receiptNo));
+}
 
 export function createPrinter(deps: { deployment: Deployment }) {
   const places = placeIndex(deps.deployment);

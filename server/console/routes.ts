@@ -24,7 +24,7 @@ import { STAFF_ROLES, type StaffRole } from '../deployment.ts';
 import { addDays, daysBetween, localDate } from '../time.ts';
 import { csrfMatches, SESSION_IDLE_MS, type ConsoleAuth, type Session } from './auth.ts';
 import { hardshipChart, weeklyChart } from './charts.ts';
-import { createPrinter } from './print.ts';
+import { createPrinter, villageLeads } from './print.ts';
 import { helpers, render } from './views.ts';
 import { REPO_ROOT } from '../config.ts';
 import { routeGroup } from '../http/app.ts';
@@ -610,18 +610,7 @@ export function consoleRouter(deps: ConsoleDeps) {
   // ---- 打印: the paper of the procedure, pre-filled (print.ts) ----
   const printer = createPrinter({ deployment });
   const leadLink = (id: string) => `${deps.baseUrl().replace(/\/$/, '')}/console/leads/${id}`;
-  /** The leads of a village in these stages, whole (with their events), oldest receipt first. */
-  async function villageLeads(v: Viewer, village: string, stages: Stage[]) {
-    const docs = [];
-    for (const stage of stages) {
-      const list = await queries.list(v.actor.scope, { village, stage }, { limit: 200, sort: 'received' }, now());
-      for (const l of list.items) {
-        const doc = await queries.get(v.actor.scope, l.id, now());
-        if (doc) docs.push(doc);
-      }
-    }
-    return docs.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.receiptNo.localeCompare(b.receiptNo));
-  }
+  const villageLeadsOf = (v: Viewer, village: string, stages: Stage[]) => villageLeads(queries, v.actor.scope, village, stages, now());
   const villageOf = (v: Viewer, q: unknown) => (typeof q === 'string' && /^\d{12}$/.test(q) && places.villages.has(q) && inScope(v, q) ? q : undefined);
 
   r.get('/print/visit/:id', async (req: Req, res) => {
@@ -650,7 +639,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     const v = req.viewer!;
     const village = villageOf(v, req.query.village);
     if (!village) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
-    const leads = await villageLeads(v, village, ['received', 'assigned']);
+    const leads = await villageLeadsOf(v, village, ['received', 'assigned']);
     await logRead(v, leads.map((l) => l.id), 'print_visit');
     res.type('html').send(await printer.visit(leads, { lng: v.lng, phones: phonesFor(v), linkOf: leadLink, back: `/console/leads?village=${village}`, village: placeName(village) }));
   });
@@ -658,7 +647,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     const v = req.viewer!;
     const village = villageOf(v, req.query.village);
     if (!village) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
-    const leads = await villageLeads(v, village, ['publicized']);
+    const leads = await villageLeadsOf(v, village, ['publicized']);
     await logRead(v, leads.map((l) => l.id), 'print_publicity');
     res.type('html').send(printer.publicity(village, leads, { lng: v.lng, back: `/console/leads?village=${village}` }));
   });

@@ -191,9 +191,11 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     return db.prisma.$queryRawUnsafe<Array<{ village_code: string; htype: string | null; confirmed: string | null; n: bigint; persons: bigint }>>(
       `SELECT village_code, answers->>'householdType' AS htype, confirmed_category AS confirmed, count(*) AS n,
               coalesce(sum((answers->>'householdSize')::int), 0) AS persons
-       FROM lead WHERE ${column} = $1 AND stage NOT IN ('withdrawn', 'duplicate')
+       FROM lead WHERE ${column} = $1 AND ($2::uuid IS NULL OR contact_staff_id = $2::uuid) AND stage NOT IN ('withdrawn', 'duplicate')
        GROUP BY 1, 2, 3`,
       scope.code,
+      // a contact person counts the households assigned to them, as everywhere else
+      scope.contactStaffId ?? null,
     );
   }
 

@@ -128,6 +128,30 @@ describe('公示名单 from the leads in publicity', () => {
     for (const secret of ['13912345678', '53092519900101123X', 'illness', 'flood', '山洪', '2000', '8000']) expect(text).not.toContain(secret);
   });
 
+  it('reads the latest publicity of a lead, orders rows by receipt and lists by start; an inverted period has no day count', () => {
+    const twice = lead({
+      stage: 'publicized',
+      headName: '丁',
+      events: [
+        { at: '2026-11-01T02:00:00.000Z', actor: 'x', kind: 'move', from: 'compared', to: 'publicized', data: { publicityStart: '2026-11-02', publicityEnd: '2026-11-06' }, note: null },
+        { at: '2026-11-20T02:00:00.000Z', actor: 'x', kind: 'move', from: 'compared', to: 'publicized', data: { publicityStart: '2026-11-23', publicityEnd: '2026-11-27' }, note: null },
+      ],
+    });
+    const doc = publicityList(
+      village,
+      [publicized('2026-12-10', '2026-12-04', { headName: '戊', receiptNo: 'R-9' }), twice, publicized('2026-11-23', '2026-11-27', { headName: '己', reportedOn: '2026-10-01', receiptNo: 'R-9' })],
+      { county: null, township: null },
+      'calendar',
+      calendar,
+    );
+    expect(doc.lists.map((l) => [l.start, l.days, l.rows.map((r) => r.headName)])).toEqual([
+      ['2026-11-23', 5, ['己', '丁']],
+      ['2026-12-10', null, ['戊']],
+    ]);
+    // a size that is not a number is blank
+    expect(publicityList(village, [publicized('2026-11-23', '2026-11-27', { householdSize: Number.NaN })], { county: null, township: null }, 'calendar', calendar).lists[0]!.rows[0]!.householdSize).toBeNull();
+  });
+
   it('counts the period\'s days as the deployment counts the publicity: calendar days, or working days without the weekend', () => {
     const days = (type: 'calendar' | 'working') => publicityList(village, [publicized('2026-12-04', '2026-12-10')], { county: null, township: null }, type, calendar).lists[0]!.days;
     expect(days('calendar')).toBe(7); // Friday to Thursday
@@ -171,6 +195,13 @@ describe('风险稳定消除核查表 from a confirmed lead', () => {
       { on: '2026-11-14', kind: 'plan', note: '医疗救助，申请低保' },
       { on: '2026-12-14', kind: 'follow_up', note: '已报销住院费' },
     ]);
+  });
+
+  it('reads the latest confirmation, and no category it does not know', () => {
+    const again = lead({ ...confirmed, events: [...confirmed.events, ev('2026-12-20T02:00:00.000Z', 'move', { to: 'confirmed', data: { category: 'sudden_hardship' } })] });
+    expect(checkForm(again, { phones: 'full', line: null, day }).category).toBe('sudden_hardship');
+    const odd = lead({ ...confirmed, events: [ev('2026-11-13T02:00:00.000Z', 'move', { to: 'confirmed', data: { category: 'rich' } })] });
+    expect(checkForm(odd, { phones: 'full', line: null, day }).category).toBeNull();
   });
 
   it('leaves blank what is not known: no line, no income, no size, no labourers', () => {
