@@ -1,6 +1,7 @@
 import type { Queries } from '../intake/queries.ts';
 import { CATEGORIES } from '../intake/procedure.ts';
 import { maskPhone } from '../../bot/parse/phone.ts';
+import { money } from '../intake/export.ts';
 import type { Calendar } from '../reminders/calendar.ts';
 import { addDays } from '../time.ts';
 
@@ -124,7 +125,6 @@ const HELP_RECORDS = ['green_channel', 'plan', 'follow_up'];
  */
 export function checkForm(lead: LeadDoc, opts: { phones: 'full' | 'masked'; line: { yuan: number; year: number } | null; day: (at: string) => string }) {
   const i = lead.income;
-  const yuan = (v: unknown): number | null => (v && typeof v === 'object' && (v as { kind?: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
   const confirmed = [...lead.events].reverse().find((e) => e.to === 'confirmed')?.data as { category?: unknown } | null | undefined;
   return {
     id: lead.id,
@@ -139,7 +139,7 @@ export function checkForm(lead: LeadDoc, opts: { phones: 'full' | 'masked'; line
     phone: opts.phones === 'full' ? lead.phone : maskPhone(lead.phone),
     line: opts.line,
     /** 工资性, 生产经营性, 财产性, 转移性 income, 生产经营性支出, 家庭年纯收入, 年人均纯收入 */
-    income: { wages: yuan(i.A28), business: yuan(i.A29), property: yuan(i.A30), transfers: yuan(i.A31), costs: yuan(i.A32), net: i.A33, perCapita: i.A34 },
+    income: { wages: money(i.A28), business: money(i.A29), property: money(i.A30), transfers: money(i.A31), costs: money(i.A32), net: i.A33, perCapita: i.A34 },
     period: incomePeriod(lead.reportedOn),
     housing: guaranteed(lead.guarantees.A23),
     education: guaranteed(lead.guarantees.A24),

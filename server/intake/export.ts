@@ -96,7 +96,8 @@ async function* leadsOf(db: Database, scope: Scope, batch: number, filters: Lead
   }
 }
 
-const money = (v: unknown) => (v && typeof v === 'object' && (v as { kind: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
+/** An income answer's yuan, or null when it is not an amount (not known, refused). */
+export const money = (v: unknown): number | null => (v && typeof v === 'object' && (v as { kind: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
 const PRELIMINARY = new Set(['unstable_escaped', 'marginal', 'sudden_hardship']);
 
 export function createExports(deps: { db: Database; crypto: Crypto; deployment: Deployment; batchSize?: number }) {
