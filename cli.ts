@@ -47,7 +47,8 @@ const USAGE = `Usage: npm run cli -- <command>
   print visit|check|publicity --lead <receipt or id> | --village <12-digit code> --out <file.html> [--lang en]
                       the print-ready form as one HTML file (open it in a browser, print on A4): visit = 入户排查登记表
                       of one lead, or of every lead of the village awaiting a visit; check = 风险稳定消除核查表 of a
-                      confirmed lead; publicity = the village's 公示名单; summary --county <code> = 入户排查情况汇总表
+                      confirmed lead; publicity = the village's 公示名单; summary --county <code> = 入户排查情况汇总表;
+                      rollback --county <code> [--year YYYY|all] = 监测对象回退、清退情况统计表 (this year by default)
   deliveries list [--state pending|failed|sent|dead]
                       messages to staff (new reports, reminders) and their state
   deliveries retry <id>
@@ -255,23 +256,25 @@ async function run(argv: string[]): Promise<number> {
     case 'print visit':
     case 'print check':
     case 'print summary':
+    case 'print rollback':
     case 'print publicity': {
       const out = flag(argv, '--out');
       const lead = flag(argv, '--lead');
       const village = flag(argv, '--village');
       const county = flag(argv, '--county');
-      const wrong = command === 'summary' ? !county : (!lead && !village) || (lead && command === 'publicity') || (village && command === 'check');
+      const year = flag(argv, '--year');
+      const wrong = command === 'summary' || command === 'rollback' ? !county || (year !== undefined && command !== 'rollback') : (!lead && !village) || (lead && command === 'publicity') || (village && command === 'check');
       if (!out || wrong) {
-        console.error('Usage: npm run cli -- print visit|check --lead 530925-20261202-0001 --out form.html\n       npm run cli -- print visit|publicity --village 530925102208 --out list.html\n       npm run cli -- print summary --county 530925 --out summary.html');
+        console.error('Usage: npm run cli -- print visit|check --lead 530925-20261202-0001 --out form.html\n       npm run cli -- print visit|publicity --village 530925102208 --out list.html\n       npm run cli -- print summary --county 530925 --out summary.html\n       npm run cli -- print rollback --county 530925 [--year 2026|all] --out rollback.html');
         return 2;
       }
       return withDatabase(async (ctx) => {
-        const r = await printCommand(ctx, { kind: command as PrintKind, lead, village, county, out, lng: flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN' });
+        const r = await printCommand(ctx, { kind: command as PrintKind, lead, village, county, year, out, lng: flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN' });
         if (!r.ok) {
           console.error(r.problem);
           return 1;
         }
-        console.log(`Wrote ${out} (${r.households} household(s)); open it in a browser and print on A4.${command === 'publicity' || command === 'summary' ? '' : ' It holds phone numbers: keep it safe.'}`);
+        console.log(`Wrote ${out} (${r.households} household(s)); open it in a browser and print on A4.${command === 'publicity' || command === 'summary' ? '' : command === 'rollback' ? ' It holds ID numbers: keep it safe.' : ' It holds phone numbers: keep it safe.'}`);
         return 0;
       });
     }

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Crypto } from '../crypto.ts';
 import type { Database } from '../db/index.ts';
 import { placeIndex } from '../deployment.ts';
-import type { Language } from '../i18n.ts';
+import { tFor, type Language } from '../i18n.ts';
 import { isLeadId, logOperatorRead } from '../intake/leads.ts';
 import { createQueries, RECEIPT_SHAPE } from '../intake/queries.ts';
 import type { Stage } from '../intake/procedure.ts';
@@ -17,7 +17,7 @@ import { localDate } from '../time.ts';
  * reads as the county: phones whole (the visit form is the village cadre's), and each print is in the access log
  * (the door: cli).
  */
-export type PrintRequest = { kind: PrintKind; lead?: string | undefined; village?: string | undefined; county?: string | undefined; out: string; lng: Language };
+export type PrintRequest = { kind: PrintKind; lead?: string | undefined; village?: string | undefined; county?: string | undefined; year?: string | undefined; out: string; lng: Language };
 
 export async function printCommand(ctx: { config: Config; db: Database; crypto: Crypto }, req: PrintRequest, now = new Date()): Promise<{ ok: true; households: number } | { ok: false; problem: string }> {
   const { config, db, crypto } = ctx;
@@ -39,6 +39,19 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
     const rows = await createExports({ db, crypto, deployment }).summaryRows({ kind: 'county', code: county.code });
     writeFileSync(req.out, printer.summary(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), standalone: true }), { mode: 0o600 });
     return { ok: true, households: rows.reduce((n, r) => n + r.households, 0) };
+  }
+  if (req.kind === 'rollback') {
+    const county = deployment.counties.find((c) => c.code === req.county);
+    if (!county) return { ok: false, problem: 'print rollback takes --county <6-digit code of a county in the deployment>' };
+    const year = req.year === undefined ? Number(localDate(now, deployment.timezone).slice(0, 4)) : req.year === 'all' ? 'all' : /^20\d\d$/.test(req.year) ? Number(req.year) : undefined;
+    if (year === undefined) return { ok: false, problem: '--year takes a year such as 2026, or all' };
+    const rows = await createExports({ db, crypto, deployment }).rollbackRows({ kind: 'county', code: county.code }, year === 'all' ? undefined : year);
+    const t = tFor(req.lng, 'console');
+    const period = year === 'all' ? t('paper.rollback.all_years') : t('paper.rollback.year', { year });
+    writeFileSync(req.out, printer.rollback(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), period, standalone: true }), { mode: 0o600 });
+    const ids = [...new Set(rows.map((r) => r.leadId))];
+    await logOperatorRead(db, ids, 'print_rollback', now);
+    return { ok: true, households: ids.length };
   }
   if (req.lead) {
     if (req.kind === 'publicity') return { ok: false, problem: 'print publicity takes --village <12-digit code>' };

@@ -20,7 +20,7 @@ import { helpers, render } from './views.ts';
  * stylesheet inside (it opens from disk, with no server behind it).
  */
 
-export const PRINT_KINDS = ['visit', 'publicity', 'check', 'summary'] as const;
+export const PRINT_KINDS = ['visit', 'publicity', 'check', 'summary', 'rollback'] as const;
 export type PrintKind = (typeof PRINT_KINDS)[number];
 
 type Page = {
@@ -88,6 +88,12 @@ export function createPrinter(deps: { deployment: Deployment }) {
       return render('print/summary', { ...frame(opts), title: `${placeName} ${h.tc('export.summary.title')}`, place: placeName, rows, today: opts.today });
     },
 
+    /** 监测对象回退、清退情况统计表 (annex 5) of a county: `period` says which year's records (or all). */
+    rollback(placeName: string, rows: RollbackRow[], opts: Page & { today: string; period: string; xlsx?: string; years?: Array<{ label: string; href: string; current: boolean }> }): string {
+      const h = helpers(opts.lng);
+      return render('print/rollback', { ...frame(opts), title: `${placeName} ${h.t('paper.title_rollback')}`, place: placeName, rows, today: opts.today, period: opts.period, xlsx: opts.xlsx, years: opts.years ?? [] });
+    },
+
     /** 公示名单 of a village, from its leads in publicity. */
     publicity(villageCode: string, leads: LeadDoc[], opts: Page): string {
       const v = places.villages.get(villageCode);
@@ -107,3 +113,4 @@ export function createPrinter(deps: { deployment: Deployment }) {
 
 export type Printer = ReturnType<typeof createPrinter>;
 type SummaryRow = Awaited<ReturnType<Exports['summaryRows']>>[number];
+type RollbackRow = Awaited<ReturnType<Exports['rollbackRows']>>[number];

@@ -14,7 +14,7 @@ import { isLeadId } from '../intake/leads.ts';
 import { decodeCursor, type LeadFilters, type LeadSort, type Queries } from '../intake/queries.ts';
 import type { Exports, PhoneShown } from '../intake/export.ts';
 import type { Outbox } from '../intake/outbox.ts';
-import { canMove, CATEGORIES, FINAL, RECORD_ROLES, rolesFor, STAGES, type Move, type MoveRefusal, type Stage } from '../intake/procedure.ts';
+import { canMove, CATEGORIES, FINAL, monitoringOf, RECORD_KINDS, RECORD_ROLES, rolesFor, STAGES, type Move, type MoveRefusal, type Stage } from '../intake/procedure.ts';
 import { ASSESSED_CATEGORIES, RISK_TYPES } from '../intake/assessment.ts';
 import { oneLine, paragraph } from '../text.ts';
 import type { Tokens } from '../intake/tokens.ts';
@@ -68,7 +68,7 @@ type QueueQuery = z.infer<typeof queueQuery>;
 const moveForm = z.object({
   _csrf: z.string(),
   to: z.enum(STAGES).optional(),
-  record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'note']).optional(),
+  record: z.enum(RECORD_KINDS).optional(),
   judgement: opt(z.enum(['fits', 'does_not_fit'])),
   reason: opt(paragraph(500).trim()),
   note: opt(paragraph(1000).trim()),
@@ -483,8 +483,12 @@ export function consoleRouter(deps: ConsoleDeps) {
     const facts = { stage, judgement: judgement?.judgement, contactStaffId: clocks?.lead.contactStaffId ?? null };
     const role = v.staff.role;
     const moves = STAGES.filter((to) => canMove(stage, to) && rolesFor({ move: to }, facts).includes(role));
+    const monitoring = monitoringOf(lead.events);
     const records = (Object.keys(RECORD_ROLES) as RecordKind[]).filter((k) => {
       if (!RECORD_ROLES[k].includes(role)) return false;
+      if (monitoring.removed) return k === 'note';
+      if (k === 'rollback') return stage === 'confirmed' && monitoring.riskEliminated;
+      if (k === 'removal') return stage === 'confirmed';
       if (k === 'plan') return stage === 'confirmed';
       if (k === 'follow_up' || k === 'risk_eliminated') return stage === 'confirmed' && facts.contactStaffId === v.staff.id;
       if (k === 'green_channel') return !FINAL.includes(stage);
@@ -519,6 +523,7 @@ export function consoleRouter(deps: ConsoleDeps) {
         next: clocks?.clocks.next,
         moves,
         records,
+        removed: monitoring.removed,
         contacts,
         contactPerson,
         twins: twins.items,
@@ -673,6 +678,35 @@ export function consoleRouter(deps: ConsoleDeps) {
     if (placeKindOf(req.viewer!.staff.role) !== 'county') return page(res, 'message', req.viewer!.lng, { ...chrome(req), title: 'county_only_title', text: 'county_only' }, 403);
     next();
   };
+
+  // 监测对象回退、清退情况统计表 (annex 5): the county's, of one year (this one unless ?year=YYYY) or ?year=all
+  const rollbackYear = (q: unknown): number | 'all' | undefined => {
+    if (q === undefined) return Number(localDate(now(), tz).slice(0, 4));
+    if (q === 'all') return 'all';
+    return typeof q === 'string' && /^20\d\d$/.test(q) ? Number(q) : undefined;
+  };
+  r.get('/print/rollback', countyOnly, async (req: Req, res) => {
+    const v = req.viewer!;
+    const year = rollbackYear(req.query.year);
+    if (year === undefined) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
+    const rows = await exports.rollbackRows(v.actor.scope, year === 'all' ? undefined : year);
+    await logRead(v, [...new Set(rows.map((x) => x.leadId))], 'print_rollback');
+    const h = helpers(v.lng);
+    const period = year === 'all' ? h.t('paper.rollback.all_years') : h.t('paper.rollback.year', { year });
+    const thisYear = Number(localDate(now(), tz).slice(0, 4));
+    const years = [thisYear, thisYear - 1, 'all' as const].map((y) => ({ label: y === 'all' ? h.t('paper.rollback.all_years') : h.t('paper.rollback.year', { year: y }), href: `/console/print/rollback?year=${y}`, current: y === year }));
+    res.type('html').send(printer.rollback(placeName(v.staff.placeCode), rows, { lng: v.lng, today: localDate(now(), tz), period, back: '/console', xlsx: `/console/print/rollback.xlsx?year=${year}`, years }));
+  });
+  r.get('/print/rollback.xlsx', countyOnly, async (req: Req, res) => {
+    const v = req.viewer!;
+    const year = rollbackYear(req.query.year);
+    if (year === undefined) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
+    const rows = await exports.rollbackRows(v.actor.scope, year === 'all' ? undefined : year);
+    await logRead(v, [...new Set(rows.map((x) => x.leadId))], 'export_rollback');
+    res.setHeader('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    res.setHeader('content-disposition', `attachment; filename="rollback-${v.actor.scope.code}-${year}.xlsx"`);
+    await exports.rollbackXlsx(rows, res, v.lng, localDate(now(), tz));
+  });
 
   async function staffPage(req: Req, res: Response, extra: Record<string, unknown> = {}, status = 200) {
     const v = req.viewer!;

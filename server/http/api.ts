@@ -41,9 +41,9 @@ export const moveBody = z.strictObject({
   duplicateOf: z.uuid().optional(),
 });
 
-/** A fact that is not a move: green-channel help, or the contact person and plan after confirmation. */
+/** A fact that is not a move: green-channel help, the contact person and plan after confirmation, a roll-back or removal (reason in `note`). */
 export const recordBody = z.strictObject({
-  record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated']),
+  record: z.enum(['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'rollback', 'removal']),
   note: paragraph(1000).optional(),
   contactPerson: oneLine(50).min(1).optional(),
   /** plan: the contact person as a staff member of the lead's village (they get the follow-up reminders) */

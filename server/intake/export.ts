@@ -186,13 +186,26 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     return new Set(inside.map((r) => r.id));
   }
 
-  /** Per-village counts for the 入户排查情况汇总表 sheet, from one grouped query. */
+  /**
+   * Per-village counts for the 入户排查情况汇总表 sheet, from one grouped query: all households, and of the
+   * confirmed ones those whose risk is marked eliminated (and not removed since) and those rolled back or removed
+   * (a roll-back or removal recorded, ever).
+   */
   async function summary(scope: Scope) {
     const column = PLACE_COLUMN[scope.kind];
-    return db.prisma.$queryRawUnsafe<Array<{ village_code: string; htype: string | null; confirmed: string | null; n: bigint; persons: bigint }>>(
-      `SELECT village_code, answers->>'householdType' AS htype, confirmed_category AS confirmed, count(*) AS n,
-              coalesce(sum((answers->>'householdSize')::int), 0) AS persons
-       FROM lead WHERE ${column} = $1 AND ($2::uuid IS NULL OR contact_staff_id = $2::uuid) AND stage NOT IN ('withdrawn', 'duplicate')
+    type Group = { village_code: string; htype: string | null; confirmed: string | null; n: bigint; persons: bigint; elim_n: bigint; elim_persons: bigint; back_n: bigint; back_persons: bigint };
+    return db.prisma.$queryRawUnsafe<Group[]>(
+      `SELECT village_code, htype, confirmed, count(*) AS n, coalesce(sum(size), 0) AS persons,
+              count(*) FILTER (WHERE elim) AS elim_n, coalesce(sum(size) FILTER (WHERE elim), 0) AS elim_persons,
+              count(*) FILTER (WHERE back) AS back_n, coalesce(sum(size) FILTER (WHERE back), 0) AS back_persons
+       FROM (
+         SELECT village_code, answers->>'householdType' AS htype, confirmed_category AS confirmed, (answers->>'householdSize')::int AS size,
+                confirmed_category IS NOT NULL AND risk_eliminated_on IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM lead_event e WHERE e.lead_id = lead.id AND e.kind = 'removal') AS elim,
+                confirmed_category IS NOT NULL
+                  AND EXISTS (SELECT 1 FROM lead_event e WHERE e.lead_id = lead.id AND e.kind IN ('rollback', 'removal')) AS back
+         FROM lead WHERE ${column} = $1 AND ($2::uuid IS NULL OR contact_staff_id = $2::uuid) AND stage NOT IN ('withdrawn', 'duplicate')
+       ) AS l
        GROUP BY 1, 2, 3`,
       scope.code,
       // a contact person counts the households assigned to them, as everywhere else
@@ -215,6 +228,10 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
       const g = groups.filter((x) => x.village_code === village.code);
       const count = (f: (x: (typeof g)[number]) => boolean, persons = false) => g.filter(f).reduce((acc, x) => acc + Number(persons ? x.persons : x.n), 0);
       const confirmed = (c?: string): [number, number] => [count((x) => (c ? x.confirmed === c : x.confirmed !== null)), count((x) => (c ? x.confirmed === c : x.confirmed !== null), true)];
+      const of = (c: string | undefined, n: 'elim' | 'back'): [number, number] => {
+        const in_ = g.filter((x) => (c ? x.confirmed === c : x.confirmed !== null));
+        return [in_.reduce((acc, x) => acc + Number(x[`${n}_n`]), 0), in_.reduce((acc, x) => acc + Number(x[`${n}_persons`]), 0)];
+      };
       return {
         code: village.code,
         region: `${township.name}${village.name}`,
@@ -224,12 +241,87 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         monitored: count((x) => x.htype === 'monitored'),
         /** [households, persons]: all, then 脱贫不稳定户, 边缘易致贫户, 突发严重困难户 */
         newMonitored: [confirmed(), ...cats.map((c) => confirmed(c))],
+        /** the same four pairs: risk marked eliminated (not removed since) */
+        riskEliminated: [of(undefined, 'elim'), ...cats.map((c) => of(c, 'elim'))],
+        /** the same four pairs: rolled back (回退) or removed (清退) */
+        rolledBack: [of(undefined, 'back'), ...cats.map((c) => of(c, 'back'))],
+      };
+    });
+  }
+
+  /**
+   * 监测对象回退、清退情况统计表 (annex 5): every roll-back (回退) and removal (清退) recorded on the place's leads, in
+   * the order they were recorded, optionally those of one year (the deployment's dates). Each row is the
+   * household as the county knows it (head, ID number whole for the county only, persons, since when it is
+   * monitored, its hardships) with the record's kind, date and reason. The print page and the XLSX read these rows.
+   */
+  async function rollbackRows(scope: Scope, year?: number) {
+    const where = filterSql(scope, {}, localDate(new Date(), deployment.timezone));
+    const tz = deployment.timezone;
+    const rows = await db.prisma.$queryRaw<
+      Array<{ lead_id: string; kind: string; on: string; note: string | null; village_code: string; head_name: string; id_number_enc: Uint8Array | null; answers: Record<string, unknown>; since: string | null }>
+    >`
+      SELECT l.id AS lead_id, e.kind, to_char(e.at AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS on, e.note, l.village_code, l.head_name, l.id_number_enc, l.answers,
+             (SELECT to_char(c.at AT TIME ZONE ${tz}, 'YYYY-MM-DD') FROM lead_event c WHERE c.lead_id = l.id AND c.to_stage = 'confirmed' ORDER BY c.id DESC LIMIT 1) AS since
+      FROM lead_event e JOIN (SELECT id, village_code, head_name, id_number_enc, answers FROM lead WHERE ${where}) l ON l.id = e.lead_id
+      WHERE e.kind IN ('rollback', 'removal') ${year === undefined ? Prisma.empty : Prisma.sql`AND extract(year FROM e.at AT TIME ZONE ${tz}) = ${year}`}
+      ORDER BY e.at, e.id`;
+    return rows.map((r) => {
+      const place = places.villages.get(r.village_code);
+      const id = r.id_number_enc ? crypto.decrypt(r.id_number_enc) : null;
+      const size = r.answers.householdSize;
+      return {
+        leadId: r.lead_id,
+        county: place?.county.name ?? '',
+        township: place?.township.name ?? '',
+        village: place?.village.name ?? '',
+        headName: r.head_name,
+        idNumber: id === null ? null : scope.kind === 'county' ? id : maskIdNumber(id),
+        persons: typeof size === 'number' && Number.isFinite(size) ? size : null,
+        since: r.since,
+        risks: Array.isArray(r.answers.risks) ? (r.answers.risks as string[]) : [],
+        disasterType: typeof r.answers.disasterType === 'string' ? r.answers.disasterType : null,
+        kind: r.kind as 'rollback' | 'removal',
+        on: r.on,
+        reason: r.note ?? '',
       };
     });
   }
 
   return {
     summaryRows,
+    rollbackRows,
+    /** The roll-back and removal table (annex 5) as a one-sheet XLSX, in the official form's words. */
+    async rollbackXlsx(rows: Awaited<ReturnType<typeof rollbackRows>>, out: Writable, lng: Language = 'zh-CN', today = localDate(new Date(), deployment.timezone)): Promise<void> {
+      const t = memoT(lng, 'console');
+      const k = (key: string) => textCell(t(`paper.rollback.${key}`));
+      const { default: ExcelJS } = await import('exceljs');
+      const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
+      const sheet = book.addWorksheet(t('paper.rollback_of'));
+      sheet.addRow([textCell(t('paper.title_rollback'))]).commit();
+      sheet.addRow([k('unit'), '', '', '', '', '', '', '', textCell(t('paper.rollback.date', { date: today }))]).commit();
+      const columns = ['col_no', 'col_county', 'col_township', 'col_village', 'col_head', 'col_id', 'col_size', 'col_since', 'col_risk', 'col_kind', 'col_reason'];
+      sheet.addRow(columns.map(k)).commit();
+      rows.forEach((r, i) => {
+        sheet
+          .addRow([
+            i + 1,
+            textCell(r.county),
+            textCell(r.township),
+            textCell(r.village),
+            textCell(r.headName),
+            r.idNumber,
+            r.persons,
+            r.since,
+            r.risks.map((x) => officialT(`official.A27.${x}`) + (x === 'disaster' && r.disasterType ? `（${officialT(`official.A27a.${r.disasterType}`)}）` : '')).join('、'),
+            `${t(`paper.rollback.kind.${r.kind}`)}（${r.on}）`,
+            textCell(r.reason),
+          ])
+          .commit();
+      });
+      sheet.commit();
+      await Promise.race([book.commit(), finishedOrGone(out).then(() => new Promise<never>(() => undefined))]);
+    },
     /**
      * One lead's fields in the order and words of the official form, valued exactly as the exports value them
      * (the console's lead page shows these): undefined outside the scope.
@@ -315,7 +407,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
           row.escaped,
           row.monitored,
           ...row.newMonitored.flat(),
-          ...Array(16).fill(null),
+          ...row.riskEliminated.flat(),
+          ...row.rolledBack.flat(),
           k('remark_text'),
         ]).commit();
       }

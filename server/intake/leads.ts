@@ -3,7 +3,7 @@ import type { Crypto } from '../crypto.ts';
 import { incomeLineFor, placeIndex, type Deployment } from '../deployment.ts';
 import { addMonths, localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
-import { actingRole, checkMove, clocks, FINAL, mayAct, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage } from './procedure.ts';
+import { actingRole, checkMove, clocks, FINAL, mayAct, monitoringOf, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage } from './procedure.ts';
 import { z } from 'zod';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { Prisma } from '../db/generated/client.ts';
@@ -162,7 +162,13 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       if (kind !== 'green_channel' && kind !== 'note' && stage !== 'confirmed') return refuse({ code: 'plan_needs_confirmed', params: { stage } });
       if (kind === 'green_channel' && FINAL.includes(stage)) return refuse({ code: 'already_final', params: { stage } });
       if ((kind === 'follow_up' || kind === 'risk_eliminated') && !row.contact_staff_id) return refuse({ code: 'contact_person_required' });
+      const monitoring = monitoringOf(before);
+      // a household removed from monitoring (清退) takes notes only
+      if (monitoring.removed && kind !== 'note') return refuse({ code: 'removed_from_monitoring' });
       if (kind === 'risk_eliminated' && row.follow_up_kind !== 'follow_up') return refuse({ code: 'risk_already_eliminated' });
+      if (kind === 'rollback' && !monitoring.riskEliminated) return refuse({ code: 'risk_not_eliminated' });
+      // the reason is the table's 原因详情 (annex 5), and the evidence the county keeps
+      if ((kind === 'rollback' || kind === 'removal') && !details.note) return refuse({ code: 'reason_required' });
       if (details.contactStaffId && !(await contactPersonOf(details.contactStaffId, row.village_code, tx))) return refuse({ code: 'contact_person_unknown' });
       const data: Record<string, unknown> = {};
       if (details.contactPerson) data.contactPerson = details.contactPerson;
@@ -181,7 +187,12 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
               : { followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
             : kind === 'risk_eliminated'
               ? { riskEliminatedOn: dueDate(today), followUpKind: 'recheck', followUpDue: dueDate(addMonths(today, r.recheckAfterMonths)) }
-              : {};
+              : kind === 'rollback'
+                ? // back under monitoring: the contact person's follow-ups start again
+                  { riskEliminatedOn: null, followUpKind: row.contact_staff_id ? 'follow_up' : null, followUpDue: row.contact_staff_id ? dueDate(addMonths(today, r.followUpEveryMonths)) : null }
+                : kind === 'removal'
+                  ? { followUpKind: null, followUpDue: null } // no longer monitored: no more reminders
+                  : {};
       await tx.lead.update({ where: { id: leadId }, data: { ...nextDeadline(row.reported_on.toISOString().slice(0, 10), stage, events, now), ...followUp } });
       await deps.outbox?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...data } }, now);
       return { ok: true as const, stage };

@@ -73,7 +73,7 @@ export type Role = (typeof ROLES)[number];
 export const roleOfScope = (kind: ScopeKind): Role => (kind === 'county' ? 'county_officer' : kind === 'township' ? 'township_reviewer' : 'village_cadre');
 
 /** Facts recorded about a lead that are not moves. */
-export const RECORD_KINDS = ['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'note'] as const;
+export const RECORD_KINDS = ['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'rollback', 'removal', 'note'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 /** What an actor does to a lead: a move to a stage, or a record. */
@@ -105,13 +105,18 @@ export const MOVE_ROLES: Record<Stage, Partial<Record<Role, readonly Stage[]>>> 
 /**
  * The records: green-channel help by any staff level before the end; the contact person and plan by the village
  * after confirmation; follow-ups and the risk marked eliminated by the household's own contact person; notes by
- * any staff (a contact person on their own households only).
+ * any staff (a contact person on their own households only). A roll-back (风险消除回退: the risk marked eliminated did
+ * not hold) and a removal from monitoring (监测对象清退: the household did not meet the conditions) are recorded by
+ * the county: the seeds have the township's signed application reviewed and confirmed there before the province
+ * operates the national system (seeds/000, "回退清退"), and the county's table of them is annex 5.
  */
 export const RECORD_ROLES: Record<RecordKind, readonly Role[]> = {
   green_channel: ['village_cadre', 'township_reviewer', 'county_officer'],
   plan: ['village_cadre'],
   follow_up: ['contact_person'],
   risk_eliminated: ['contact_person'],
+  rollback: ['county_officer'],
+  removal: ['county_officer'],
   note: ['village_cadre', 'contact_person', 'township_reviewer', 'county_officer'],
 };
 
@@ -168,6 +173,21 @@ export function actingRole(stage: Stage, judgement?: unknown): ActingRole | unde
 }
 
 export type EventRecord = { at: Date; kind: string; toStage: string | null; data: Record<string, unknown> | null };
+
+/**
+ * Where a confirmed household stands in monitoring, from its records: removed (清退) for good, or its risk marked
+ * eliminated and not rolled back since (a roll-back, 回退, puts it back under monitoring).
+ */
+export function monitoringOf(events: ReadonlyArray<{ kind: string }>): { removed: boolean; riskEliminated: boolean } {
+  let riskEliminated = false;
+  let removed = false;
+  for (const e of events) {
+    if (e.kind === 'risk_eliminated') riskEliminated = true;
+    else if (e.kind === 'rollback') riskEliminated = false;
+    else if (e.kind === 'removal') removed = true;
+  }
+  return { removed, riskEliminated };
+}
 
 export type ProcedureRules = { identificationDays: number; publicityDays: number; publicityDayType: 'calendar' | 'working'; planDays: number };
 

@@ -1,6 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { consoleWorld, type ConsoleWorld } from '../helpers/console.ts';
+import { confirmLead } from '../helpers/leads.ts';
 import { axeProblems, DESKTOP, launchChromium, newContext, PHONE, screenshot, scrollsSideways } from '../helpers/browser.ts';
 import { readPdf } from '../helpers/pdf.ts';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -229,6 +230,41 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
     await ctx.close();
   });
 
+  test('监测对象回退、清退情况统计表: from the home page, A4 sideways, the header on every page, each household\'s row whole on one page', async () => {
+    // 40 households of 邦迈村 confirmed in October and removed from monitoring one after the other, each with its own long reason
+    const removed: Array<{ name: string; reason: string }> = [];
+    const on = (d: string) => new Date(`${d}T02:00:00Z`);
+    for (let i = 0; i < 40; i++) {
+      const name = `${SURNAMES[i % SURNAMES.length]}清${'一二三四五六七八九十'[i % 10]}${i}`;
+      const l = await w.lead({ villageCode: '530925101207', headName: name, idNumber: `5309251960010${String(1000 + i)}`, householdSize: 1 + (i % 6) }, on('2026-10-01'));
+      await confirmLead(w.app.intake, l.id, on, { visited: '2026-10-08', publicity: ['2026-10-09', '2026-10-15'], reviewed: '2026-10-16', confirmed: '2026-10-17' });
+      const reason = `经乡镇申请县级审核，家庭成员有稳定工资收入且有商品房，识别不精准，予以清退 Q${i}X`;
+      expect((await w.app.intake.recordAs(w.officer.actor, l.id, 'removal', { note: reason }, new Date(now.getTime() - DAY + i * 60_000))).ok).toBe(true);
+      removed.push({ name, reason });
+    }
+    const { ctx, page } = await login('officer');
+    await page.goto(`${w.app.baseUrl}/console`);
+    await page.getByRole('link', { name: '回退清退情况统计表' }).click();
+    await expect.poll(() => page.url()).toContain('/console/print/rollback');
+    const pdf = await pdfOf(page, '/print/rollback');
+    expect(pdf.pages.length).toBeGreaterThan(1);
+    for (const p of pdf.pages) {
+      expect(p.size).toEqual({ width: 842, height: 595 }); // A4 landscape
+      expect(p.text).toContain('户主证件号码');
+      expect(p.text).toContain('原因详情');
+    }
+    const flat = pdf.pages.map((p) => p.text.replace(/\s+/g, ''));
+    for (const r of removed) {
+      const where = flat.flatMap((t, n) => (t.includes(r.name) ? [n] : []));
+      expect(where, r.name).toHaveLength(1);
+      // the end of the reason on the same page as the name: the row was not split
+      expect(flat[where[0]!], r.name).toContain(r.reason.split(' ').pop()!);
+    }
+    expect(flat.join('')).toContain('填报单位(盖章)');
+    await screenshot(page, 'print-rollback-desktop');
+    await ctx.close();
+  });
+
   test('`npm run cli -- print`: the same documents as files that open from disk, stylesheet inside; written to the access log as the command line', async () => {
     const config = w.app.config;
     const crypto = createCrypto(resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: w.app.db.kind === 'pglite' }).key);
@@ -272,7 +308,7 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
   test('on a phone and a desktop: the print pages do not scroll sideways and have no serious accessibility problem; screenshots kept', async () => {
     for (const [name, viewport] of [['phone', PHONE], ['desktop', DESKTOP]] as const) {
       const { ctx, page } = await login('officer', viewport);
-      for (const [doc, path] of [['visit', `/print/visit/${leads.get(VISIT[1])![0]!.id}`], ['publicity', `/print/publicity?village=${PUBLICITY[12]}`]] as const) {
+      for (const [doc, path] of [['visit', `/print/visit/${leads.get(VISIT[1])![0]!.id}`], ['publicity', `/print/publicity?village=${PUBLICITY[12]}`], ['summary', '/print/summary'], ['rollback', '/print/rollback']] as const) {
         await page.goto(`${w.app.baseUrl}/console${path}`);
         expect(await scrollsSideways(page), `${doc} ${name}`).toBe(false);
         expect(await axeProblems(page), `${doc} ${name}`).toEqual([]);

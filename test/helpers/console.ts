@@ -71,3 +71,29 @@ export async function consoleWorld(clock: () => Date) {
 }
 
 export type ConsoleWorld = Awaited<ReturnType<typeof consoleWorld>>;
+
+export type StaffKey = 'officer' | 'reviewer' | 'cadre' | 'otherCadre' | 'contact';
+
+/** Logs a staff member of the world in as a browser would (the bot's link, the one button) and keeps the cookie and the form token. */
+export async function consoleSession(w: ConsoleWorld, who: StaffKey) {
+  const token = new URL(await w[who].link()).searchParams.get('t')!;
+  const res = await fetch(`${w.app.url}/console/login`, { method: 'POST', body: new URLSearchParams({ t: token }), redirect: 'manual' });
+  if (res.status !== 303) throw new Error(`log-in answered ${res.status}`);
+  const cookie = /fp_console=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+  const home = await (await fetch(`${w.app.url}/console`, { headers: { cookie } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(home)![1]!;
+  const get = async (path: string) => {
+    const r = await fetch(`${w.app.url}/console${path}`, { headers: { cookie }, redirect: 'manual' });
+    return { status: r.status, location: r.headers.get('location'), type: r.headers.get('content-type') ?? '', body: Buffer.from(await r.arrayBuffer()) };
+  };
+  const post = async (path: string, fields: Array<[string, string]> | string, headers: Record<string, string> = {}) => {
+    const body = typeof fields === 'string' ? fields : new URLSearchParams([['_csrf', csrf], ...fields]).toString();
+    const r = await fetch(`${w.app.url}/console${path}`, { method: 'POST', body, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers }, redirect: 'manual' });
+    return { status: r.status, location: r.headers.get('location'), type: r.headers.get('content-type') ?? '', text: await r.text() };
+  };
+  const page = async (path: string) => {
+    const r = await get(path);
+    return { status: r.status, text: r.body.toString('utf8') };
+  };
+  return { cookie, csrf, get, post, page };
+}

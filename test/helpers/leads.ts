@@ -1,4 +1,5 @@
 import type { NewLead } from '../../server/intake/leads.ts';
+import type { Move } from '../../server/intake/procedure.ts';
 
 /** A complete lead as the self-report would hand it to intake; override what a test cares about. */
 let seq = 0;
@@ -28,3 +29,27 @@ export function newLead(over: Partial<NewLead> = {}): NewLead {
   };
 }
 
+
+/**
+ * Moves a lead through the whole procedure to confirmed as the system would (no role checked): visited on
+ * `days[0]`, compared the same day, publicized from `days[1]` for 7 days, reviewed and confirmed after.
+ */
+export async function confirmLead(
+  intake: { move: (id: string, m: Move, actor: string, at: Date) => Promise<{ ok: boolean }> },
+  id: string,
+  at: (day: string) => Date,
+  days = { visited: '2026-11-04', publicity: ['2026-11-05', '2026-11-11'], reviewed: '2026-11-12', confirmed: '2026-11-13' },
+  category: 'unstable_escaped' | 'marginal' | 'sudden_hardship' = 'marginal',
+): Promise<void> {
+  const moves: Array<[Move, string]> = [
+    [{ to: 'visited', judgement: 'fits' }, days.visited],
+    [{ to: 'compared' }, days.visited],
+    [{ to: 'publicized', publicityStart: days.publicity[0], publicityEnd: days.publicity[1] }, days.publicity[0]!],
+    [{ to: 'township_reviewed' }, days.reviewed],
+    [{ to: 'confirmed', category }, days.confirmed],
+  ];
+  for (const [m, day] of moves) {
+    const out = await intake.move(id, m, 'test', at(day));
+    if (!out.ok) throw new Error(`move to ${m.to} refused: ${JSON.stringify(out)}`);
+  }
+}

@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleWorld, PLACES, type ConsoleWorld } from '../helpers/console.ts';
+import { consoleSession, consoleWorld, PLACES, type ConsoleWorld, type StaffKey } from '../helpers/console.ts';
 import { TEST_DB } from '../helpers/db.ts';
 import { createTokens } from '../../server/intake/tokens.ts';
 
@@ -12,35 +12,13 @@ import { createTokens } from '../../server/intake/tokens.ts';
 const DAY = 86_400_000;
 let now = new Date('2026-12-02T03:00:00Z'); // 11:00 in Yunnan
 let w: ConsoleWorld;
-type Who = 'officer' | 'reviewer' | 'cadre' | 'otherCadre' | 'contact';
+type Who = StaffKey;
 type Browser = Awaited<ReturnType<typeof session>>;
 const s = {} as Record<Who, Browser>;
 let bingdao: { id: string; receiptNo: string };
 let gongnong: { id: string; receiptNo: string };
 
-/** Logs in as a browser would (the bot's link, the one button) and keeps the cookie and the form token. */
-async function session(who: Who) {
-  const token = new URL(await w[who].link()).searchParams.get('t')!;
-  const res = await fetch(`${w.app.url}/console/login`, { method: 'POST', body: new URLSearchParams({ t: token }), redirect: 'manual' });
-  expect(res.status).toBe(303);
-  const cookie = /fp_console=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-  const home = await (await fetch(`${w.app.url}/console`, { headers: { cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(home)![1]!;
-  const get = async (path: string) => {
-    const r = await fetch(`${w.app.url}/console${path}`, { headers: { cookie }, redirect: 'manual' });
-    return { status: r.status, location: r.headers.get('location'), type: r.headers.get('content-type') ?? '', body: Buffer.from(await r.arrayBuffer()) };
-  };
-  const post = async (path: string, fields: Array<[string, string]> | string, headers: Record<string, string> = {}) => {
-    const body = typeof fields === 'string' ? fields : new URLSearchParams([['_csrf', csrf], ...fields]).toString();
-    const r = await fetch(`${w.app.url}/console${path}`, { method: 'POST', body, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers }, redirect: 'manual' });
-    return { status: r.status, location: r.headers.get('location'), type: r.headers.get('content-type') ?? '', text: await r.text() };
-  };
-  const page = async (path: string) => {
-    const r = await get(path);
-    return { status: r.status, text: r.body.toString('utf8') };
-  };
-  return { cookie, csrf, get, post, page };
-}
+const session = (who: Who) => consoleSession(w, who);
 const stageOf = async (id: string) => (await w.app.intake.leadWithClocks(id, now))!.lead.stage;
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const countOf = (html: string) => /class="count">找到 ([\d,]+) 条/.exec(html)?.[1];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canMove, checkMove, mayAct, rolesFor, ROLES, STAGES, type EventRecord, type ProcedureRules, type Stage } from '../../server/intake/procedure.ts';
+import { canMove, checkMove, mayAct, monitoringOf, rolesFor, ROLES, STAGES, type EventRecord, type RecordKind, type ProcedureRules, type Stage } from '../../server/intake/procedure.ts';
 import { actionsFor, DESK_ACTS, ACTIONS } from '../../bot/flows/staff.ts';
 import { createCalendar } from '../../server/reminders/calendar.ts';
 import { expectedRoles, ORDER } from '../helpers/procedure-table.ts';
@@ -45,13 +45,16 @@ describe('who may make each move', () => {
 
   it('gives the records to their roles; a contact person acts only on their own households', () => {
     const confirmed = { stage: 'confirmed' as const, contactStaffId: 'cp-1' };
-    const who = (record: 'green_channel' | 'plan' | 'follow_up' | 'risk_eliminated' | 'note', staffId?: string) =>
+    const who = (record: RecordKind, staffId?: string) =>
       ROLES.filter((role) => mayAct({ role, staffId }, { record }, confirmed) === undefined);
     expect(who('green_channel')).toEqual(['village_cadre', 'township_reviewer', 'county_officer']);
     expect(who('plan')).toEqual(['village_cadre']);
     expect(who('follow_up', 'cp-1')).toEqual(['contact_person']);
     expect(who('risk_eliminated', 'cp-1')).toEqual(['contact_person']);
     expect(who('follow_up', 'cp-2')).toEqual([]);
+    // roll-back and removal: the county, on the township's signed application
+    expect(who('rollback', 'cp-1')).toEqual(['county_officer']);
+    expect(who('removal', 'cp-1')).toEqual(['county_officer']);
     expect(who('note', 'cp-1')).toEqual(['village_cadre', 'contact_person', 'township_reviewer', 'county_officer']);
     expect(who('note', 'cp-2')).toEqual(['village_cadre', 'township_reviewer', 'county_officer']);
     // a contact person can never name the contact person (themselves or anyone)
@@ -126,5 +129,17 @@ describe('publicity dates', () => {
     expect(review('2026-11-24')).toMatchObject({ code: 'publicity_not_over', params: { end: '2026-11-28' } });
     expect(review('2026-11-28')).toMatchObject({ code: 'publicity_not_over' });
     expect(review('2026-11-29')).toBeUndefined();
+  });
+});
+
+describe('where a confirmed household stands in monitoring, from its records', () => {
+  const of = (...kinds: string[]) => monitoringOf(kinds.map((kind) => ({ kind })));
+  it('eliminated until rolled back, again after a new elimination; removed for good', () => {
+    expect(of()).toEqual({ removed: false, riskEliminated: false });
+    expect(of('plan', 'follow_up', 'risk_eliminated')).toEqual({ removed: false, riskEliminated: true });
+    expect(of('risk_eliminated', 'rollback')).toEqual({ removed: false, riskEliminated: false });
+    expect(of('risk_eliminated', 'rollback', 'follow_up', 'risk_eliminated')).toEqual({ removed: false, riskEliminated: true });
+    expect(of('removal', 'note')).toEqual({ removed: true, riskEliminated: false });
+    expect(of('risk_eliminated', 'removal')).toEqual({ removed: true, riskEliminated: true });
   });
 });
