@@ -41,7 +41,8 @@ async function makeLeads(village: string, n: number, publicize: boolean): Promis
       const moves = [
         [{ to: 'visited', judgement: 'fits' }, 18],
         [{ to: 'compared' }, 16],
-        [{ to: 'publicized', publicityStart: '2026-11-30', publicityEnd: '2026-12-04' }, 2],
+        // Friday to Thursday: 5 working days (Yunnan counts working days), 7 calendar days
+        [{ to: 'publicized', publicityStart: '2026-11-27', publicityEnd: '2026-12-03' }, 6],
       ] as const;
       for (const [m, d] of moves) {
         const r = await w.app.intake.move(l.id, { ...m }, 'test', at(d));
@@ -75,6 +76,9 @@ beforeAll(async () => {
   chrome = await launchChromium();
   for (const [n, v] of Object.entries(VISIT)) await makeLeads(v, Number(n), false);
   for (const [n, v] of Object.entries(PUBLICITY)) await makeLeads(v, Number(n), true);
+  // one of the twelve already has its visit assigned: still awaiting the visit
+  const assigned = await w.app.intake.move(leads.get(VISIT[12])![5]!.id, { to: 'assigned' }, 'test', new Date(now.getTime() - 19 * DAY));
+  if (!assigned.ok) throw new Error('could not assign');
 }, 240_000);
 afterAll(async () => {
   await chrome?.close();
@@ -90,6 +94,9 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
       for (const p of pdf.pages) expect(p.size).toEqual({ width: 595, height: 842 }); // A4 in points
       leads.get(village)!.forEach((l, i) => {
         const text = pdf.pages[i]!.text;
+        // the county sees the phone masked, as on the lead page
+        expect(text).not.toContain(l.phone);
+        expect(text).toContain(`${l.phone.slice(0, 3)}****${l.phone.slice(-4)}`);
         // the sheet of this household, whole: its receipt, its head, the first question and the signatures
         expect(text).toContain(l.receiptNo);
         expect(text).toContain(l.name);
@@ -118,9 +125,9 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
         expect(on[0]!.lines.some((line) => line.includes(l.name) && line.startsWith(String(i + 1)) && line.includes('3'))).toBe(true);
       });
       const all = pdf.pages.map((p) => p.text).join('\n');
-      expect(all).toContain('2026-11-30');
-      expect(all).toContain('2026-12-04');
+      expect(all.replace(/\s+/g, '')).toContain('公示时间：2026-11-27至2026-12-03（共5个工作日）');
       expect(all).toContain('12317');
+      expect(all).toContain(`${{ 1: '千福', 12: '忙乐', 40: '南宋' }[n]}村民委员会`); // the committee's official name issues it
     }
     await ctx.close();
   });
@@ -202,6 +209,7 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
     for (const want of ['风险稳定消除核查表', '杨大爹', '突发严重困难户', '6,000 元（2020 年标准）', '2026-11-03 绿色通道先行救助：先发临时救助', '2026-11-14 帮扶计划：医疗救助', '监测对象签字', '139****7777'])
       expect(text.replace(/\s+/g, ' ')).toContain(want);
     expect(text).not.toContain('13988887777');
+    expect((await w.app.db.prisma.accessLog.findMany({ where: { leadId: l.id, action: 'print_check' } })).map((r) => r.staffId)).toEqual([w.officer.id, w.officer.id]); // the page, then its PDF
     await screenshot(page, 'print-check-desktop');
     // a lead not yet confirmed has none
     const open = leads.get(VISIT[1])![0]!;
@@ -286,6 +294,7 @@ describe('the paper of the procedure, printed from the console in Chromium', () 
     const first = leads.get(VISIT[1])![0]!;
     expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'visit', lead: first.receiptNo, out: one, lng: 'zh-CN' }, now)).toEqual({ ok: true, households: 1 });
     expect((await asFile(one)).pages[0]!.text).toContain(first.receiptNo);
+    expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'visit', lead: '-'.repeat(36), out: one, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
     const list = join(dir, 'list.html');
     expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'publicity', village: PUBLICITY[40], out: list, lng: 'zh-CN' }, now)).toEqual({ ok: true, households: 40 });
     const l = await asFile(list);
