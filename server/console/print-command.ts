@@ -48,9 +48,10 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
     const rows = await createExports({ db, crypto, deployment }).rollbackRows({ kind: 'county', code: county.code }, year === 'all' ? undefined : year);
     const t = tFor(req.lng, 'console');
     const period = year === 'all' ? t('paper.rollback.all_years') : t('paper.rollback.year', { year });
-    writeFileSync(req.out, printer.rollback(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), period, standalone: true }), { mode: 0o600 });
     const ids = [...new Set(rows.map((r) => r.leadId))];
+    // logged before the file is written: no copy of ID numbers exists that the access log does not know of
     await logOperatorRead(db, ids, 'print_rollback', now);
+    writeFileSync(req.out, printer.rollback(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), period, standalone: true }), { mode: 0o600 });
     return { ok: true, households: ids.length };
   }
   if (req.lead) {
@@ -69,8 +70,8 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
   } else {
     return { ok: false, problem: req.kind === 'check' ? 'print check takes --lead <receipt or id>' : 'Say which: --lead <receipt or id> or --village <12-digit code>.' };
   }
-  writeFileSync(req.out, html, { mode: 0o600 });
   await logOperatorRead(db, ids, `print_${req.kind}`, now);
+  writeFileSync(req.out, html, { mode: 0o600 });
   return { ok: true, households: ids.length };
 
   async function findLead(key: string) {

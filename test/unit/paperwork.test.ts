@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkForm, incomePeriod, publicityList, visitForm, type LeadDoc } from '../../server/console/paperwork.ts';
 import { createCalendar } from '../../server/reminders/calendar.ts';
+import { createPrinter } from '../../server/console/print.ts';
+import { loadDeployment } from '../../server/deployment.ts';
+import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
 
 // The documents' data from a lead, field by field: each value is the answer it comes from, and what the household
 // did not say stays null (printed blank), never 0 or "no".
@@ -207,5 +210,29 @@ describe('风险稳定消除核查表 from a confirmed lead', () => {
   it('leaves blank what is not known: no line, no income, no size, no labourers', () => {
     const f = checkForm(lead({ ...confirmed, householdSize: null, labourers: null, income: { A28: null, A29: amount(500), A30: null, A31: null, A32: null, A33: null, A34: null, A35: null, A36: null, A37: null, A38: null, line: null, lineYear: null } }), { phones: 'full', line: null, day });
     expect(f).toMatchObject({ line: null, householdSize: null, labourers: null, income: { wages: null, business: 500, property: null, transfers: null, costs: null, net: null, perCapita: null } });
+  });
+});
+
+describe('the printed pages read the deployment', () => {
+  // a deployment with this year's lines and a township's own supervision number (the sample has neither)
+  const deployment = loadDeployment(SAMPLE_DEPLOYMENT);
+  deployment.incomeLines.push({ ...deployment.incomeLines[0]!, year: 2026, yuanPerPerson: 6500 }, { ...deployment.incomeLines[0]!, year: 2027, yuanPerPerson: 7000 });
+  deployment.counties[0]!.supervisionPhone = '0883-1111111';
+  deployment.counties[0]!.townships.find((t) => t.code === '530925102')!.supervisionPhone = '0883-2222222';
+  const printer = createPrinter({ deployment });
+  const text = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, '');
+  const confirmed = lead({ stage: 'confirmed', events: [{ at: '2026-11-13T02:00:00.000Z', actor: 'staff:x', kind: 'move', from: 'township_reviewed', to: 'confirmed', data: { category: 'marginal' }, note: null }] });
+
+  it('the check form takes the line of the year it is printed in, not the one of the report', () => {
+    expect(text(printer.check(confirmed, { lng: 'zh-CN', phones: 'full', now: new Date('2027-03-01T02:00:00Z') }))).toContain('7,000元（2027年标准）');
+    expect(text(printer.check(confirmed, { lng: 'zh-CN', phones: 'full', now: new Date('2026-12-31T02:00:00Z') }))).toContain('6,500元（2026年标准）');
+  });
+
+  it("the publicity list gives the township's number as the township's and the county's as the county's", () => {
+    const start = '2026-11-30';
+    const listed = lead({ stage: 'publicized', events: [{ at: '2026-11-30T02:00:00.000Z', actor: 'staff:x', kind: 'move', from: 'compared', to: 'publicized', data: { publicityStart: start, publicityEnd: '2026-12-04' }, note: null }] });
+    const page = text(printer.publicity('530925102208', [listed], { lng: 'zh-CN' }));
+    expect(page).toContain('勐库镇监督电话：0883-2222222');
+    expect(page).toContain('双江拉祜族佤族布朗族傣族自治县监督电话：0883-1111111');
   });
 });
