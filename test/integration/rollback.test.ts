@@ -7,6 +7,7 @@ import { consoleSession, consoleWorld, PLACES, type ConsoleWorld } from '../help
 import { TEST_DB } from '../helpers/db.ts';
 import { confirmLead } from '../helpers/leads.ts';
 import { printCommand } from '../../server/console/print-command.ts';
+import { createTokens } from '../../server/intake/tokens.ts';
 import { createCrypto, resolveMasterKey } from '../../server/crypto.ts';
 
 // 风险消除回退 and 监测对象清退, recorded by the county (the township's signed application confirmed there), and
@@ -99,6 +100,25 @@ describe(`roll-back and removal, ${TEST_DB}`, () => {
     expect(done.status).toBe(200);
     expect(done.text).toContain('风险消除回退');
     expect(done.text).toContain('半年回头看发现收入低于监测线');
+  });
+});
+
+describe(`roll-back and removal through the API, ${TEST_DB}`, () => {
+  it("the county's token records them; a village's may not; refusals in the caller's words", async () => {
+    const tokens = createTokens(w.app.db);
+    const token = async (kind: 'county' | 'village', code: string) => (await tokens.create(`${kind} system`, { kind, code })).token;
+    const county = await token('county', PLACES.county);
+    const village = await token('village', PLACES.bingdao);
+    const post = (t: string, id: string, body: unknown, lang = 'zh-CN') =>
+      fetch(`${w.app.url}/api/v1/leads/${id}/events`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json', 'accept-language': lang } });
+    const l = await monitored({ headName: '接口户' });
+    const notEliminated = await post(county, l.id, { record: 'rollback', note: '不稳定' });
+    expect(notEliminated.status).toBe(409);
+    expect(await notEliminated.json()).toMatchObject({ error: { code: 'risk_not_eliminated', message: '这户的风险还没有标记消除，不需要回退。' } });
+    expect((await post(village, l.id, { record: 'removal', note: '不符合' })).status).toBe(403);
+    expect((await post(county, l.id, { record: 'removal', note: '不符合监测条件' })).status).toBe(201);
+    const again = await post(county, l.id, { record: 'removal', note: '再清退' }, 'en');
+    expect(await again.json()).toMatchObject({ error: { code: 'removed_from_monitoring', message: 'This household was removed from monitoring: only notes can be added.' } });
   });
 });
 
