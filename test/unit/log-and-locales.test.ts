@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../server/config.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { LANGUAGES, readLocales, tFor, pickLanguage } from '../../server/i18n.ts';
 
@@ -39,5 +42,22 @@ describe('locales', () => {
     expect(pickLanguage('zh-TW')).toBe('zh-CN');
     expect(tFor('en')('http.not_found')).toBe('There is nothing at this address.');
     expect(tFor('zh-CN')('http.not_found')).toBe('没有这个地址。');
+  });
+});
+
+describe('every refusal of the procedure has words', () => {
+  it('on the chat desk and the console (desk.refusal) and in the API (api.refusal), for each code the intake can answer', () => {
+    // the codes as the procedure and the intake write them: a new refusal without words fails here
+    const source = ['server/intake/procedure.ts', 'server/intake/leads.ts'].map((f) => readFileSync(join(REPO_ROOT, f), 'utf8')).join('\n');
+    const codes = new Set([...source.matchAll(/code: '([a-z_]+)'/g)].map((m) => m[1]!));
+    expect(codes.size).toBeGreaterThan(15);
+    // answered by the API with their own status and words (404, 403, 422)
+    const ownWords = new Set(['not_found', 'not_your_move', 'original_not_found']);
+    for (const lng of LANGUAGES) {
+      for (const code of codes) {
+        expect(tFor(lng, 'bot')(`desk.refusal.${code}`), `${lng} desk.refusal.${code}`).not.toBe(`desk.refusal.${code}`);
+        if (!ownWords.has(code)) expect(tFor(lng)(`api.refusal.${code}`), `${lng} api.refusal.${code}`).not.toBe(`api.refusal.${code}`);
+      }
+    }
   });
 });
