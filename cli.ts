@@ -18,7 +18,7 @@ import { createStaffAccounts } from './server/staff/accounts.ts';
 import { createDeliveries } from './server/staff/deliveries.ts';
 import { createScheduler } from './server/reminders/scheduler.ts';
 import { deploymentCheck, deploymentInit } from './server/places/commands.ts';
-import { printCommand } from './server/console/print-command.ts';
+import { printArgs, printCommand } from './server/console/print-command.ts';
 import type { PrintKind } from './server/console/print.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -258,23 +258,18 @@ async function run(argv: string[]): Promise<number> {
     case 'print summary':
     case 'print rollback':
     case 'print publicity': {
-      const out = flag(argv, '--out');
-      const lead = flag(argv, '--lead');
-      const village = flag(argv, '--village');
-      const county = flag(argv, '--county');
-      const year = flag(argv, '--year');
-      const wrong = command === 'summary' || command === 'rollback' ? !county || (year !== undefined && command !== 'rollback') : (!lead && !village) || (lead && command === 'publicity') || (village && command === 'check');
-      if (!out || wrong) {
-        console.error('Usage: npm run cli -- print visit|check --lead 530925-20261202-0001 --out form.html\n       npm run cli -- print visit|publicity --village 530925102208 --out list.html\n       npm run cli -- print summary --county 530925 --out summary.html\n       npm run cli -- print rollback --county 530925 [--year 2026|all] --out rollback.html');
+      const req = printArgs(command as PrintKind, argv.slice(2));
+      if (!req) {
+        console.error('Usage: npm run cli -- print visit|check --lead 530925-20261202-0001 --out form.html\n       npm run cli -- print visit|publicity --village 530925102208 --out list.html\n       npm run cli -- print summary --county 530925 --out summary.html\n       npm run cli -- print rollback --county 530925 [--year 2026|all] --out rollback.html\n       (add --lang en for English)');
         return 2;
       }
       return withDatabase(async (ctx) => {
-        const r = await printCommand(ctx, { kind: command as PrintKind, lead, village, county, year, out, lng: flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN' });
+        const r = await printCommand(ctx, req);
         if (!r.ok) {
           console.error(r.problem);
           return 1;
         }
-        console.log(`Wrote ${out} (${r.households} household(s)); open it in a browser and print on A4.${command === 'publicity' || command === 'summary' ? '' : command === 'rollback' ? ' It holds ID numbers: keep it safe.' : ' It holds phone numbers: keep it safe.'}`);
+        console.log(`Wrote ${req.out} (${r.households} household(s)); open it in a browser and print on A4.${command === 'publicity' || command === 'summary' ? '' : command === 'rollback' ? ' It holds ID numbers: keep it safe.' : ' It holds phone numbers: keep it safe.'}`);
         return 0;
       });
     }

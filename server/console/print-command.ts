@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import type { Crypto } from '../crypto.ts';
 import type { Database } from '../db/index.ts';
@@ -19,6 +19,57 @@ import { localDate } from '../time.ts';
  */
 export type PrintRequest = { kind: PrintKind; lead?: string | undefined; village?: string | undefined; county?: string | undefined; year?: string | undefined; out: string; lng: Language };
 
+/** The flags each kind takes (besides --out and --lang); visit takes one of --lead and --village. */
+const PRINT_FLAGS: Record<PrintKind, { one: string[]; optional?: string[] }> = {
+  visit: { one: ['--lead', '--village'] },
+  check: { one: ['--lead'] },
+  publicity: { one: ['--village'] },
+  summary: { one: ['--county'] },
+  rollback: { one: ['--county'], optional: ['--year'] },
+};
+
+/**
+ * `print <kind> …`'s words, checked before anything is read: each flag with its value, the one place the kind
+ * takes (not two), --out, and no flag the kind does not take (a stray one is a mistake the operator should hear
+ * of, not a choice silently ignored). undefined: print the usage.
+ */
+export function printArgs(kind: PrintKind, argv: readonly string[]): PrintRequest | undefined {
+  const spec = PRINT_FLAGS[kind];
+  const allowed = new Set([...spec.one, ...(spec.optional ?? []), '--out', '--lang']);
+  const given = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) return undefined;
+    const value = argv[i + 1];
+    if (!allowed.has(a) || given.has(a) || value === undefined || value.startsWith('--') || value.trim() === '') return undefined;
+    given.set(a, value);
+    i++;
+  }
+  if (spec.one.filter((f) => given.has(f)).length !== 1 || !given.get('--out')) return undefined;
+  const lang = given.get('--lang');
+  if (lang !== undefined && lang !== 'en' && lang !== 'zh-CN') return undefined;
+  return {
+    kind,
+    lead: given.get('--lead'),
+    village: given.get('--village'),
+    county: given.get('--county'),
+    year: given.get('--year'),
+    out: given.get('--out')!,
+    lng: lang === 'en' ? 'en' : 'zh-CN',
+  };
+}
+
+/** Writes a file only its owner may read, whether or not it was there before (an existing file keeps its mode otherwise). */
+function writePrivate(path: string, text: string): void {
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function printCommand(ctx: { config: Config; db: Database; crypto: Crypto }, req: PrintRequest, now = new Date()): Promise<{ ok: true; households: number } | { ok: false; problem: string }> {
   const { config, db, crypto } = ctx;
   const deployment = config.deployment;
@@ -37,7 +88,7 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
     const county = deployment.counties.find((c) => c.code === req.county);
     if (!county) return { ok: false, problem: 'print summary takes --county <6-digit code of a county in the deployment>' };
     const rows = await createExports({ db, crypto, deployment }).summaryRows({ kind: 'county', code: county.code });
-    writeFileSync(req.out, printer.summary(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), standalone: true }), { mode: 0o600 });
+    writePrivate(req.out, printer.summary(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), standalone: true }));
     return { ok: true, households: rows.reduce((n, r) => n + r.households, 0) };
   }
   if (req.kind === 'rollback') {
@@ -51,7 +102,7 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
     const ids = [...new Set(rows.map((r) => r.leadId))];
     // logged before the file is written: no copy of ID numbers exists that the access log does not know of
     await logOperatorRead(db, ids, 'print_rollback', now);
-    writeFileSync(req.out, printer.rollback(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), period, standalone: true }), { mode: 0o600 });
+    writePrivate(req.out, printer.rollback(county.name, rows, { lng: req.lng, today: localDate(now, deployment.timezone), period, standalone: true }));
     return { ok: true, households: ids.length };
   }
   if (req.lead) {
@@ -71,7 +122,7 @@ export async function printCommand(ctx: { config: Config; db: Database; crypto: 
     return { ok: false, problem: req.kind === 'check' ? 'print check takes --lead <receipt or id>' : 'Say which: --lead <receipt or id> or --village <12-digit code>.' };
   }
   await logOperatorRead(db, ids, `print_${req.kind}`, now);
-  writeFileSync(req.out, html, { mode: 0o600 });
+  writePrivate(req.out, html);
   return { ok: true, households: ids.length };
 
   async function findLead(key: string) {

@@ -168,19 +168,21 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       if (kind === 'risk_eliminated' && row.follow_up_kind !== 'follow_up') return refuse({ code: 'risk_already_eliminated' });
       if (kind === 'rollback' && !monitoring.riskEliminated) return refuse({ code: 'risk_not_eliminated' });
       // the reason is the table's 原因详情 (annex 5), and the evidence the county keeps
-      if ((kind === 'rollback' || kind === 'removal') && !details.note) return refuse({ code: 'reason_required' });
-      if (details.contactStaffId && !(await contactPersonOf(details.contactStaffId, row.village_code, tx))) return refuse({ code: 'contact_person_unknown' });
+      if ((kind === 'rollback' || kind === 'removal') && !details.note?.trim()) return refuse({ code: 'reason_required' });
+      // the contact person belongs to the plan: given with any other record, it is not that record's to keep
+      const contact = kind === 'plan' ? { person: details.contactPerson, staffId: details.contactStaffId } : {};
+      if (contact.staffId && !(await contactPersonOf(contact.staffId, row.village_code, tx))) return refuse({ code: 'contact_person_unknown' });
       const data: Record<string, unknown> = {};
-      if (details.contactPerson) data.contactPerson = details.contactPerson;
-      if (details.contactStaffId) data.contactStaffId = details.contactStaffId;
+      if (contact.person) data.contactPerson = contact.person;
+      if (contact.staffId) data.contactStaffId = contact.staffId;
       await tx.leadEvent.create({ data: { leadId, at: now, actor, kind, data: Object.keys(data).length ? (data as object) : undefined, note: details.note ?? null } });
       const events = (await tx.leadEvent.findMany({ where: { leadId }, orderBy: { id: 'asc' } })).map(toRecord);
       const today = day(now);
       const r = deployment.reminders;
       const dueDate = (d: string) => new Date(`${d}T00:00:00Z`);
       const followUp: Prisma.LeadUpdateInput =
-        kind === 'plan' && details.contactStaffId
-          ? { contactStaffId: details.contactStaffId, followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
+        kind === 'plan' && contact.staffId
+          ? { contactStaffId: contact.staffId, followUpKind: 'follow_up', followUpDue: dueDate(addMonths(today, r.followUpEveryMonths)) }
           : kind === 'follow_up'
             ? row.follow_up_kind === 'recheck'
               ? { followUpKind: null, followUpDue: null } // the 回头看 is done: no more reminders for this household

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleWorld, PLACES, type ConsoleWorld } from '../helpers/console.ts';
+import { consoleSession, consoleWorld, PLACES, type ConsoleWorld } from '../helpers/console.ts';
 import { TEST_DB } from '../helpers/db.ts';
 import { villageLeads } from '../../server/console/print.ts';
 import { createQueries } from '../../server/intake/queries.ts';
@@ -37,5 +37,27 @@ describe(`what the paper reads, ${TEST_DB}`, () => {
     const bingdao = async (scope: Parameters<typeof read.exports.summaryRows>[0]) => (await read.exports.summaryRows(scope)).find((r) => r.code === PLACES.bingdao)!.households;
     expect(await bingdao({ kind: 'village', code: PLACES.bingdao })).toBe(1);
     expect(await bingdao({ kind: 'village', code: PLACES.bingdao, contactStaffId: w.contact.id })).toBe(0);
+  });
+
+  it('the console prints what the viewer may see and logs each household: publicity by the cadre, the summary of a contact person', async () => {
+    const DAY = 86_400_000;
+    const at = (d: number) => new Date(now.getTime() - d * DAY);
+    const listed = [];
+    for (const name of ['公示甲', '公示乙']) {
+      const l = await w.lead({ villageCode: PLACES.bingdao, headName: name }, at(10));
+      for (const [m, d] of [[{ to: 'visited', judgement: 'fits' }, 8], [{ to: 'compared' }, 7], [{ to: 'publicized', publicityStart: '2026-11-30', publicityEnd: '2026-12-06' }, 2]] as const) {
+        expect((await w.app.intake.move(l.id, { ...m }, 'test', at(d))).ok).toBe(true);
+      }
+      listed.push(l.id);
+    }
+    const cadre = await consoleSession(w, 'cadre');
+    const list = await cadre.page(`/print/publicity?village=${PLACES.bingdao}`);
+    expect(list.text).toContain('公示甲');
+    const rows = await w.app.db.prisma.accessLog.findMany({ where: { action: 'print_publicity', leadId: { in: listed } }, select: { leadId: true, staffId: true, via: true } });
+    expect(rows.sort((a, b) => a.leadId.localeCompare(b.leadId))).toEqual([...listed].sort().map((leadId) => ({ leadId, staffId: w.cadre.id, via: 'console' })));
+    // 冰岛村 on the summary page: the whole village for the officer, none of it for a contact person with no household yet
+    const households = (html: string) => /<tr><th scope="row">勐库镇冰岛村<\/th><td>[^<]*<\/td><td>[^<]*<\/td><td>[^<]*<\/td><td>([^<]*)<\/td>/.exec(html)![1];
+    expect(Number(households((await (await consoleSession(w, 'officer')).page('/print/summary')).text))).toBeGreaterThanOrEqual(3);
+    expect(households((await (await consoleSession(w, 'contact')).page('/print/summary')).text)).toBe('0');
   });
 });

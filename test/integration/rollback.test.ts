@@ -1,5 +1,5 @@
 import ExcelJS from 'exceljs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,13 @@ describe(`roll-back and removal, ${TEST_DB}`, () => {
     const form = (await officer.page(`/leads/${l.id}`)).text;
     expect(form).toContain('name="record" value="rollback"');
     expect(form).toContain('name="record" value="removal"');
+    // the roll-back only while the risk is marked eliminated; neither before confirmation
+    const notEliminated = (await officer.page(`/leads/${(await monitored({ headName: '在监测' })).id}`)).text;
+    expect(notEliminated).not.toContain('value="rollback"');
+    expect(notEliminated).toContain('value="removal"');
+    const open = (await officer.page(`/leads/${(await w.lead({ headName: '刚申报' }, at('2027-05-30'))).id}`)).text;
+    expect(open).not.toContain('value="rollback"');
+    expect(open).not.toContain('value="removal"');
     // the township sees neither
     const theirs = (await reviewer.page(`/leads/${l.id}`)).text;
     expect(theirs).not.toContain('value="rollback"');
@@ -116,7 +123,12 @@ describe(`roll-back and removal through the API, ${TEST_DB}`, () => {
     expect(notEliminated.status).toBe(409);
     expect(await notEliminated.json()).toMatchObject({ error: { code: 'risk_not_eliminated', message: '这户的风险还没有标记消除，不需要回退。' } });
     expect((await post(village, l.id, { record: 'removal', note: '不符合' })).status).toBe(403);
-    expect((await post(county, l.id, { record: 'removal', note: '不符合监测条件' })).status).toBe(201);
+    // blanks are no reason: the table's 原因详情 would be empty
+    for (const note of ['\t', '   \n ']) expect(await (await post(county, l.id, { record: 'removal', note })).json()).toMatchObject({ error: { code: 'reason_required' } });
+    // a contact person given with a removal is not the removal's to keep
+    expect((await post(county, l.id, { record: 'removal', note: '不符合监测条件', contactStaffId: w.contact.id })).status).toBe(201);
+    const [event] = await w.app.db.prisma.leadEvent.findMany({ where: { leadId: l.id, kind: 'removal' } });
+    expect(event!.data).toBeNull();
     const again = await post(county, l.id, { record: 'removal', note: '再清退' }, 'en');
     expect(await again.json()).toMatchObject({ error: { code: 'removed_from_monitoring', message: 'This household was removed from monitoring: only notes can be added.' } });
   });
@@ -133,6 +145,8 @@ describe(`监测对象回退、清退情况统计表, ${TEST_DB}`, () => {
     expect((await w.app.intake.recordAs(w.officer.actor, back.id, 'rollback', { note: '=务工收入中断' }, at('2027-05-21'))).ok).toBe(true);
     out = await monitored({ headName: '表中清退', villageCode: PLACES.mengmeng, householdSize: 2, idNumber: null });
     expect((await w.app.intake.recordAs(w.officer.actor, out.id, 'removal', { note: '识别不精准' }, at('2027-05-22'))).ok).toBe(true);
+    const formula = await monitored({ headName: '@SUM(1)', villageCode: PLACES.mengmeng });
+    expect((await w.app.intake.recordAs(w.officer.actor, formula.id, 'removal', { note: '重复纳入' }, at('2027-05-23'))).ok).toBe(true);
   }, 60_000);
 
   it("the page lists this year's roll-backs and removals in the order recorded, each with the official columns", async () => {
@@ -147,10 +161,12 @@ describe(`监测对象回退、清退情况统计表, ${TEST_DB}`, () => {
     expect(Number(texts[1]![0])).toBe(Number(texts[0]![0]) + 1);
     // last year's is on last year's page and on "all years"
     expect(res.text).not.toContain('去年户');
-    expect((await officer.page('/print/rollback?year=2026')).text).toContain('去年户');
+    const lastYear = (await officer.page('/print/rollback?year=2026')).text;
+    expect(lastYear).toContain('去年户');
+    expect(lastYear).not.toContain('表中回退');
     const all = (await officer.page('/print/rollback?year=all')).text;
     expect(all.indexOf('去年户')).toBeLessThan(all.indexOf('表中回退'));
-    expect((await officer.page('/print/rollback?year=19')).status).toBe(404);
+    for (const bad of ['19', '2026x', 'x2026', '2026&year=2027']) expect((await officer.page(`/print/rollback?year=${bad}`)).status, bad).toBe(404);
     // each household on it is in the access log as printed by the officer
     const logged = await w.app.db.prisma.accessLog.findMany({ where: { action: 'print_rollback', staffId: w.officer.id }, select: { leadId: true, via: true } });
     const listed = new Set(logged.map((x) => x.leadId));
@@ -179,6 +195,8 @@ describe(`监测对象回退、清退情况统计表, ${TEST_DB}`, () => {
     expect(values[0]).toEqual(['监测对象回退、清退情况统计表']);
     expect(values[2]).toEqual(['序号', '县市区', '镇（新区）', '村', '户主姓名', '户主证件号码', '识别纳入人数', '纳入监测时间', '风险类型', '回退清退情况', '原因详情']);
     const body = values.slice(3).filter((r) => r[4] === '表中回退' || r[4] === '表中清退');
+    // a name a spreadsheet would run as a formula stays text
+    expect(values.slice(3).find((r) => String(r[4]).includes('SUM(1)'))![4]).toBe("'@SUM(1)");
     expect(body.map((r) => r.slice(4))).toEqual([
       ['表中回退', '530925195001011234', 4, '2026-11-13', '因病、因自然灾害（洪涝灾害）', '回退（2027-05-21）', "'=务工收入中断"],
       ['表中清退', undefined, 2, '2026-11-13', '因病', '清退（2027-05-22）', '识别不精准'],
@@ -198,6 +216,14 @@ describe(`监测对象回退、清退情况统计表, ${TEST_DB}`, () => {
     expect(html).toContain('<style>');
     expect(await w.app.db.prisma.accessLog.count({ where: { action: 'print_rollback', staffId: null, tokenId: null, leadId: out.id, via: 'cli' } })).toBe(1);
     expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'rollback', county: '999999', out: file, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
+    // the file holds ID numbers: only its owner reads it, even when it was there before with another mode
+    chmodSync(file, 0o644);
+    expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'rollback', county: PLACES.county, out: file, lng: 'zh-CN' }, now)).toMatchObject({ ok: true });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // a check form only for a confirmed household
+    const open = await w.lead({ headName: '未确定' }, now);
+    expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'check', lead: open.receiptNo, out: file, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
+    expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'check', lead: back.receiptNo, out: file, lng: 'zh-CN' }, now)).toMatchObject({ ok: true });
     expect(await printCommand({ config, db: w.app.db, crypto }, { kind: 'rollback', county: PLACES.county, year: '27', out: file, lng: 'zh-CN' }, now)).toMatchObject({ ok: false });
   });
 });
