@@ -180,6 +180,12 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       s.once('error', reject);
     });
     const listening = server;
+    // An idle keep-alive connection is for the client to close (undici after 4 s; a reverse proxy after its own
+    // upstream timeout, often 60 s), not the server: a server that closes first races the client's next request on
+    // that socket, which then fails with ECONNRESET (a 502 behind nginx). Node's default is 5 s; headersTimeout
+    // must stay above it.
+    listening.keepAliveTimeout = 65_000;
+    listening.headersTimeout = 66_000;
     if (telegram) await telegram.start();
     if (wecom) await wecom.start();
     outbox.start(opts.outboxIntervalMs ?? 2000);
