@@ -197,9 +197,26 @@ function pickMenuItem(menu: MenuItem[] | undefined, labels: string[]): MenuItem 
   throw new StepError(`no menu item "${labels.join('" or "')}" in: ${items.map((b) => b.content).join(' | ') || '(no menu)'}`);
 }
 
+/** The menu's item to turn to the next page of a long list (WeCom menus show a few items a page). */
+const NEXT_PAGE = '下一页';
+
 async function runWecomStep(t: Extract<Target, { kind: 'wecom' }>, p: Person, step: Step): Promise<Outcome> {
   const ib = t.api.inbox(p.extId);
+  if ('tap' in step) {
+    // a person looking for their village in a long list turns the pages, as on the phone: each page is an update
+    for (let pages = 0; pages < 20 && !step.tap.some((label) => (ib.menu ?? []).some((x) => x.content.includes(label))); pages++) {
+      const next = (ib.menu ?? []).find((x) => x.content.includes(NEXT_PAGE));
+      if (!next) break;
+      await wecomRoundTrip(t, p, step, next);
+    }
+  }
   const item = 'say' in step ? undefined : pickMenuItem(ib.menu, step.tap);
+  return wecomRoundTrip(t, p, step, item);
+}
+
+/** One message (a text, or a tap on `item`) through 微信客服: the callback, then the bot's answer pulled and sent. */
+async function wecomRoundTrip(t: Extract<Target, { kind: 'wecom' }>, p: Person, step: Step, item: MenuItem | undefined): Promise<Outcome> {
+  const ib = t.api.inbox(p.extId);
   const cb = kfCallback();
   ib.texts = [];
   ib.calls = 0;
