@@ -18,6 +18,7 @@ import { FINAL, type Stage } from '../server/intake/procedure.ts';
 import { errorFields, isTransient } from '../server/errors.ts';
 import type { Desk } from './desk.ts';
 import type { StaffMember } from '../server/staff/accounts.ts';
+import type { ChannelPort, InboundUpdate } from './channels/port.ts';
 
 /**
  * One conversation turn, whatever the channel: record the update, load the person's state, run the flow or a
@@ -235,8 +236,11 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     };
   }
 
-  /** Records the update, or recognises a redelivery. Returns stored replies still owed, or undefined to handle it. */
-  async function record(turn: Turn): Promise<{ handled: boolean; replies?: Outbound[] }> {
+  /**
+   * Records the update, or recognises a redelivery. Returns the stored replies still owed (and the index of the
+   * first of them), or handled false to handle it.
+   */
+  async function record(turn: Turn): Promise<{ handled: boolean; replies?: Outbound[]; from?: number }> {
     const { channel } = turn.who;
     try {
       await db.prisma.inboundUpdate.create({ data: { channel, platformId: turn.platformId, payload: crypto.encryptJson(turn.payload) } });
@@ -248,25 +252,64 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       if (!row.handledAt) return { handled: false }; // recorded, then the process died before handling it: handle it now
       const claimLapsed = !row.repliedAt || row.repliedAt.getTime() < Date.now() - REPLY_LEASE_MS;
       // the replies still owed: those after the ones a sender marked as gone out before it died
-      if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies).slice(row.repliesSent) };
+      if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies).slice(row.repliesSent), from: row.repliesSent };
       return { handled: true };
     }
   }
 
   /**
    * One more failed handling or send of an update: counted, and dead-lettered at the limit (or at once when
-   * `final`: it can never succeed). A database that is down for now is not held against the update. Never throws.
+   * `final`: it can never succeed). A database that is down for now is not held against the update. `e` is the
+   * error, or the platform's own words for a failed send. Never throws.
    */
   async function failed(channel: string, platformId: string, e: unknown, final = false): Promise<void> {
     if (isTransient(e)) {
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } }).catch(() => undefined);
       return;
     }
-    const error = JSON.stringify(errorFields(e)).slice(0, 500);
+    const error = (typeof e === 'string' ? e : JSON.stringify(errorFields(e))).slice(0, 500);
     await db.prisma.$executeRaw`
       UPDATE inbound_update SET attempts = attempts + 1, error = ${error}, replied_at = NULL,
         dead_at = CASE WHEN ${final} OR attempts + 1 >= ${MAX_UPDATE_ATTEMPTS} THEN now() ELSE dead_at END
       WHERE channel = ${channel} AND platform_id = ${platformId} AND dead_at IS NULL`.catch(() => undefined);
+  }
+
+  /**
+   * Sends an update's replies through its channel, once whichever request or sweep gets there first: claimed,
+   * each marked as it goes out (a crash resends only the rest), released when sending failed for now (the update
+   * is redelivered or swept, and the failure counted). What the outcome of a send means is decided here for every
+   * channel: unreachable drops the replies (with the reason), refused dead-letters the update, anything else
+   * releases them and counts a failure.
+   */
+  async function answer(port: ChannelPort, u: InboundUpdate, replies: Outbound[], from = 0): Promise<void> {
+    const { channel } = port;
+    if (replies.length === 0) return;
+    const seq = await self.claimRepliesId(channel, u.platformId);
+    if (seq === undefined) return;
+    let used = 0;
+    for (const [i, out] of replies.entries()) {
+      const index = from + i;
+      const outcome = await port.send(u.chatId, out, { seq, index, used, ref: u.replyRef });
+      if (outcome.ok) {
+        used += outcome.used ?? 1;
+        // each message sent is marked at once: a crash after it resends only what had not gone out
+        if (i < replies.length - 1) await self.replyDelivered(channel, u.platformId);
+        continue;
+      }
+      if (outcome.kind === 'unreachable') {
+        logger.warn({ channel, update: String(seq), reason: outcome.error }, outcome.blocked ? 'recipient unreachable (blocked the bot); replies dropped' : 'recipient unreachable; replies dropped');
+        await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId: u.platformId }, data: { replies: null, error: outcome.error.slice(0, 500) } });
+        return;
+      }
+      if (outcome.kind === 'rejected') {
+        logger.error({ channel, update: String(seq), reason: outcome.error }, `${channel} refused a reply; dead-lettered`);
+        await failed(channel, u.platformId, outcome.error, true);
+        return;
+      }
+      await failed(channel, u.platformId, outcome.error);
+      throw new SendFailed(`${channel}: ${outcome.error}`);
+    }
+    await self.repliesSent(channel, u.platformId);
   }
 
   /** One turn of an update that was recorded and not handled before. */
@@ -341,12 +384,16 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     }
   }
 
-  return {
-    async turn(turn: Turn): Promise<TurnResult> {
+  const self = {
+    /**
+     * Records an update (a redelivery is recognised) and runs the person's turn: state and replies stored in one
+     * transaction, the replies returned unsent (`run` sends them). For a redelivery: the replies still owed.
+     */
+    async turn(turn: Turn): Promise<TurnResult & { from?: number }> {
       const recorded = await record(turn);
       if (recorded.handled) {
         deps.metrics?.botUpdates.inc({ channel: turn.who.channel, outcome: 'duplicate' });
-        return { replies: recorded.replies ?? [], duplicate: true };
+        return { replies: recorded.replies ?? [], duplicate: true, ...(recorded.from ? { from: recorded.from } : {}) };
       }
       try {
         return await handleTurn(turn);
@@ -357,15 +404,46 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       }
     },
 
+    /**
+     * One update through a channel, top to bottom: record it, run the turn, send the replies. Throws when
+     * handling or sending failed for now (the channel answers its platform so that the update comes again).
+     */
+    async run(port: ChannelPort, u: InboundUpdate): Promise<TurnResult> {
+      const who = { channel: port.channel, userId: u.userId, chatId: u.chatId, languageCode: u.languageCode };
+      const result = await self.turn({ who, platformId: u.platformId, payload: u.payload, input: u.input, caps: port.caps });
+      await answer(port, u, result.replies, result.from);
+      return result;
+    },
+
     failed,
 
     /**
-     * Sending the replies of an update: claim them first (one sender wins when a redelivery races the first
-     * handling), mark them sent after, or give the claim back when sending failed so a redelivery sends them.
-     * A claim lapses after REPLY_LEASE_MS, so replies claimed by a sender that died are sent by the next one.
+     * Records an update that is not a person's turn (a platform's "there is something to pull"): true when it is
+     * new, false for a redelivery. `handled` marks it done; until then the sweeper hands it back (`unfinished`).
+     */
+    async recordOnly(channel: string, platformId: string, payload: unknown): Promise<boolean> {
+      try {
+        await db.prisma.inboundUpdate.create({ data: { channel, platformId, payload: crypto.encryptJson(payload) } });
+        return true;
+      } catch (e) {
+        if ((e as { code?: string }).code === 'P2002') return false;
+        throw e;
+      }
+    },
+    async handled(channel: string, platformId: string, now = new Date()): Promise<void> {
+      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { handledAt: now } });
+    },
+    /** The platform reports later that a reply it accepted did not arrive: noted on the update, not retried. */
+    async undelivered(seq: bigint, reason: string): Promise<void> {
+      await db.prisma.inboundUpdate.updateMany({ where: { id: seq }, data: { error: reason.slice(0, 500) } });
+    },
+
+    /**
+     * Claiming the replies of an update before sending them: one sender wins when a redelivery races the first
+     * handling; a claim lapses after REPLY_LEASE_MS, so replies claimed by a sender that died are sent by the next.
      */
     async claimReplies(channel: string, platformId: string): Promise<boolean> {
-      return (await this.claimRepliesId(channel, platformId)) !== undefined;
+      return (await self.claimRepliesId(channel, platformId)) !== undefined;
     },
     /** The same claim, returning the recorded update's id (a channel may name its sent messages after it). */
     async claimRepliesId(channel: string, platformId: string): Promise<bigint | undefined> {
@@ -382,11 +460,6 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     },
     async repliesSent(channel: string, platformId: string): Promise<void> {
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { replies: null } });
-    },
-    /** Sending failed: the claim is given back (and the failure counted), so a redelivery or the sweeper sends them. */
-    async releaseReplies(channel: string, platformId: string, e?: unknown): Promise<void> {
-      if (e !== undefined) await failed(channel, platformId, e);
-      else await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliedAt: null } });
     },
 
     /**
@@ -429,10 +502,14 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       return n;
     },
   };
+  return self;
 }
 
 class ConcurrentTurn extends Error {}
 class AlreadyHandled extends Error {}
+/** A reply the platform did not take, for now: the update is sent again by a redelivery or the sweeper. */
+export class SendFailed extends Error {}
+
 
 function addDaysDate(now: Date, days: number): Date {
   return new Date(now.getTime() + days * 86_400_000);

@@ -25,6 +25,7 @@ import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
 import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
 import type { Wecom } from '../bot/channels/wecom/index.ts';
+import type { ChannelPort } from '../bot/channels/port.ts';
 import { errorFields } from './errors.ts';
 import { allWarnings, warningText } from './places/commands.ts';
 import { createConsoleAuth, type ConsoleAuth } from './console/auth.ts';
@@ -129,18 +130,20 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const app = createApp({ db, logger, metrics, isShuttingDown: () => shuttingDown, trustProxy: config.trustProxy });
     // Each channel's code (grammY; the WeCom XML and crypto) is loaded only when that channel is configured.
     const telegram = config.telegram ? (await import('../bot/channels/telegram/index.ts')).createTelegram({ ...config.telegram, ...(opts.telegramBotInfo ? { botInfo: opts.telegramBotInfo } : {}) }, { conversations, logger }) : undefined;
-    if (telegram) {
-      telegram.mount(app);
-      deliveries.registerSender('telegram', telegram.sender(config.telegramSendRate));
-      media.registerSource('telegram', telegram.fetchMedia);
-    }
+    if (telegram) telegram.mount(app);
     else logger.info('telegram channel off (TELEGRAM_BOT_TOKEN not set)');
     const wecom = config.wecom ? (await import('../bot/channels/wecom/index.ts')).createWecom(config.wecom, { db, crypto, conversations, logger, ...(opts.wecomFetch ? { fetch: opts.wecomFetch } : {}) }) : undefined;
-    if (wecom) {
-      wecom.mount(app);
-      deliveries.registerSender('wecom-app', wecom.appSender(config.wecomSendRate));
-      media.registerSource('wecom', wecom.fetchMedia);
-    } else logger.info('wecom channel off (WECOM_CORP_ID not set)');
+    if (wecom) wecom.mount(app);
+    else logger.info('wecom channel off (WECOM_CORP_ID not set)');
+    // every channel through its port: the staff outbox sends with it, the media keeper fetches with it
+    const ports: Array<[ChannelPort, number]> = [
+      ...(telegram ? [[telegram.port, config.telegramSendRate] as [ChannelPort, number]] : []),
+      ...(wecom ? [wecom.kf, wecom.app].map((p) => [p, config.wecomSendRate] as [ChannelPort, number]) : []),
+    ];
+    for (const [port, ratePerSecond] of ports) {
+      deliveries.registerSender(port.channel, { ratePerSecond, ...(port.perChat ? { perChat: port.perChat } : {}), send: (chatId, out) => port.send(chatId, out) });
+      if (port.fetchMedia) media.registerSource(port.channel, port.fetchMedia);
+    }
     const tokens = createTokens(db);
     const queries = createQueries({ db, crypto, deployment: config.deployment });
     app.get('/api/openapi.json', (_req, res) => {

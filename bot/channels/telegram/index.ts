@@ -9,7 +9,7 @@ import type { Conversations } from '../../conversation.ts';
 import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { Logger } from '../../../server/log.ts';
 import { tFor } from '../../../server/i18n.ts';
-import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
+import type { ChannelPort, ReplyTo, SendOutcome } from '../port.ts';
 import { errorFields } from '../../../server/errors.ts';
 import { splitText, utf16Units } from '../text.ts';
 import { readCapped, MEDIA_MAX_BYTES, type FetchedMedia } from '../../../server/intake/media.ts';
@@ -74,61 +74,83 @@ function keyboard(out: Outbound) {
   return { inline_keyboard: out.buttons.map((row) => row.map((b) => ({ text: b.label, callback_data: b.id }))) };
 }
 
+/** A Bot API error as the outbox reads it: wait, unreachable (blocked, no such chat), refused for good, or for now. */
+function outcomeOf(e: unknown): SendOutcome {
+  if (e instanceof GrammyError) {
+    const error = `GrammyError ${e.error_code}: ${e.description}`;
+    if (e.error_code === 429) return { ok: false, kind: 'retry_after', retryAfterS: e.parameters.retry_after ?? 5, error };
+    // 403: the person blocked the bot or deleted the chat
+    if (e.error_code === 403) return { ok: false, kind: 'unreachable', error, blocked: true };
+    if (e.error_code === 400 && /chat not found/i.test(e.description)) return { ok: false, kind: 'unreachable', error };
+    // 400: Telegram refuses the message itself; sending it again cannot help
+    if (e.error_code === 400) return { ok: false, kind: 'rejected', error };
+    return { ok: false, kind: 'error', error };
+  }
+  return { ok: false, kind: 'error', error: `${(e as Error).name}: ${(e as Error).message}` };
+}
+
 export function createTelegram(opts: TelegramOptions, deps: { conversations: Conversations; logger: Logger }) {
   const { conversations, logger } = deps;
   const bot = new Bot(opts.token, { client: { apiRoot: opts.apiRoot }, ...(opts.botInfo ? { botInfo: opts.botInfo } : {}) });
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 10 }));
+  /**
+   * The outbox sends with a plain Api without auto-retry: it obeys 429 retry_after for the whole channel instead
+   * of one request sleeping on it. Replies to an update go with the bot's Api, which waits out a short retry_after
+   * or a 5xx (at most 3 times) while the person waits for the answer.
+   */
+  const plainApi = new Api(opts.token, { apiRoot: opts.apiRoot });
 
-  async function send(ctx: Context, chatId: number, out: Outbound, tapped?: { messageId: number }) {
+  /** One message to one chat: a redrawn question edits the tapped message; a long text goes in parts. */
+  async function send(chatId: string, out: Outbound, reply?: ReplyTo): Promise<SendOutcome> {
     const reply_markup = keyboard(out);
+    const to = /^-?\d+$/.test(chatId) ? Number(chatId) : chatId;
     // at most 4,096 characters a message: a longer text goes out in parts, the buttons on the last one
     const parts = splitText(out.text, 4096, utf16Units).filter((p) => p.trim() !== '');
-    if (out.replace && tapped && parts.length === 1) {
+    const api = reply ? bot.api : plainApi;
+    const tapped = reply?.index === 0 ? reply.ref?.messageId : undefined;
+    if (out.replace && typeof tapped === 'number' && parts.length === 1) {
       try {
-        await ctx.api.editMessageText(chatId, tapped.messageId, out.text, reply_markup ? { reply_markup } : {});
-        return;
+        await api.editMessageText(to, tapped, out.text, reply_markup ? { reply_markup } : {});
+        return { ok: true };
       } catch (e) {
-        if (/message is not modified/.test(String((e as Error).message))) return;
+        if (/message is not modified/.test(String((e as Error).message))) return { ok: true };
         // fall through: send it as a new message
       }
     }
-    for (const [i, part] of parts.entries()) await ctx.api.sendMessage(chatId, part, reply_markup && i === parts.length - 1 ? { reply_markup } : {});
+    try {
+      for (const [i, part] of parts.entries()) await api.sendMessage(to, part, reply_markup && i === parts.length - 1 ? { reply_markup } : {});
+      return { ok: true, used: parts.length };
+    } catch (e) {
+      return outcomeOf(e);
+    }
   }
+
+  const port: ChannelPort = {
+    channel: 'telegram',
+    caps: TELEGRAM_CAPS,
+    send,
+    fetchMedia,
+    sweep,
+    mount,
+    start,
+    stop,
+  };
 
   bot.use(async (ctx) => {
     const update = ctx.update;
     const parsed = toInbound(update);
     if (!parsed) return;
-    const platformId = String(update.update_id);
-    const who = { channel: 'telegram', userId: String(parsed.user.id), chatId: String(parsed.chatId), languageCode: parsed.user.language_code };
+    const tapped = update.callback_query?.message?.message_id;
     try {
-      const { replies } = await conversations.turn({ who, platformId, payload: update, input: parsed.input, caps: TELEGRAM_CAPS });
-      const tapped = update.callback_query?.message ? { messageId: update.callback_query.message.message_id } : undefined;
-      if (replies.length > 0 && (await conversations.claimReplies('telegram', platformId))) {
-        try {
-          for (const [i, out] of replies.entries()) {
-            await send(ctx, parsed.chatId, out, tapped);
-            // each message sent is marked at once: a crash after it resends only what had not gone out
-            if (i < replies.length - 1) await conversations.replyDelivered('telegram', platformId);
-          }
-        } catch (e) {
-          // 403: the person blocked the bot or deleted the chat. Retrying cannot help: the replies are dropped.
-          if (e instanceof GrammyError && e.error_code === 403) {
-            logger.warn({ channel: 'telegram', update: platformId }, 'recipient unreachable (blocked the bot); replies dropped');
-            await conversations.repliesSent('telegram', platformId);
-            return;
-          }
-          // 400: Telegram refuses the message itself; sending it again cannot help: dead-lettered with the reason.
-          if (e instanceof GrammyError && e.error_code === 400) {
-            logger.error({ channel: 'telegram', update: platformId, err: errorFields(e) }, 'telegram refused a reply; dead-lettered');
-            await conversations.failed('telegram', platformId, e, true);
-            return;
-          }
-          await conversations.releaseReplies('telegram', platformId, e);
-          throw e;
-        }
-        await conversations.repliesSent('telegram', platformId);
-      }
+      await conversations.run(port, {
+        platformId: String(update.update_id),
+        payload: update,
+        userId: String(parsed.user.id),
+        chatId: String(parsed.chatId),
+        languageCode: parsed.user.language_code,
+        input: parsed.input,
+        replyRef: tapped !== undefined ? { messageId: tapped } : undefined,
+      });
     } finally {
       // A tapped button always gets its answer, or the phone shows a spinner.
       if (update.callback_query) await ctx.answerCallbackQuery().catch(() => {});
@@ -164,34 +186,6 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
   }
 
   /**
-   * Sending to staff from the outbox. A plain Api without auto-retry: the outbox worker obeys 429 retry_after
-   * for the whole channel instead of one request sleeping on it.
-   */
-  const plainApi = new Api(opts.token, { apiRoot: opts.apiRoot });
-  function sender(ratePerSecond: number): Sender {
-    return {
-      ratePerSecond,
-      async send(chatId: string, out: Outbound): Promise<SendOutcome> {
-        const reply_markup = keyboard(out);
-        const to = /^-?\d+$/.test(chatId) ? Number(chatId) : chatId;
-        // at most 4,096 characters a message: a longer text goes out in parts, the buttons on the last one
-        const parts = splitText(out.text, 4096, utf16Units).filter((p) => p.trim() !== '');
-        try {
-          for (const [i, part] of parts.entries()) await plainApi.sendMessage(to, part, reply_markup && i === parts.length - 1 ? { reply_markup } : {});
-          return { ok: true };
-        } catch (e) {
-          if (e instanceof GrammyError) {
-            if (e.error_code === 429) return { ok: false, kind: 'retry_after', retryAfterS: e.parameters.retry_after ?? 5, error: `429 ${e.description}` };
-            if (e.error_code === 403 || (e.error_code === 400 && /chat not found/i.test(e.description))) return { ok: false, kind: 'unreachable', error: `${e.error_code} ${e.description}` };
-            return { ok: false, kind: 'error', error: `${e.error_code} ${e.description}` };
-          }
-          return { ok: false, kind: 'error', error: `${(e as Error).name}: ${(e as Error).message}` };
-        }
-      },
-    };
-  }
-
-  /**
    * A photo or voice note a household sent, by its file id: getFile, then the download from the Bot API's file
    * address (which holds the token: never logged). Telegram photos are JPEG, voice notes OGG/Opus.
    */
@@ -216,48 +210,46 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
     return { ok: true, data: body.data, mime: kind === 'voice' ? 'audio/ogg' : 'image/jpeg' };
   }
 
-  return {
-    bot,
-    sweep,
-    sender,
-    fetchMedia,
-    /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
-    mount(app: Express) {
-      if (opts.mode !== 'webhook') return;
-      // The secret is checked before the body is read.
-      const secretFirst = (req: Request, res: Response, next: () => void) =>
-        secretMatches(req.get('x-telegram-bot-api-secret-token')) ? next() : sendError(req, res, 401, 'bad_secret', 'http.unauthorized');
-      app.post(WEBHOOK_PATH, secretFirst, jsonBody('1mb'), async (req: Request, res: Response) => {
-        const parsed = updateShape.safeParse(req.body);
-        if (!parsed.success) return sendError(req, res, 400, 'bad_update', 'http.bad_update');
-        try {
-          // right after a start the bot may still be fetching its identity: wait for it rather than fail
-          if (!bot.isInited()) await bot.init();
-          await bot.handleUpdate(req.body as Update);
-          res.json({ ok: true });
-        } catch (e) {
-          logger.error({ err: errorFields(e) }, 'telegram webhook update failed; Telegram will retry');
-          sendError(req, res, 500, 'internal', 'http.retry_later');
-        }
-      });
-    },
-    async start() {
-      await bot.init();
-      await bot.api.setMyCommands(commandList('zh-CN')).catch(() => {});
-      if (opts.mode === 'polling') {
-        void bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'edited_message', 'callback_query'] }).catch((e: unknown) => {
-          logger.error({ err: errorFields(e) }, 'telegram polling stopped');
-        });
+  /** Mounts POST /telegram/webhook (webhook mode). The update is handled before Telegram gets its 200. */
+  function mount(app: Express) {
+    if (opts.mode !== 'webhook') return;
+    // The secret is checked before the body is read.
+    const secretFirst = (req: Request, res: Response, next: () => void) =>
+      secretMatches(req.get('x-telegram-bot-api-secret-token')) ? next() : sendError(req, res, 401, 'bad_secret', 'http.unauthorized');
+    app.post(WEBHOOK_PATH, secretFirst, jsonBody('1mb'), async (req: Request, res: Response) => {
+      const parsed = updateShape.safeParse(req.body);
+      if (!parsed.success) return sendError(req, res, 400, 'bad_update', 'http.bad_update');
+      try {
+        // right after a start the bot may still be fetching its identity: wait for it rather than fail
+        if (!bot.isInited()) await bot.init();
+        await bot.handleUpdate(req.body as Update);
+        res.json({ ok: true });
+      } catch (e) {
+        logger.error({ err: errorFields(e) }, 'telegram webhook update failed; Telegram will retry');
+        sendError(req, res, 500, 'internal', 'http.retry_later');
       }
-      logger.info({ mode: opts.mode, bot: bot.botInfo.username }, 'telegram channel on');
-      sweeper = setInterval(() => void sweep().catch((e: unknown) => logger.warn({ err: errorFields(e) }, 'telegram sweep failed; trying again in a minute')), 60_000);
-      sweeper.unref();
-    },
-    async stop() {
-      if (sweeper) clearInterval(sweeper);
-      if (bot.isRunning()) await bot.stop();
-    },
-  };
+    });
+  }
+
+  async function start() {
+    await bot.init();
+    await bot.api.setMyCommands(commandList('zh-CN')).catch(() => {});
+    if (opts.mode === 'polling') {
+      void bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'edited_message', 'callback_query'] }).catch((e: unknown) => {
+        logger.error({ err: errorFields(e) }, 'telegram polling stopped');
+      });
+    }
+    logger.info({ mode: opts.mode, bot: bot.botInfo.username }, 'telegram channel on');
+    sweeper = setInterval(() => void sweep().catch((e: unknown) => logger.warn({ err: errorFields(e) }, 'telegram sweep failed; trying again in a minute')), 60_000);
+    sweeper.unref();
+  }
+
+  async function stop() {
+    if (sweeper) clearInterval(sweeper);
+    if (bot.isRunning()) await bot.stop();
+  }
+
+  return { bot, port, sweep, fetchMedia, mount, start, stop };
 }
 
 /** The bot's command menu, from locales. */

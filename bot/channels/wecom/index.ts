@@ -6,7 +6,7 @@ import type { Logger } from '../../../server/log.ts';
 import type { WecomConfig } from '../../../server/config.ts';
 import type { Conversations } from '../../conversation.ts';
 import type { Button, Capabilities, Inbound, Outbound } from '../../engine/types.ts';
-import type { Sender, SendOutcome } from '../../../server/staff/deliveries.ts';
+import type { ChannelPort, ReplyTo, SendOutcome } from '../port.ts';
 import { checkTimestamp, createEnvelope, EnvelopeError, parseXml, type Envelope } from './crypto.ts';
 import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.ts';
 import { errorFields } from '../../../server/errors.ts';
@@ -215,15 +215,7 @@ export function createWecom(
   }
 
   /** Records a callback once: true when it is new (to handle), false for a redelivery. */
-  async function recordCallback(platformId: string, payload: Record<string, string>): Promise<boolean> {
-    try {
-      await db.prisma.inboundUpdate.create({ data: { channel: 'wecom-callback', platformId, payload: crypto.encryptJson(payload) } });
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code === 'P2002') return false;
-      throw e;
-    }
-  }
+  const recordCallback = (platformId: string, payload: Record<string, string>) => conversations.recordOnly('wecom-callback', platformId, payload);
 
   // One pull at a time per account; a callback during a pull makes it pull again after.
   const pulling = new Map<string, { again: boolean; token: string | undefined; done: Promise<boolean> }>();
@@ -308,39 +300,40 @@ export function createWecom(
     const externalUserId = event?.external_userid ?? msg.external_userid;
     if (!input || !externalUserId) return;
     const kfId = event?.open_kfid ?? msg.open_kfid ?? openKfId;
-    const who = { channel: 'wecom', userId: externalUserId, chatId: `${kfId}/${externalUserId}` };
-    const { replies } = await conversations.turn({ who, platformId: msg.msgid, payload: msg, input, caps: KF_CAPS });
-    if (replies.length === 0) return;
-    await answer(msg.msgid, kfId, externalUserId, replies, event?.welcome_code);
+    await conversations.run(kfPort, {
+      platformId: msg.msgid,
+      payload: msg,
+      userId: externalUserId,
+      chatId: `${kfId}/${externalUserId}`,
+      input,
+      replyRef: event?.welcome_code ? { welcomeCode: event.welcome_code } : undefined,
+    });
   }
 
-  /** Sends a turn's answers: only while the session is the API's, within the 5-answer budget; refusals are final. */
-  async function answer(platformId: string, kfId: string, externalUserId: string, replies: Outbound[], welcomeCode?: string) {
-    const id = await conversations.claimRepliesId('wecom', platformId);
-    if (id === undefined) return;
-    const row = { id };
-    const final = async (reason: string) => {
-      await db.prisma.inboundUpdate.updateMany({ where: { channel: 'wecom', platformId }, data: { replies: null, error: reason } });
-      logger.warn({ channel: 'wecom', update: String(row?.id ?? ''), reason }, 'wecom answer dead-lettered');
-    };
+  /**
+   * One answer to a 微信客服 customer: only while the session is the API's (asked before an update's first answer),
+   * within the 5 answers a customer message allows (1 on the welcome code); the platform's refusals are final.
+   */
+  async function kfSend(chatId: string, out: Outbound, reply?: ReplyTo): Promise<SendOutcome> {
+    const [kfId = '', externalUserId = ''] = chatId.split('/');
+    const welcomeCode = typeof reply?.ref?.welcomeCode === 'string' ? reply.ref.welcomeCode : undefined;
     try {
-      if (!welcomeCode) {
+      if (!welcomeCode && (!reply || reply.used === 0)) {
         const state = await kfApi.post<{ service_state?: number }>('kf/service_state/get', { open_kfid: kfId, external_userid: externalUserId });
         // 2 queued for a person, 3 a person is answering: the conversation is theirs
-        if (state.service_state === 2 || state.service_state === 3) return final(`session held by a person (state ${state.service_state})`);
+        if (state.service_state === 2 || state.service_state === 3) return { ok: false, kind: 'unreachable', error: `session held by a person (state ${state.service_state})` };
       }
-      const messages = replies.flatMap(kfMessages).slice(0, welcomeCode ? 1 : ANSWERS_PER_MESSAGE);
+      const used = reply?.used ?? 0;
+      const messages = kfMessages(out).slice(0, Math.max(0, (welcomeCode ? 1 : ANSWERS_PER_MESSAGE) - used));
       for (const [i, m] of messages.entries()) {
-        const msgid = `r${String(row?.id ?? '0')}-${i}`;
+        const msgid = reply ? `r${reply.seq}-${used + i}` : `o${randomBytes(8).toString('hex')}`;
         if (welcomeCode) await kfApi.post('kf/send_msg_on_event', { code: welcomeCode, msgid, ...m });
         else await kfApi.post('kf/send_msg', { touser: externalUserId, open_kfid: kfId, msgid, ...m });
       }
-      await conversations.repliesSent('wecom', platformId);
+      return { ok: true, used: messages.length };
     } catch (e) {
-      if (e instanceof WecomApiError && [95001, 95002, 95013, 95018, 41050, 41051].includes(e.errcode)) return final(`${e.errcode} ${e.errmsg}`);
-      if (e instanceof WecomApiError && adviceFor(e.errcode)) return final(`${e.errcode} ${e.errmsg}`);
-      await conversations.releaseReplies('wecom', platformId); // sent again when the update is swept
-      throw e;
+      if (e instanceof WecomApiError && (KF_FINAL.includes(e.errcode) || adviceFor(e.errcode))) return { ok: false, kind: 'rejected', error: `${e.errcode} ${e.errmsg}` };
+      return failure(e);
     }
   }
 
@@ -348,7 +341,7 @@ export function createWecom(
   async function sendFailed(failMsgid: string | undefined, failType: number | undefined) {
     const m = /^r(\d+)-\d+$/.exec(failMsgid ?? '');
     const reason = `msg_send_fail ${failType ?? '?'}: ${FAIL_TYPES[failType ?? 0] ?? 'unknown reason'}`;
-    if (m) await db.prisma.inboundUpdate.updateMany({ where: { id: BigInt(m[1]!) }, data: { error: reason } });
+    if (m) await conversations.undelivered(BigInt(m[1]!), reason);
     logger.warn({ channel: 'wecom', failMsgid, reason }, 'wecom answer not delivered');
   }
 
@@ -397,7 +390,7 @@ export function createWecom(
     if (msg.Event === 'kf_msg_or_event') {
       if (!(await pull(msg.OpenKfId!, msg.Token))) return; // stays unhandled: the sweeper pulls again
     } else await handleApp(id, msg);
-    await db.prisma.inboundUpdate.updateMany({ where: { channel: 'wecom-callback', platformId: id }, data: { handledAt: new Date() } });
+    await conversations.handled('wecom-callback', id);
   }
 
   /** Callbacks recorded but not handled (a crash, a failed pull), and answers not sent: handled again. */
@@ -426,7 +419,16 @@ export function createWecom(
     }
   }
 
+  /** 微信客服: households. */
+  const kfPort: ChannelPort = { channel: 'wecom', caps: KF_CAPS, send: kfSend, fetchMedia };
+  /** The self-built app: staff (paced per member by the outbox: 30 messages a minute and 1,000 an hour). */
+  // the platform allows a member 30 messages a minute and 1,000 an hour; an outbox message is at most two of them
+  // (a text too long for a card, then the card with its buttons), so the outbox counts half of each
+  const appPort: ChannelPort = { channel: 'wecom-app', caps: APP_CAPS, send: appSend, perChat: { perMinute: 15, perHour: 500 } };
+
   return {
+    kf: kfPort,
+    app: appPort,
     fetchMedia,
     kfApi,
     appApi,
@@ -438,7 +440,6 @@ export function createWecom(
       app.post(APP_PATH, xmlBody(APP_PATH), callbackRoute(appEnvelope, APP_PATH, () => true));
     },
 
-    appSender,
     sweep,
     /** Resolves when no pull is running (tests, and a clean stop). */
     async settled() {
@@ -467,58 +468,49 @@ export function createWecom(
     else if (msg.MsgType === 'event' && msg.Event === 'template_card_event' && msg.EventKey) input = { kind: 'choice', id: msg.EventKey };
     else if (msg.MsgType === 'event' && msg.Event === 'enter_agent') input = { kind: 'command', name: 'start', arg: '' };
     if (!input) return;
-    const who = { channel: 'wecom-app', userId, chatId: userId };
-    const { replies } = await conversations.turn({ who, platformId, payload: msg, input, caps: APP_CAPS });
-    if (replies.length === 0 || !(await conversations.claimReplies('wecom-app', platformId))) return;
-    try {
-      // a tapped card is updated to show what was done; the rest goes out as messages
-      let messages = replies.flatMap(appMessages);
-      if (msg.ResponseCode && replies[0]?.replace) {
-        // the tapped card becomes the answer's card (its first line and buttons); what does not fit on it follows as messages
-        const first = appMessages(replies[0]);
-        const i = first.findIndex((m) => m.msgtype === 'template_card');
-        const update = i >= 0 ? first[i]! : card(replies[0].text.trim().split('\n')[0] ?? '', '', []);
-        const { template_card } = update as { template_card: Record<string, unknown> };
-        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: msg.ResponseCode, template_card });
-        messages = [...first.filter((_, j) => j !== i), ...replies.slice(1).flatMap(appMessages)];
-      }
-      for (const m of messages) await appApi.post('message/send', { touser: userId, agentid: Number(config.agentId), ...m });
-      await conversations.repliesSent('wecom-app', platformId);
-    } catch (e) {
-      await conversations.releaseReplies('wecom-app', platformId);
-      throw e;
-    }
+    await conversations.run(appPort, { platformId, payload: msg, userId, chatId: userId, input, replyRef: msg.ResponseCode ? { responseCode: msg.ResponseCode } : undefined });
   }
 
-  /** Staff messages from the outbox, to a member's userid, paced per member by the outbox. */
-  function appSender(ratePerSecond: number): Sender {
-    return {
-      ratePerSecond,
-      // the platform allows a member 30 messages a minute and 1,000 an hour; an outbox message is at most two of
-      // them (a text too long for a card, then the card with its buttons), so the outbox counts half of each
-      perChat: { perMinute: 15, perHour: 500 },
-      async send(chatId: string, out: Outbound): Promise<SendOutcome> {
-        try {
-          const messages = appMessages(out);
-          for (const m of messages) {
-            // a message sent in parts: if a later part fails, the retry sends the parts again, and the platform's
-            // duplicate check (same content to the same member within 4 hours) drops those already delivered
-            const once = messages.length > 1 && m.msgtype === 'text' ? { enable_duplicate_check: 1, duplicate_check_interval: 14_400 } : {};
-            const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: chatId, agentid: Number(config.agentId), ...m, ...once });
-            if (r.invaliduser) return { ok: false, kind: 'unreachable', error: `invalid user ${r.invaliduser}` };
-          }
-          return { ok: true };
-        } catch (e) {
-          if (e instanceof WecomApiError) {
-            if (e.errcode === 45009) return { ok: false, kind: 'retry_after', retryAfterS: 60, error: `45009 ${e.errmsg}` };
-            if (e.errcode === 60111 || e.errcode === 81013) return { ok: false, kind: 'unreachable', error: `${e.errcode} ${e.errmsg}` };
-            return { ok: false, kind: 'error', error: `${e.errcode} ${e.errmsg}` };
-          }
-          return { ok: false, kind: 'error', error: `${(e as Error).name}: ${(e as Error).message}` };
-        }
-      },
-    };
+  /**
+   * One message of the self-built app to a member: the first answer to a tapped card replaces that card (its first
+   * line and buttons; what does not fit follows as messages); anything else goes out as messages.
+   */
+  async function appSend(userId: string, out: Outbound, reply?: ReplyTo): Promise<SendOutcome> {
+    try {
+      let messages = appMessages(out);
+      const responseCode = reply?.index === 0 ? reply.ref?.responseCode : undefined;
+      if (typeof responseCode === 'string' && out.replace) {
+        const i = messages.findIndex((m) => m.msgtype === 'template_card');
+        const update = i >= 0 ? messages[i]! : card(out.text.trim().split('\n')[0] ?? '', '', []);
+        const { template_card } = update as { template_card: Record<string, unknown> };
+        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: responseCode, template_card });
+        messages = messages.filter((_, j) => j !== i);
+      }
+      for (const m of messages) {
+        // a message sent in parts: if a later part fails, the retry sends the parts again, and the platform's
+        // duplicate check (same content to the same member within 4 hours) drops those already delivered
+        const once = !reply && messages.length > 1 && m.msgtype === 'text' ? { enable_duplicate_check: 1, duplicate_check_interval: 14_400 } : {};
+        const r = await appApi.post<{ invaliduser?: string }>('message/send', { touser: userId, agentid: Number(config.agentId), ...m, ...once });
+        if (r.invaliduser) return { ok: false, kind: 'unreachable', error: `invalid user ${r.invaliduser}` };
+      }
+      return { ok: true, used: messages.length };
+    } catch (e) {
+      return failure(e);
+    }
   }
+}
+
+/** 微信客服 errors that make an answer impossible (session closed, over the limits, no such customer): final. */
+const KF_FINAL = [95001, 95002, 95013, 95018, 41050, 41051];
+
+/** A WeCom API error as the outbox reads it. */
+function failure(e: unknown): SendOutcome {
+  if (e instanceof WecomApiError) {
+    if (e.errcode === 45009) return { ok: false, kind: 'retry_after', retryAfterS: 60, error: `45009 ${e.errmsg}` };
+    if (e.errcode === 60111 || e.errcode === 81013) return { ok: false, kind: 'unreachable', error: `${e.errcode} ${e.errmsg}` };
+    return { ok: false, kind: 'error', error: `${e.errcode} ${e.errmsg}` };
+  }
+  return { ok: false, kind: 'error', error: `${(e as Error).name}: ${(e as Error).message}` };
 }
 
 export type Wecom = ReturnType<typeof createWecom>;
