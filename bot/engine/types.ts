@@ -8,15 +8,8 @@ export type Inbound =
   | { kind: 'media'; media: 'photo' | 'voice'; fileId: string }
   | { kind: 'unsupported' };
 
-export type Button = { id: string; label: string };
-
-/** What the engine says: text, and optionally choices as rows of buttons. Adapters render it. */
-export type Outbound = {
-  text: string;
-  buttons?: Button[][];
-  /** the same question redrawn (a ✅ toggled, another page): channels that can edit replace the tapped message */
-  replace?: boolean;
-};
+export type { Button, Outbound } from '../../server/outbox/message.ts';
+import type { Outbound } from '../../server/outbox/message.ts';
 
 /**
  * What a channel can show. Where buttons are missing, choices are numbered and answered with "1、3". Where

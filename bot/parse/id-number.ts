@@ -84,7 +84,4 @@ export function parseIdNumber(s: string, now: Date): ParseResult<IdNumber> {
   return ok({ kind: 'resident', normalized: t, residentId, birthDate });
 }
 
-/** An ID or disability-card number as shown to someone who may not see it whole: the first 6 and last 4 characters. */
-export function maskIdNumber(id: string): string {
-  return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : id;
-}
+export { maskIdNumber } from '../../server/mask.ts';

@@ -36,7 +36,4 @@ export function parsePhone(s: string): ParseResult<string> {
   return fail('phone_format');
 }
 
-/** A phone number as shown to someone who may not see it whole (the chat desk's rule: village roles only): the first 3 and last 4 digits. */
-export function maskPhone(phone: string): string {
-  return phone.length > 7 ? `${phone.slice(0, 3)}${'*'.repeat(phone.length - 7)}${phone.slice(-4)}` : '*'.repeat(phone.length);
-}
+export { maskPhone } from '../../server/mask.ts';

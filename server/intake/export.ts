@@ -8,7 +8,7 @@ import { memoT, type Language } from '../i18n.ts';
 import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
-import { maskPhone } from '../../bot/parse/phone.ts';
+import { maskPhone } from '../mask.ts';
 import { Prisma } from '../db/generated/client.ts';
 
 /**

@@ -7,7 +7,7 @@ import { placeIndex, type Deployment } from '../deployment.ts';
 import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { STAGES } from './procedure.ts';
-import { maskIdNumber } from '../../bot/parse/id-number.ts';
+import { maskIdNumber } from '../mask.ts';
 
 /** Reading the queue: lists with filters and cursors, one lead with its events, and counts. Scoped by place. */
 

@@ -1,6 +1,6 @@
 import { parseDeployment, formatPath, type Deployment } from '../deployment.ts';
 import { tFor, type Language } from '../i18n.ts';
-import { townshipKey } from '../../bot/parse/place.ts';
+import { townshipKey } from './names.ts';
 import { countyNames, DIVISION_SOURCE, readCounty, type OfficialCounty } from './divisions.ts';
 
 /** deployment init could not write a file: `key` is a message of locales' deployment namespace. */

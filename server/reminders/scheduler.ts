@@ -3,7 +3,7 @@ import type { Prisma } from '../db/generated/client.ts';
 import type { Database } from '../db/index.ts';
 import type { Deployment, StaffRole } from '../deployment.ts';
 import type { Logger } from '../log.ts';
-import type { Outbound } from '../../bot/engine/types.ts';
+import type { Outbound } from '../outbox/message.ts';
 import type { Deliveries, NewDelivery } from '../staff/deliveries.ts';
 import { FINAL, type Stage } from '../intake/procedure.ts';
 import { localDate } from '../time.ts';

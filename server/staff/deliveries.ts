@@ -3,7 +3,9 @@ import type { Database } from '../db/index.ts';
 import type { Crypto } from '../crypto.ts';
 import type { Logger } from '../log.ts';
 import type { Deployment } from '../deployment.ts';
-import type { Outbound } from '../../bot/engine/types.ts';
+import type { Outbound, SendOutcome } from '../outbox/message.ts';
+
+export type { SendOutcome };
 import { backoffMs } from '../intake/outbox.ts';
 import { isQuiet } from '../reminders/quiet.ts';
 import { createRounds } from '../rounds.ts';
@@ -16,12 +18,6 @@ import { createRounds } from '../rounds.ts';
  */
 
 type Tx = Prisma.TransactionClient;
-
-export type SendOutcome =
-  | { ok: true }
-  | { ok: false; kind: 'unreachable'; error: string }
-  | { ok: false; kind: 'retry_after'; retryAfterS: number; error: string }
-  | { ok: false; kind: 'error'; error: string };
 
 /**
  * A channel's way of sending one message to a chat, how many messages a second it may send, and (where the
@@ -130,7 +126,7 @@ export function createDeliveries(deps: {
       return 'paused' as const;
     }
     const attempts = row.attempts + 1;
-    if (outcome.kind === 'unreachable' || attempts >= deps.maxAttempts) {
+    if (outcome.kind === 'unreachable' || outcome.kind === 'rejected' || attempts >= deps.maxAttempts) {
       await db.prisma.delivery.update({ where: { id: row.id }, data: { state: 'dead', attempts, lockedUntil: null, lastError: outcome.error } });
       logger.warn({ delivery: String(row.id), channel, attempts, reason: outcome.kind }, 'staff message dead-lettered: see `npm run cli -- deliveries list --state dead`');
       if (outcome.kind === 'unreachable' && row.staff_id) await deps.onUnreachable?.(row.staff_id, now);
