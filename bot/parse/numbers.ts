@@ -232,7 +232,8 @@ export function parseChineseNumber(s: string): number | undefined {
   return Math.round((total + section) * 1e6) / 1e6;
 }
 
-export type Money = { kind: 'amount'; yuan: number } | { kind: 'unknown' };
+export type { Money } from '../../server/intake/answers.ts';
+import type { Money } from '../../server/intake/answers.ts';
 
 export const MAX_MONEY_YUAN = 10_000_000;
 

@@ -1,3 +1,4 @@
+import type { Money } from './answers.ts';
 /**
  * The preliminary assessment computed on submit (DOMAIN.md, from the data-collection form's notes, annex 3):
  *   A33 = A28 + A29 + A30 + A31 − A32; A34 = A33 / household size
@@ -8,7 +9,8 @@
  * Amounts are computed in fen (integers) so boundaries compare exactly.
  */
 
-export type Amount = { kind: 'amount'; yuan: number } | { kind: 'unknown' };
+/** An amount as answered (the answers' money type). */
+export type Amount = Money;
 export const INCOME_FIELDS = ['a28', 'a29', 'a30', 'a31', 'a32', 'a35', 'a36'] as const;
 export type IncomeField = (typeof INCOME_FIELDS)[number];
 

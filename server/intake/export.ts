@@ -9,6 +9,7 @@ import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
 import { maskPhone } from '../mask.ts';
+import { moneySchema, readAnswers, yuanOf } from './answers.ts';
 import { Prisma } from '../db/generated/client.ts';
 
 /**
@@ -58,7 +59,7 @@ type ExportLead = {
   headName: string;
   phoneEnc: Uint8Array;
   idNumberEnc: Uint8Array | null;
-  answers: Record<string, unknown>;
+  answers: unknown;
   a33: number | null;
   a34: number | null;
   a37: number | null;
@@ -97,7 +98,8 @@ async function* leadsOf(db: Database, scope: Scope, batch: number, filters: Lead
 }
 
 /** An income answer's yuan, or null when it is not an amount (not known, refused). */
-export const money = (v: unknown): number | null => (v && typeof v === 'object' && (v as { kind: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
+/** The yuan of a money answer as the API shows it (`{kind, yuan}`), or null. */
+export const money = (v: unknown): number | null => yuanOf(moneySchema.safeParse(v).data);
 const PRELIMINARY = new Set(['unstable_escaped', 'marginal', 'sudden_hardship']);
 
 export function createExports(deps: { db: Database; crypto: Crypto; deployment: Deployment; batchSize?: number }) {
@@ -120,9 +122,9 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     const yes = (v: unknown) => (v === true ? yesText : v === false ? noText : null);
     return (l: ExportLead, visibleTwins: Set<string> | undefined): Array<string | number | null> => {
       const place = places.villages.get(l.villageCode);
-      const a = l.answers;
+      const a = readAnswers(l.answers);
       const id = l.idNumberEnc ? crypto.decrypt(l.idNumberEnc) : null;
-      const when = a.whenHappened as { date?: unknown } | undefined;
+      const when = a.whenHappened;
       const due = l.nextDeadlineDue;
       // Below the county, "possible duplicate" only when a twin is inside the place: else it tells of a
       // household elsewhere.
@@ -150,8 +152,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         A24: yes(a.childOutOfSchool),
         A25: yes(a.waterUnsafe),
         A26: yes(a.noMedicalInsurance),
-        A27: ((a.risks as string[] | undefined) ?? []).map((r) => officialT(`official.A27.${r}`)).join('、'),
-        A27a: a.disasterType ? officialT(`official.A27a.${String(a.disasterType)}`) : null,
+        A27: a.risks.map((r) => officialT(`official.A27.${r}`)).join('、'),
+        A27a: a.disasterType ? officialT(`official.A27a.${a.disasterType}`) : null,
         A28: money(a.a28),
         A29: money(a.a29),
         A30: money(a.a30),
@@ -259,7 +261,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     const where = filterSql(scope, {}, localDate(new Date(), deployment.timezone));
     const tz = deployment.timezone;
     const rows = await db.prisma.$queryRaw<
-      Array<{ lead_id: string; kind: string; on: string; note: string | null; village_code: string; head_name: string; id_number_enc: Uint8Array | null; answers: Record<string, unknown>; since: string | null }>
+      Array<{ lead_id: string; kind: string; on: string; note: string | null; village_code: string; head_name: string; id_number_enc: Uint8Array | null; answers: unknown; since: string | null }>
     >`
       SELECT l.id AS lead_id, e.kind, to_char(e.at AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS on, e.note, l.village_code, l.head_name, l.id_number_enc, l.answers,
              (SELECT to_char(c.at AT TIME ZONE ${tz}, 'YYYY-MM-DD') FROM lead_event c WHERE c.lead_id = l.id AND c.to_stage = 'confirmed' ORDER BY c.id DESC LIMIT 1) AS since
@@ -269,7 +271,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     return rows.map((r) => {
       const place = places.villages.get(r.village_code);
       const id = r.id_number_enc ? crypto.decrypt(r.id_number_enc) : null;
-      const size = r.answers.householdSize;
+      const a = readAnswers(r.answers);
+      const size = a.householdSize;
       return {
         leadId: r.lead_id,
         county: place?.county.name ?? '',
@@ -279,8 +282,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         idNumber: id === null ? null : scope.kind === 'county' ? id : maskIdNumber(id),
         persons: typeof size === 'number' && Number.isFinite(size) ? size : null,
         since: r.since,
-        risks: Array.isArray(r.answers.risks) ? (r.answers.risks as string[]) : [],
-        disasterType: typeof r.answers.disasterType === 'string' ? r.answers.disasterType : null,
+        risks: a.risks as string[],
+        disasterType: a.disasterType ?? null,
         kind: r.kind as 'rollback' | 'removal',
         on: r.on,
         reason: r.note ?? '',

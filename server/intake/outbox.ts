@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import { tFor } from '../i18n.ts';
 import { createRounds } from '../rounds.ts';
+import { readAnswers, yuanOf } from './answers.ts';
 
 /**
  * Forwarding to the county's own system through an outbox: a row written in the same transaction as the change
@@ -35,8 +36,8 @@ export function backoffMs(attempts: number, random = Math.random): number {
 /** A lead as the county system reads it: keyed by the official data-collection form's field codes (annex 3). */
 export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: Deployment, t = tFor('zh-CN', 'common')) {
   const place = placeIndex(deployment).villages.get(lead.villageCode);
-  const a = lead.answers as Record<string, unknown>;
-  const money = (v: unknown) => (v && typeof v === 'object' && (v as { kind: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
+  const a = readAnswers(lead.answers);
+  const money = yuanOf;
   const num = (v: Prisma.Decimal | null) => (v === null ? null : Number(v));
   return {
     leadId: lead.id,
@@ -61,8 +62,8 @@ export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: De
     A24: a.childOutOfSchool ?? null,
     A25: a.waterUnsafe ?? null,
     A26: a.noMedicalInsurance ?? null,
-    A27: ((a.risks as string[] | undefined) ?? []).map((r) => t(`official.A27.${r}`)),
-    A27a: a.disasterType ? t(`official.A27a.${String(a.disasterType)}`) : null,
+    A27: a.risks.map((r) => t(`official.A27.${r}`)),
+    A27a: a.disasterType ? t(`official.A27a.${a.disasterType}`) : null,
     A28: money(a.a28),
     A29: money(a.a29),
     A30: money(a.a30),

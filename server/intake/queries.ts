@@ -8,6 +8,7 @@ import { localDate } from '../time.ts';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { STAGES } from './procedure.ts';
 import { maskIdNumber } from '../mask.ts';
+import { readAnswers } from './answers.ts';
 
 /** Reading the queue: lists with filters and cursors, one lead with its events, and counts. Scoped by place. */
 
@@ -135,7 +136,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
   function view(l: LeadRow, scope: Scope, now: Date) {
     const v = places.villages.get(l.villageCode);
     const id = l.idNumberEnc ? crypto.decrypt(l.idNumberEnc) : null;
-    const a = l.answers as Record<string, unknown>;
+    const a = readAnswers(l.answers);
     return {
       id: l.id,
       receiptNo: l.receiptNo,
@@ -151,7 +152,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       householdSize: a.householdSize ?? null,
       labourers: a.labourers ?? null,
       householdType: a.householdType ?? null,
-      risks: a.risks ?? [],
+      risks: a.risks,
       disasterType: a.disasterType ?? null,
       guarantees: { A23: a.housingUnsafe ?? null, A24: a.childOutOfSchool ?? null, A25: a.waterUnsafe ?? null, A26: a.noMedicalInsurance ?? null },
       income: {

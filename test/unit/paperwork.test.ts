@@ -7,7 +7,7 @@ import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
 
 // The documents' data from a lead, field by field: each value is the answer it comes from, and what the household
 // did not say stays null (printed blank), never 0 or "no".
-const amount = (yuan: number) => ({ kind: 'amount', yuan });
+const amount = (yuan: number) => ({ kind: 'amount' as const, yuan });
 
 function lead(over: Partial<LeadDoc> = {}): LeadDoc {
   return {

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { EXCLUSIONS, HOUSEHOLD_TYPES, INCOME_FIELDS, RISK_TYPES, type IncomeField } from './assessment.ts';
+
+/**
+ * What a lead's `answers` column holds: the household's answers as the report kept them, beside the structured
+ * columns. One schema for every reader (the API, exports, the forwarding payload, the desk's cards, paperwork).
+ * Reading is lenient: a field that is missing or not of its type (a report from an older flow) reads as missing,
+ * never as a failure, and never as 0.
+ */
+
+/** An amount of money as answered: yuan, or "I don't know" (never 0). */
+export const moneySchema = z.discriminatedUnion('kind', [z.object({ kind: z.literal('amount'), yuan: z.number() }), z.object({ kind: z.literal('unknown') })]);
+export type Money = z.infer<typeof moneySchema>;
+
+/** When it happened, as precisely as the person said. */
+export const eventDateSchema = z.object({ date: z.string(), precision: z.enum(['day', 'month', 'year']) });
+
+const loose = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+/** A list of known values: what is not one of them (from an older flow) is left out, not the whole list. */
+const known = <const V extends readonly [string, ...string[]]>(values: V) =>
+  z.array(z.unknown()).catch([]).transform((xs) => xs.filter((x): x is V[number] => (values as readonly unknown[]).includes(x)));
+
+const incomeShape = Object.fromEntries(INCOME_FIELDS.map((f) => [f, loose(moneySchema)])) as Record<IncomeField, ReturnType<typeof loose<typeof moneySchema>>>;
+
+export const leadAnswersSchema = z.looseObject({
+  reporter: loose(z.string()),
+  relation: loose(z.string()),
+  place: loose(z.object({ township: z.string(), village: z.string() })),
+  headName: loose(z.string()),
+  householdSize: loose(z.number()),
+  labourers: loose(z.number()),
+  householdType: loose(z.enum(HOUSEHOLD_TYPES)),
+  risks: known(RISK_TYPES),
+  disasterType: loose(z.string()),
+  housingUnsafe: loose(z.boolean()),
+  childOutOfSchool: loose(z.boolean()),
+  waterUnsafe: loose(z.boolean()),
+  noMedicalInsurance: loose(z.boolean()),
+  ...incomeShape,
+  exclusions: known([...EXCLUSIONS, 'none'] as const),
+  whatHappened: loose(z.string()),
+  whenHappened: loose(eventDateSchema),
+});
+export type LeadAnswers = z.infer<typeof leadAnswersSchema>;
+
+/** A lead's answers, typed. */
+export function readAnswers(json: unknown): LeadAnswers {
+  const r = leadAnswersSchema.safeParse(json ?? {});
+  return r.success ? r.data : leadAnswersSchema.parse({});
+}
+
+/** The yuan of an amount answered, or null for "I don't know" and no answer. */
+export const yuanOf = (m: Money | undefined): number | null => (m?.kind === 'amount' ? m.yuan : null);
