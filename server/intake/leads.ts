@@ -3,7 +3,7 @@ import type { Crypto } from '../crypto.ts';
 import { incomeLineFor, placeIndex, type Deployment } from '../deployment.ts';
 import { addMonths, localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
-import { actingRole, checkMove, clocks, FINAL, mayAct, monitoringOf, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage } from './procedure.ts';
+import { actingRole, checkMove, clocks, FINAL, mayAct, monitoringOf, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage, latestJudgement } from './procedure.ts';
 import { z } from 'zod';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { Prisma } from '../db/generated/client.ts';
@@ -47,11 +47,7 @@ export const isLeadId = (id: string): boolean => leadId.safeParse(id).success;
 /** Who acts on a lead: a role at a place (a staff member, or an API token in the role of its level). */
 export type Actor = { role: Role; scope: Scope; staffId?: string | undefined; /** recorded on the event: token:<id> or staff:<id> */ id: string };
 
-/** The first judgement of the latest visit (初判), or undefined before a visit. */
-export function latestJudgement(events: Array<{ toStage: string | null; data: unknown }>): string | undefined {
-  for (let i = events.length - 1; i >= 0; i--) if (events[i]!.toStage === 'visited') return (events[i]!.data as { judgement?: string } | null)?.judgement;
-  return undefined;
-}
+export { latestJudgement };
 
 export function receiptNumber(countyCode: string, day: string, seq: number): string {
   return `${countyCode}-${day.replaceAll('-', '')}-${String(seq).padStart(4, '0')}`;
@@ -267,12 +263,17 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       const reportedOn = localDate(now, deployment.timezone);
       const line = incomeLineFor(deployment, place.county.province.code, Number(reportedOn.slice(0, 4)));
       const assessment = assess({ ...input, line });
+      // The number is taken in a statement of its own, committed at once: taken inside the lead's transaction, the
+      // county-wide counter row stayed locked until that transaction ended (the twins, the lead, the notices to
+      // staff), so every report of the county waited for the one before, and their transactions held the pool's
+      // connections meanwhile (under load: other requests waited for a connection, reports timed out). A report
+      // whose transaction then fails leaves its number unused: numbers are unique and in order, not gapless.
+      const rows = await db.prisma.$queryRaw<Array<{ seq: number }>>`
+        INSERT INTO receipt_counter (county_code, day, seq) VALUES (${place.county.code}, ${reportedOn}, 1)
+        ON CONFLICT (county_code, day) DO UPDATE SET seq = receipt_counter.seq + 1
+        RETURNING seq`;
+      const receiptNo = receiptNumber(place.county.code, reportedOn, rows[0]!.seq);
       return db.prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRaw<Array<{ seq: number }>>`
-          INSERT INTO receipt_counter (county_code, day, seq) VALUES (${place.county.code}, ${reportedOn}, 1)
-          ON CONFLICT (county_code, day) DO UPDATE SET seq = receipt_counter.seq + 1
-          RETURNING seq`;
-        const receiptNo = receiptNumber(place.county.code, reportedOn, rows[0]!.seq);
         // Another open lead of the same county with the same phone or ID: flag and link both, never merge.
         const phoneHash = crypto.lookupHash('phone', input.phone);
         const idHash = input.idNumber ? crypto.lookupHash('id', input.idNumber.slice(0, 18)) : null;

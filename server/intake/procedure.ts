@@ -198,6 +198,15 @@ export function publicityMinimumEnd(start: string, rules: ProcedureRules, calend
   return rules.publicityDayType === 'working' ? calendar.nthWorkdayFrom(start, rules.publicityDays) : addDays(start, rules.publicityDays - 1);
 }
 
+/** The first judgement of the latest visit (初判), or undefined before a visit. The one reading of it everywhere. */
+export function latestJudgement(events: ReadonlyArray<{ toStage: string | null; data: unknown }>): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i]!.toStage === 'visited') return (events[i]!.data as { judgement?: string } | null)?.judgement;
+  return undefined;
+}
+
+/** In SQL, for a lead aliased `l`: the first judgement of its latest visit, or NULL. */
+export const LATEST_JUDGEMENT_SQL = `(SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1)`;
+
 function latest(events: EventRecord[], stage: Stage): EventRecord | undefined {
   return [...events].reverse().find((e) => e.toStage === stage);
 }
@@ -227,8 +236,7 @@ export function checkMove(
       if (move.judgement === 'does_not_fit' && !move.reason) return { code: 'reason_required' };
       break;
     case 'compared': {
-      const visit = latest(events, 'visited');
-      if (visit?.data?.judgement === 'does_not_fit') return { code: 'judged_not_fit' };
+      if (latestJudgement(events) === 'does_not_fit') return { code: 'judged_not_fit' };
       break;
     }
     case 'publicized': {

@@ -5,7 +5,8 @@ import type { Deployment, StaffRole } from '../deployment.ts';
 import type { Logger } from '../log.ts';
 import type { Outbound } from '../outbox/message.ts';
 import type { Deliveries, NewDelivery } from '../staff/deliveries.ts';
-import { FINAL, type Stage } from '../intake/procedure.ts';
+import { deadlinesDue, followUpsDue, openCounts } from '../intake/due.ts';
+import { activeStaff } from '../staff/accounts.ts';
 import { localDate } from '../time.ts';
 import { createCalendar } from './calendar.ts';
 import { campaignDay, horizon, planner, quiet, type PlanStaff, type Reminder } from './planner.ts';
@@ -13,7 +14,7 @@ import { actingRole } from '../intake/procedure.ts';
 import { errorFields } from '../errors.ts';
 
 /**
- * The jobs cron triggers: `tick(now)` reads only what can be due (leads whose next deadline is within the nudge
+ * The jobs cron triggers: `tick(now)` asks intake for only what can be due (leads whose next deadline is within the nudge
  * horizon, follow-ups due, staff), page by page, asks the pure planner what is due, stores each reminder once by
  * its key and, in the same transaction, writes each person's message (a digest, in pages when it is long, when
  * several fell due, as after downtime) to the staff outbox. Only the reminders stored new in this tick are kept
@@ -35,8 +36,6 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 /** A person's reminders of one tick as the messages to send them: one, or the pages of a long digest. */
 export type Render = (staff: { id: string; role: StaffRole; placeCode: string; language: string }, reminders: Reminder[]) => Outbound | Outbound[];
 
-type LeadRow = { id: string; receipt_no: string; head_name: string; stage: string; county_code: string; township_code: string; village_code: string; kind: string; due: string; judgement: string | null };
-type FollowUpRow = { id: string; receipt_no: string; head_name: string; village_code: string; contact_staff_id: string; kind: string; due: string };
 
 export function createScheduler(deps: { db: Database; deployment: Deployment; deliveries: Deliveries; logger: Logger; render: Render }) {
   const { db, deployment, deliveries, logger } = deps;
@@ -48,11 +47,8 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
   async function context(tx: Db, now: Date) {
     const today = localDate(now, deployment.timezone);
     const until = horizon(today, deployment.reminders, calendar);
-    const staffRows = await tx.$queryRaw<Array<{ id: string; role: string; place_code: string; county_code: string; channel: string; chat_id: string; language: string; unreachable: boolean }>>`
-      SELECT id::text, role, place_code, county_code, channel, chat_id, language, unreachable_at IS NOT NULL AS unreachable FROM staff WHERE removed_at IS NULL`;
     const staff = new Map<string, StaffRow>();
-    for (const r of staffRows)
-      staff.set(r.id, { id: r.id, role: r.role as StaffRole, placeCode: r.place_code, countyCode: r.county_code, unreachable: r.unreachable, channel: r.channel, chatId: r.chat_id, language: r.language });
+    for (const r of await activeStaff(tx)) staff.set(r.id, r);
     const base = { now, timezone: deployment.timezone, rules: deployment.reminders, procedure: deployment.procedure, campaigns: deployment.campaigns, calendar, staff: [...staff.values()] };
     const openItemsNow = campaignDay(base) ? await openItems(tx, staff, today) : undefined;
     return { today, until, staff, plan: planner({ ...base, ...(openItemsNow ? { openItems: openItemsNow } : {}) }) };
@@ -66,44 +62,16 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     const until = new Date(`${ctx.until}T00:00:00Z`);
     // keyset paging from before the first row (no deadline is earlier, no id smaller)
     for (let after = { due: '0001-01-01', id: ZERO_UUID }; ; ) {
-      const rows = await tx.$queryRaw<LeadRow[]>`
-        SELECT l.id::text, l.receipt_no, l.head_name, l.stage, l.county_code, l.township_code, l.village_code,
-               l.next_deadline_kind AS kind, to_char(l.next_deadline_due, 'YYYY-MM-DD') AS due,
-               CASE WHEN l.stage = 'visited' THEN (SELECT e.data->>'judgement' FROM lead_event e WHERE e.lead_id = l.id AND e.to_stage = 'visited' ORDER BY e.id DESC LIMIT 1) END AS judgement
-        FROM lead l
-        WHERE l.next_deadline_due <= ${until}::date AND l.stage <> ALL(${[...FINAL]}::text[])
-          AND (l.next_deadline_due, l.id) > (${after.due}::date, ${after.id}::uuid)
-        ORDER BY l.next_deadline_due, l.id
-        LIMIT ${PAGE}`;
+      const rows = await deadlinesDue(tx, ctx.until, after, PAGE);
       if (rows.length === 0) break;
-      await each(
-        ctx.plan.leads(
-          rows.map((l) => ({
-            id: l.id,
-            receiptNo: l.receipt_no,
-            headName: l.head_name,
-            stage: l.stage as Stage,
-            judgement: l.judgement ?? undefined,
-            countyCode: l.county_code,
-            townshipCode: l.township_code,
-            villageCode: l.village_code,
-            deadlineKind: l.kind as 'identify' | 'publicity' | 'plan',
-            deadlineDue: l.due,
-          })),
-        ),
-      );
+      await each(ctx.plan.leads(rows));
       if (rows.length < PAGE) break;
-      after = { due: rows.at(-1)!.due, id: rows.at(-1)!.id };
+      after = { due: rows.at(-1)!.deadlineDue, id: rows.at(-1)!.id };
     }
-    const today = new Date(`${ctx.today}T00:00:00Z`);
     for (let after = ZERO_UUID; ; ) {
-      const rows = await tx.$queryRaw<FollowUpRow[]>`
-        SELECT id::text, receipt_no, head_name, village_code, contact_staff_id::text, follow_up_kind AS kind, to_char(follow_up_due, 'YYYY-MM-DD') AS due
-        FROM lead WHERE follow_up_due <= ${today}::date AND contact_staff_id IS NOT NULL AND stage = 'confirmed'
-          AND id > ${after}::uuid
-        ORDER BY id LIMIT ${PAGE}`;
+      const rows = await followUpsDue(tx, ctx.today, after, PAGE);
       if (rows.length === 0) break;
-      await each(ctx.plan.followUps(rows.map((f) => ({ id: f.id, receiptNo: f.receipt_no, headName: f.head_name, villageCode: f.village_code, contactStaffId: f.contact_staff_id, kind: f.kind as 'follow_up' | 'recheck', due: f.due }))));
+      await each(ctx.plan.followUps(rows));
       if (rows.length < PAGE) break;
       after = rows.at(-1)!.id;
     }
@@ -112,21 +80,18 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
 
   /** Open items per person for campaign countdowns: leads of their place waiting for their role; follow-ups due. */
   async function openItems(tx: Db, staff: Map<string, StaffRow>, today: string): Promise<Map<string, number>> {
-    const rows = await tx.$queryRaw<Array<{ county_code: string; township_code: string; village_code: string; stage: string; n: bigint }>>`
-      SELECT county_code, township_code, village_code, stage, count(*) AS n FROM lead WHERE stage <> ALL(${[...FINAL]}::text[]) GROUP BY 1, 2, 3, 4`;
+    const open = await openCounts(tx, today);
     const counts = new Map<string, number>();
     const add = (k: string, n: number) => counts.set(k, (counts.get(k) ?? 0) + n);
-    for (const r of rows) {
-      const role = actingRole(r.stage as Stage);
-      if (role === 'village_cadre') add(`village_cadre:${r.village_code}`, Number(r.n));
-      else if (role === 'township_reviewer') add(`township_reviewer:${r.township_code}`, Number(r.n));
-      else if (role === 'county_officer') add(`county_officer:${r.county_code}`, Number(r.n));
+    for (const r of open.byPlace) {
+      const role = actingRole(r.stage);
+      if (role === 'village_cadre') add(`village_cadre:${r.villageCode}`, r.n);
+      else if (role === 'township_reviewer') add(`township_reviewer:${r.townshipCode}`, r.n);
+      else if (role === 'county_officer') add(`county_officer:${r.countyCode}`, r.n);
     }
-    const follow = await tx.$queryRaw<Array<{ id: string; n: bigint }>>`
-      SELECT contact_staff_id::text AS id, count(*) AS n FROM lead WHERE follow_up_due <= ${new Date(`${today}T00:00:00Z`)}::date AND contact_staff_id IS NOT NULL GROUP BY 1`;
     const out = new Map<string, number>();
     for (const s of staff.values()) out.set(s.id, s.role === 'contact_person' ? 0 : (counts.get(`${s.role}:${s.placeCode}`) ?? 0));
-    for (const f of follow) out.set(f.id, Number(f.n));
+    for (const f of open.followUps) out.set(f.staffId, f.n);
     return out;
   }
 
@@ -207,7 +172,7 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     tick,
     /** Reminder keys are needed while a reminder could be planned again (its day, or a week of repeats): kept 180 days. */
     async purge(now = new Date()): Promise<number> {
-      const r = await db.prisma.reminder.deleteMany({ where: { createdAt: { lt: new Date(now.getTime() - 180 * 86_400_000) } } });
+      const r = await db.prisma.reminder.deleteMany({ where: { createdAt: { lt: new Date(now.getTime() - deployment.retention.reminderKeyDays * 86_400_000) } } });
       return r.count;
     },
     /** What a tick at `at` would send, without storing or sending anything. */

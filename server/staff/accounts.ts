@@ -66,6 +66,13 @@ export function covers(s: { id?: string; role: string; placeCode: string }, lead
 
 const toMember = (r: Omit<StaffMember, 'role'> & { role: string }): StaffMember => ({ ...r, role: r.role as StaffRole });
 
+/** Every active staff member, with where their messages go: what the reminder scheduler plans for. */
+export async function activeStaff(tx: Pick<Database['prisma'], '$queryRaw'>) {
+  const rows = await tx.$queryRaw<Array<{ id: string; role: string; place_code: string; county_code: string; channel: string; chat_id: string; language: string; unreachable: boolean }>>`
+    SELECT id::text, role, place_code, county_code, channel, chat_id, language, unreachable_at IS NOT NULL AS unreachable FROM staff WHERE removed_at IS NULL`;
+  return rows.map((r) => ({ id: r.id, role: r.role as StaffRole, placeCode: r.place_code, countyCode: r.county_code, unreachable: r.unreachable, channel: r.channel, chatId: r.chat_id, language: r.language }));
+}
+
 export function createStaffAccounts(deps: { db: Database; deployment: Deployment }) {
   const { db, deployment } = deps;
   const places = placeIndex(deployment);
