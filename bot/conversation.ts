@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { TFunction } from 'i18next';
 import type { Database } from '../server/db/index.ts';
 import type { Crypto } from '../server/crypto.ts';
@@ -30,7 +30,6 @@ export type Who = { channel: string; userId: string; chatId: string; languageCod
 export type Turn = { who: Who; platformId: string; payload: unknown; input: Inbound; caps: Capabilities };
 export type TurnResult = { replies: Outbound[]; duplicate: boolean };
 
-const DRAFT_DAYS = 30;
 const flow = selfReportFlow;
 /** Failed handlings (or sends) of one update before it is dead-lettered and no longer retried. */
 export const MAX_UPDATE_ATTEMPTS = 5;
@@ -99,6 +98,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   }
 
   type Row = { state: State; language: Language; status: string; staff?: StaffMember | undefined };
+  /** A conversation as stored. */
+  type Stored = { id: string; state: Uint8Array; version: number; language: string; status: string; draftExpiresAt: Date | null };
 
   /** Everything that is not a step of the flow: start, status, withdraw, language, and idle chatter. */
   async function converse(turn: Turn, row: Row, ctx: EngineContext): Promise<Result & { language?: Language; status?: string }> {
@@ -237,24 +238,69 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   }
 
   /**
-   * Records the update, or recognises a redelivery. Returns the stored replies still owed (and the index of the
-   * first of them), or handled false to handle it.
+   * Records the update and loads the person's conversation in one round trip; or recognises a redelivery and
+   * returns the stored replies still owed (and the index of the first of them).
    */
-  async function record(turn: Turn): Promise<{ handled: boolean; replies?: Outbound[]; from?: number }> {
-    const { channel } = turn.who;
-    try {
-      await db.prisma.inboundUpdate.create({ data: { channel, platformId: turn.platformId, payload: crypto.encryptJson(turn.payload) } });
-      return { handled: false };
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'P2002') throw e;
-      const row = await db.prisma.inboundUpdate.findUniqueOrThrow({ where: { channel_platformId: { channel, platformId: turn.platformId } } });
-      if (row.deadAt) return { handled: true }; // failed too often: dead-lettered, answered and left alone
-      if (!row.handledAt) return { handled: false }; // recorded, then the process died before handling it: handle it now
-      const claimLapsed = !row.repliedAt || row.repliedAt.getTime() < Date.now() - REPLY_LEASE_MS;
-      // the replies still owed: those after the ones a sender marked as gone out before it died
-      if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies).slice(row.repliesSent), from: row.repliesSent };
-      return { handled: true };
-    }
+  async function record(turn: Turn): Promise<{ handled: true; replies?: Outbound[]; from?: number } | { handled: false; conversation: Stored | undefined }> {
+    const { channel, userId } = turn.who;
+    const rows = await db.prisma.$queryRaw<Array<{ fresh: boolean } & Partial<Stored>>>`
+      WITH ins AS (
+        INSERT INTO inbound_update (channel, platform_id, payload) VALUES (${channel}, ${turn.platformId}, ${crypto.encryptJson(turn.payload)})
+        ON CONFLICT (channel, platform_id) DO NOTHING RETURNING id)
+      SELECT EXISTS (SELECT 1 FROM ins) AS fresh, c.id, c.state, c.version, c.language, c.status, c.draft_expires_at AS "draftExpiresAt"
+      FROM (SELECT 1) AS one LEFT JOIN conversation c ON c.channel = ${channel} AND c.user_id = ${userId}`;
+    const got = rows[0]!;
+    if (got.fresh) return { handled: false, conversation: got.id ? (got as Stored) : undefined };
+    const row = await db.prisma.inboundUpdate.findUniqueOrThrow({ where: { channel_platformId: { channel, platformId: turn.platformId } } });
+    if (row.deadAt) return { handled: true }; // failed too often: dead-lettered, answered and left alone
+    if (!row.handledAt) return { handled: false, conversation: await load(channel, userId) }; // recorded, then the process died before handling it: handle it now
+    const claimLapsed = !row.repliedAt || row.repliedAt.getTime() < Date.now() - REPLY_LEASE_MS;
+    // the replies still owed: those after the ones a sender marked as gone out before it died
+    if (row.replies && claimLapsed) return { handled: true, replies: crypto.decryptJson<Outbound[]>(row.replies).slice(row.repliesSent), from: row.repliesSent };
+    return { handled: true };
+  }
+
+  async function load(channel: string, userId: string): Promise<Stored | undefined> {
+    return (await db.prisma.conversation.findUnique({ where: { channel_userId: { channel, userId } }, select: { id: true, state: true, version: true, language: true, status: true, draftExpiresAt: true } })) ?? undefined;
+  }
+
+  /**
+   * Saves the turn in one statement: the conversation (only at the version it was read at; a new one only if
+   * there is none yet), and the update marked handled with its replies, claimed for sending by this request.
+   * Nothing is saved when a racing request handled the update meanwhile ('handled'), or changed the conversation
+   * ('clash': run the turn again on the new state).
+   */
+  async function save(turn: Turn, existing: Stored | undefined, data: { state: Uint8Array; status: string; draftExpiresAt: Date | null; language: string }, replies: Outbound[], now: Date, claim: boolean): Promise<{ outcome: 'saved'; seq: bigint } | { outcome: 'handled' } | { outcome: 'clash' }> {
+    const { channel, userId, chatId } = turn.who;
+    const box = crypto.encryptJson(replies);
+    // a claim is on the wall clock, as leases are (`now` is the product's clock, which tests may fix)
+    const claimed = claim && replies.length > 0 ? new Date() : null;
+    const rows = existing
+      ? await db.prisma.$queryRaw<Array<{ pending: boolean; seq: bigint | null }>>`
+          WITH pending AS (
+            SELECT id FROM inbound_update WHERE channel = ${channel} AND platform_id = ${turn.platformId} AND handled_at IS NULL FOR UPDATE),
+          c AS (
+            UPDATE conversation SET state = ${data.state}, version = version + 1, status = ${data.status}, draft_expires_at = ${data.draftExpiresAt},
+              language = ${data.language}, chat_id = ${chatId}, updated_at = ${now}
+            WHERE id = ${existing.id}::uuid AND version = ${existing.version} AND EXISTS (SELECT 1 FROM pending) RETURNING id),
+          u AS (
+            UPDATE inbound_update SET handled_at = ${now}, replies = ${box}, replied_at = ${claimed}
+            WHERE id = (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM c) RETURNING id)
+          SELECT EXISTS (SELECT 1 FROM pending) AS pending, (SELECT id FROM u) AS seq`
+      : await db.prisma.$queryRaw<Array<{ pending: boolean; seq: bigint | null }>>`
+          WITH pending AS (
+            SELECT id FROM inbound_update WHERE channel = ${channel} AND platform_id = ${turn.platformId} AND handled_at IS NULL FOR UPDATE),
+          c AS (
+            INSERT INTO conversation (id, channel, user_id, chat_id, state, status, draft_expires_at, language, updated_at)
+            SELECT ${randomUUID()}::uuid, ${channel}, ${userId}, ${chatId}, ${data.state}, ${data.status}, ${data.draftExpiresAt}, ${data.language}, ${now}
+            WHERE EXISTS (SELECT 1 FROM pending)
+            ON CONFLICT (channel, user_id) DO NOTHING RETURNING id),
+          u AS (
+            UPDATE inbound_update SET handled_at = ${now}, replies = ${box}, replied_at = ${claimed}
+            WHERE id = (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM c) RETURNING id)
+          SELECT EXISTS (SELECT 1 FROM pending) AS pending, (SELECT id FROM u) AS seq`;
+    const r = rows[0]!;
+    return r.seq !== null ? { outcome: 'saved', seq: r.seq } : r.pending ? { outcome: 'clash' } : { outcome: 'handled' };
   }
 
   /**
@@ -281,10 +327,11 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
    * channel: unreachable drops the replies (with the reason), refused dead-letters the update, anything else
    * releases them and counts a failure.
    */
-  async function answer(port: ChannelPort, u: InboundUpdate, replies: Outbound[], from = 0): Promise<void> {
+  async function answer(port: ChannelPort, u: InboundUpdate, replies: Outbound[], from = 0, claimed?: bigint): Promise<void> {
     const { channel } = port;
     if (replies.length === 0) return;
-    const seq = await self.claimRepliesId(channel, u.platformId);
+    // replies saved by this request were claimed with the save; replies owed from before are claimed now
+    const seq = claimed ?? (await self.claimRepliesId(channel, u.platformId));
     if (seq === undefined) return;
     let used = 0;
     for (const [i, out] of replies.entries()) {
@@ -313,24 +360,28 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   }
 
   /** One turn of an update that was recorded and not handled before. */
-  async function handleTurn(turn: Turn): Promise<TurnResult> {
+  async function handleTurn(turn: Turn, loaded: Stored | undefined, claim: boolean): Promise<TurnResult & { claimed?: bigint }> {
     const { who } = turn;
     for (let attempt = 0; ; attempt++) {
       const now = clock();
-      const existing = await db.prisma.conversation.findUnique({ where: { channel_userId: { channel: who.channel, userId: who.userId } } });
+      // the conversation came with the update's record; after a clash, read again
+      const existing = attempt === 0 ? loaded : await load(who.channel, who.userId);
       const row: Row = existing
         ? { state: crypto.decryptJson<State>(existing.state), language: existing.language as Language, status: existing.status }
         : { state: emptyState(flow.version), language: pickUserLanguage(who.languageCode), status: 'idle' };
-      row.staff = deps.desk && turn.caps.staffDesk !== false ? await deps.desk.member(who.channel, who.userId) : undefined;
+      // staff are looked up only where a turn may be theirs (outside a report, a command, a staff button, a
+      // reason being asked): a household answering the report's questions costs nothing here
+      const maybeStaff = deps.desk && turn.caps.staffDesk !== false && (!existing || row.state.at === null || row.state.desk !== undefined || turn.input.kind === 'command' || (turn.input.kind === 'choice' && deps.desk.owns(turn.input.id)));
+      row.staff = maybeStaff ? await deps.desk!.member(who.channel, who.userId) : undefined;
       const ctx = engineContext(row.language, turn.caps, now);
       let result = await converse(turn, row, ctx);
       let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
-      let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, DRAFT_DAYS);
+      let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, deployment.retention.draftDays);
 
       if (result.effect?.type === 'cancelled') {
         result = { ...result, state: { ...result.state, resumeAt: result.state.at, at: null } };
         status = 'cancelled';
-        draftExpiresAt = addDaysDate(now, DRAFT_DAYS);
+        draftExpiresAt = addDaysDate(now, deployment.retention.draftDays);
       }
       if (result.effect?.type === 'submit') {
         const lead = leadFrom(turn, result.state, now);
@@ -349,38 +400,33 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       if (status === 'idle' && Object.keys(result.state.answers).length === 0) draftExpiresAt = null;
 
       const stateBox = crypto.encryptJson(result.state);
-      try {
-        await db.prisma.$transaction(async (tx) => {
-          if (existing) {
-            const changed = await tx.conversation.updateMany({
-              where: { id: existing.id, version: existing.version },
-              data: { state: stateBox, version: { increment: 1 }, status, draftExpiresAt, language: result.language ?? row.language, chatId: who.chatId },
-            });
-            if (changed.count !== 1) throw new ConcurrentTurn();
-          } else {
-            await tx.conversation.create({
-              data: { channel: who.channel, userId: who.userId, chatId: who.chatId, state: stateBox, status, draftExpiresAt, language: result.language ?? row.language },
-            });
-          }
-          // Another request (a redelivery racing this one) may have handled the update meanwhile: then this
-          // turn is the duplicate and nothing of it is kept.
-          const marked = await tx.inboundUpdate.updateMany({
-            where: { channel: who.channel, platformId: turn.platformId, handledAt: null },
-            data: { handledAt: now, replies: crypto.encryptJson(result.out) },
-          });
-          if (marked.count !== 1) throw new AlreadyHandled();
-        });
-      } catch (e) {
-        if (e instanceof AlreadyHandled) {
-          deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'duplicate' });
-          return { replies: [], duplicate: true };
-        }
-        const clash = e instanceof ConcurrentTurn || (e as { code?: string }).code === 'P2002';
-        if (clash && attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
-        throw e;
+      const saved = await save(turn, existing, { state: stateBox, status, draftExpiresAt, language: result.language ?? row.language }, result.out, now, claim);
+      if (saved.outcome === 'handled') {
+        // another request (a redelivery racing this one) handled the update meanwhile: this turn is the duplicate
+        deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'duplicate' });
+        return { replies: [], duplicate: true };
+      }
+      if (saved.outcome === 'clash') {
+        if (attempt < 5) continue; // another update of the same person was handled meanwhile: run again on its state
+        throw new ConcurrentTurn();
       }
       deps.metrics?.botUpdates.inc({ channel: who.channel, outcome: 'handled' });
-      return { replies: result.out, duplicate: false };
+      return { replies: result.out, duplicate: false, ...(claim && result.out.length > 0 ? { claimed: saved.seq } : {}) };
+    }
+  }
+
+  async function step(turn: Turn, claim: boolean): Promise<TurnResult & { from?: number; claimed?: bigint }> {
+    const recorded = await record(turn);
+    if (recorded.handled) {
+      deps.metrics?.botUpdates.inc({ channel: turn.who.channel, outcome: 'duplicate' });
+      return { replies: recorded.replies ?? [], duplicate: true, ...(recorded.from ? { from: recorded.from } : {}) };
+    }
+    try {
+      return await handleTurn(turn, recorded.conversation, claim);
+    } catch (e) {
+      // counted on the update (it is retried by a redelivery or the sweeper, then dead-lettered), and rethrown
+      await failed(turn.who.channel, turn.platformId, e);
+      throw e;
     }
   }
 
@@ -389,29 +435,19 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
      * Records an update (a redelivery is recognised) and runs the person's turn: state and replies stored in one
      * transaction, the replies returned unsent (`run` sends them). For a redelivery: the replies still owed.
      */
-    async turn(turn: Turn): Promise<TurnResult & { from?: number }> {
-      const recorded = await record(turn);
-      if (recorded.handled) {
-        deps.metrics?.botUpdates.inc({ channel: turn.who.channel, outcome: 'duplicate' });
-        return { replies: recorded.replies ?? [], duplicate: true, ...(recorded.from ? { from: recorded.from } : {}) };
-      }
-      try {
-        return await handleTurn(turn);
-      } catch (e) {
-        // counted on the update (it is retried by a redelivery or the sweeper, then dead-lettered), and rethrown
-        await failed(turn.who.channel, turn.platformId, e);
-        throw e;
-      }
-    },
+    turn: (turn: Turn) => self.step(turn, false),
+    /** `turn`, and with `claim` the replies saved are claimed for this request to send (what `run` does). */
+    step,
 
     /**
-     * One update through a channel, top to bottom: record it, run the turn, send the replies. Throws when
-     * handling or sending failed for now (the channel answers its platform so that the update comes again).
+     * One update through a channel, top to bottom: record it and load the person (one round trip), run the turn,
+     * save state and replies, claimed for sending (one round trip), send them. Throws when handling or sending
+     * failed for now (the channel answers its platform so that the update comes again).
      */
     async run(port: ChannelPort, u: InboundUpdate): Promise<TurnResult> {
       const who = { channel: port.channel, userId: u.userId, chatId: u.chatId, languageCode: u.languageCode };
-      const result = await self.turn({ who, platformId: u.platformId, payload: u.payload, input: u.input, caps: port.caps });
-      await answer(port, u, result.replies, result.from);
+      const result = await self.step({ who, platformId: u.platformId, payload: u.payload, input: u.input, caps: port.caps }, true);
+      await answer(port, u, result.replies, result.from, result.claimed);
       return result;
     },
 
@@ -486,10 +522,10 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       return rows.map((r) => crypto.decryptJson<unknown>(r.payload));
     },
 
-    /** Deletes drafts nobody touched for 30 days (cancelled, or simply abandoned): never-submitted data is not kept. */
+    /** Deletes drafts nobody touched for `retention.draftDays` (30) (cancelled, or simply abandoned): never-submitted data is not kept. */
     async purgeDrafts(now = clock()): Promise<number> {
       // Recorded updates hold what people typed: kept while a redelivery is possible, deleted after the draft period.
-      await db.prisma.inboundUpdate.deleteMany({ where: { receivedAt: { lt: addDaysDate(now, -DRAFT_DAYS) } } });
+      await db.prisma.inboundUpdate.deleteMany({ where: { receivedAt: { lt: addDaysDate(now, -deployment.retention.draftDays) } } });
       const expired = await db.prisma.conversation.findMany({ where: { draftExpiresAt: { lt: now } }, select: { id: true, version: true } });
       let n = 0;
       for (const c of expired) {
@@ -506,7 +542,6 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
 }
 
 class ConcurrentTurn extends Error {}
-class AlreadyHandled extends Error {}
 /** A reply the platform did not take, for now: the update is sent again by a redelivery or the sweeper. */
 export class SendFailed extends Error {}
 

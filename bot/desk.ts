@@ -2,8 +2,9 @@ import type { Prisma } from '../server/db/generated/client.ts';
 import type { Crypto } from '../server/crypto.ts';
 import { placeIndex, type Deployment, type StaffRole } from '../server/deployment.ts';
 import { isLeadId, type Actor, type Intake, type RecordDetails, type RecordKind } from '../server/intake/leads.ts';
-import { publicityMinimumEnd, type Move, type MoveRefusal, type Stage } from '../server/intake/procedure.ts';
+import { latestJudgement, publicityMinimumEnd, type Move, type MoveRefusal, type Stage } from '../server/intake/procedure.ts';
 import { memoT, type Language } from '../server/i18n.ts';
+import { readAnswers } from '../server/intake/answers.ts';
 import type { Logger } from '../server/log.ts';
 import { createCalendar } from '../server/reminders/calendar.ts';
 import type { Reminder } from '../server/reminders/planner.ts';
@@ -50,8 +51,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
   }
 
   function cardData(lead: LeadRow, staff: { role: StaffRole }, now: Date, clocksNext?: { kind: string; due: string } | undefined, flags = lead.flags): CardLead {
-    const a = lead.answers as Record<string, unknown>;
-    const visit = [...lead.events].reverse().find((e) => e.toStage === 'visited');
+    const a = readAnswers(lead.answers);
     const next = clocksNext ?? (lead.nextDeadlineKind && lead.nextDeadlineDue ? { kind: lead.nextDeadlineKind, due: lead.nextDeadlineDue.toISOString().slice(0, 10) } : undefined);
     return {
       id: lead.id,
@@ -61,11 +61,11 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
       // the phone is for the village staff who visit; township and county see the rest
       phone: placeKindOf(staff.role) === 'village' ? crypto.decrypt(lead.phoneEnc) : undefined,
       householdSize: a.householdSize,
-      risks: (a.risks as string[] | undefined) ?? [],
+      risks: a.risks,
       category: lead.category,
       flags,
       stage: lead.stage as Stage,
-      judgement: (visit?.data as { judgement?: string } | null)?.judgement,
+      judgement: latestJudgement(lead.events),
       deadline: next ? { ...next, daysLeft: daysBetween(localDate(now, tz), next.due) } : undefined,
       contactStaffId: lead.contactStaffId,
       followUpKind: lead.followUpKind,
@@ -202,6 +202,8 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
   return {
     placeName,
     member: (channel: string, userId: string) => accounts.byIdentity(channel, userId),
+    /** Whether a button is one of the desk's (staff lists, lead cards, their actions, the staff menu). */
+    owns: (id: string) => /^(?:tasks:|lead:|act:|desk:)/.test(id) || id === 'start:menu',
 
     /**
      * Handles what is the desk's: `/join` for anyone; for staff the menu, tasks, cards, actions and the reason or

@@ -182,9 +182,9 @@ export function createDeliveries(deps: {
         select: { id: true, key: true, channel: true, staffId: true, state: true, attempts: true, nextAttemptAt: true, lastError: true, createdAt: true, sentAt: true },
       });
     },
-    /** Sent and dead messages hold names and phone numbers: deleted 30 days after they were made. */
+    /** Sent and dead messages hold names and phone numbers: deleted `retention.staffMessageDays` (30) days after they were made. */
     async purge(now = new Date()): Promise<number> {
-      const r = await db.prisma.delivery.deleteMany({ where: { state: { in: ['sent', 'dead'] }, createdAt: { lt: new Date(now.getTime() - 30 * 86_400_000) } } });
+      const r = await db.prisma.delivery.deleteMany({ where: { state: { in: ['sent', 'dead'] }, createdAt: { lt: new Date(now.getTime() - deployment.retention.staffMessageDays * 86_400_000) } } });
       return r.count;
     },
     async retry(id: bigint, now = new Date()): Promise<boolean> {
