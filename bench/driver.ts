@@ -9,7 +9,7 @@ import { rmSync, writeSync } from 'node:fs';
 import { startLeanBotApi, type FakeApiStats, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
 import { BENCH_OPEN_KFID, startLeanWecomApi, type LeanWecomApi, type MenuItem } from './fake-wecom-api.ts';
 import { createEnvelope } from '../bot/channels/wecom/crypto.ts';
-import { reportScript, type Step } from './script.ts';
+import { peerScript, reportScript, type Step } from './script.ts';
 import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
 
 const port = parentPort!;
@@ -24,24 +24,23 @@ setTimeout(() => {
   process.kill(process.pid, 'SIGKILL');
 }, (opts.maxSeconds + 30) * 1000).unref();
 
-const SCRIPT_LENGTH = reportScript(1).length;
-
 // ---------------------------------------------------------------------------------------------------------
 
-type Target = { kind: 'ours' | 'echo'; url: string; api: LeanBotApi } | { kind: 'wecom'; url: string; api: LeanWecomApi };
+type Target = { kind: 'ours' | 'echo' | 'peer'; url: string; api: LeanBotApi } | { kind: 'wecom'; url: string; api: LeanWecomApi };
 /** `extId`: the person's external_userid on WeCom */
 type Person = { userId: number; chatId: number; extId: string; script: Step[]; step: number; from: object; chat: object };
 type Outcome = { status: number; http: number; latency: number; texts: string[] };
 
-let nextUpdateId = 1;
+// unique across runs: the app ignores an update_id it has recorded before (a PostgreSQL database outlives a run)
+let nextUpdateId = Date.now() * 100;
 let nextMessageId = 1;
 
-function person(userId: number): Person {
+function person(userId: number, script: (userId: number) => Step[] = reportScript): Person {
   return {
     userId,
     chatId: userId,
     extId: `wmBench${userId}`,
-    script: reportScript(userId),
+    script: script(userId),
     step: 0,
     from: { id: userId, is_bot: false, first_name: 'Bench', language_code: 'zh-hans' },
     chat: { id: userId, type: 'private', first_name: 'Bench' },
@@ -110,10 +109,13 @@ async function runStep(t: Target, p: Person): Promise<Outcome> {
   const date = Math.floor(Date.now() / 1000);
   let update: object;
   if ('say' in step) {
-    update = { update_id, message: { message_id: nextMessageId++, date, chat: p.chat, from: p.from, text: step.say } };
+    // the peer's bot.command() needs the bot_command entity Telegram sends; the app's updates stay as they were
+    const command = t.kind === 'peer' ? /^\/\w+/.exec(step.say) : null;
+    const entities = command ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] } : {};
+    update = { update_id, message: { message_id: nextMessageId++, date, chat: p.chat, from: p.from, text: step.say, ...entities } };
   } else {
-    const kb = t.kind === 'ours' ? t.api.inbox(p.chatId).keyboard : undefined;
-    const data = t.kind === 'ours' ? pickButton(kb, step.tap).data : 'x';
+    const kb = t.kind === 'echo' ? undefined : t.api.inbox(p.chatId).keyboard;
+    const data = t.kind === 'echo' ? 'x' : pickButton(kb, step.tap).data;
     update = {
       update_id,
       callback_query: {
@@ -127,7 +129,7 @@ async function runStep(t: Target, p: Person): Promise<Outcome> {
   }
   const out = await deliver(t, p, update);
   if (out.status !== 200) throw new StepError(`HTTP ${out.status}`);
-  if (t.kind === 'ours') checkReply(step, out);
+  if (t.kind !== 'echo') checkReply(step, out);
   return out;
 }
 
@@ -274,7 +276,7 @@ class Recorder {
 /** The update was the report's last: count it as completed when the receipt number came back. */
 function finished(t: Target, o: Outcome, rec: Recorder) {
   rec.reports++;
-  if (t.kind !== 'echo') {
+  if (t.kind === 'ours' || t.kind === 'wecom') {
     for (const text of o.texts) {
       const m = /回执号：(\S+)/.exec(text);
       if (m) receipts.add(m[1]!);
@@ -293,7 +295,7 @@ function progress(label: string, rec: Recorder, total?: number) {
 
 /** Closed loop: every person walks one whole report, each answer sent as soon as the previous one is answered. */
 async function closedLoop(phase: string, t: Target, people: Person[], rec: Recorder) {
-  const stop = progress(phase, rec, people.length * SCRIPT_LENGTH);
+  const stop = progress(phase, rec, people.reduce((n, p) => n + p.script.length, 0));
   try {
     await Promise.all(
       people.map(async (p) => {
@@ -348,8 +350,8 @@ async function openConnections(t: Target, n: number) {
   await Promise.all(Array.from({ length: n }, once));
 }
 
-async function measuredClosedLoop(name: string, t: Target, firstId: number): Promise<PhaseResult> {
-  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i));
+async function measuredClosedLoop(name: string, t: Target, firstId: number, script?: (userId: number) => Step[]): Promise<PhaseResult> {
+  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i, script));
   const rec = new Recorder();
   t.api.takeStats();
   const elu0 = performance.eventLoopUtilization();
@@ -454,13 +456,24 @@ function mark(phase: string): Promise<void> {
   });
 }
 
+/** The main thread's answer to 'peer-start': the peer's webhook URL, or why it was skipped. */
+let peerStarted: ((m: { url: string | null; skipped?: string }) => void) | undefined;
+function startPeer(): Promise<{ url: string | null; skipped?: string }> {
+  return new Promise((resolve) => {
+    peerStarted = resolve;
+    send({ type: 'peer-start' });
+  });
+}
+
 let peakRss = process.memoryUsage.rss();
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 100);
 rssTimer.unref();
 
-async function run(ours: Target, echo: Target): Promise<DriverResult> {
+const scriptShape = (s: Step[]) => ({ updates: s.length, taps: s.filter((x) => 'tap' in x).length, messages: s.filter((x) => 'say' in x).length, wrong: s.filter((x) => x.wrong).length });
+
+async function run(ours: Target, echo: Target, peerApi: LeanBotApi): Promise<DriverResult> {
   // warm-up: a few whole reports on the app, the same updates on the baseline; not timed
   await mark('warmup');
   const w0 = performance.now();
@@ -484,43 +497,69 @@ async function run(ours: Target, echo: Target): Promise<DriverResult> {
   await openConnections(ours, opts.people);
   await mark('load');
   const load = await openLoop(ours, 3_000_001);
+  // the peak RSS of the app's phases: the peer below brings its own memory (on PGlite a second database)
+  const peakRssBytes = Math.max(peakRss, process.memoryUsage.rss());
+
+  // the peer baseline last, started only now (so nothing of it is in the app's phases), measured as the echo
+  // baseline: a whole unmeasured pass, then the connections, then all people at once
+  await mark('peer-setup');
+  const started = await startPeer();
+  let peer: PhaseResult | undefined;
+  const warmPeer = new Recorder();
+  if (started.url) {
+    const peerTarget: Target = { kind: 'peer', url: started.url, api: peerApi };
+    await mark('peer-warmup');
+    await closedLoop('warm-up (peer)', peerTarget, Array.from({ length: Math.min(opts.people, 200) }, (_, i) => person(7_000_001 + i, peerScript)), warmPeer);
+    await mark('connecting');
+    await openConnections(peerTarget, opts.people);
+    await mark('peer');
+    peer = await measuredClosedLoop('peer', peerTarget, 6_000_001, peerScript);
+  }
   await mark('end');
 
-  const step0 = reportScript(1);
   return {
-    script: { updates: step0.length, taps: step0.filter((s) => 'tap' in s).length, messages: step0.filter((s) => 'say' in s).length, wrong: step0.filter((s) => s.wrong).length },
+    script: scriptShape(reportScript(1)),
+    peerScript: scriptShape(peerScript(1)),
     warmup: { reports: warm.reports, updates: warm.updates, seconds: warmSeconds, errors: warm.errors, baselineUpdates: warmEcho.updates },
     saturation,
     baseline,
     load,
+    peer,
+    peerSkipped: started.skipped,
+    peerWarmup: { reports: warmPeer.reports, updates: warmPeer.updates, errors: warmPeer.errors },
     reports: { warmup: warm.reports, saturation: saturation.reports, load: load.reports, total: warm.reports + saturation.reports + load.reports, distinctReceipts: receipts.size },
     errorCount,
     errorSamples,
-    peakRssBytes: Math.max(peakRss, process.memoryUsage.rss()),
+    peakRssBytes,
+    peakRssWithPeerBytes: Math.max(peakRss, process.memoryUsage.rss()),
   };
 }
 
 const api = await startLeanBotApi(botInfo);
 const baselineApi = await startLeanBotApi(botInfo);
+const peerApi = await startLeanBotApi(botInfo);
 const wecomApi = opts.channel === 'wecom' ? await startLeanWecomApi() : undefined;
 
 port.on('message', (m: ToDriver) => {
   if (m.type === 'answered') {
     answeredSignal(m.msgid);
+  } else if (m.type === 'peer-ready') {
+    peerStarted?.({ url: m.url, ...(m.skipped ? { skipped: m.skipped } : {}) });
+    peerStarted = undefined;
   } else if (m.type === 'ack') {
     acks.get(m.seq)?.();
     acks.delete(m.seq);
   } else if (m.type === 'go') {
     const ours: Target = wecomApi ? { kind: 'wecom', url: m.webhookUrl, api: wecomApi } : { kind: 'ours', url: m.webhookUrl, api };
-    run(ours, { kind: 'echo', url: m.baselineUrl, api: baselineApi }).then(
+    run(ours, { kind: 'echo', url: m.baselineUrl, api: baselineApi }, peerApi).then(
       (result) => send({ type: 'done', result }),
       (e: unknown) => send({ type: 'fatal', message: String((e as Error)?.stack ?? e) }),
     );
   } else if (m.type === 'close') {
     clearInterval(rssTimer);
     agent.destroy();
-    void Promise.all([api.close(), baselineApi.close(), wecomApi?.close()]).then(() => send({ type: 'closed' }));
+    void Promise.all([api.close(), baselineApi.close(), peerApi.close(), wecomApi?.close()]).then(() => send({ type: 'closed' }));
   }
 });
 
-send({ type: 'ready', apiUrl: api.url, baselineApiUrl: baselineApi.url, wecomApiUrl: wecomApi?.url ?? '' });
+send({ type: 'ready', apiUrl: api.url, baselineApiUrl: baselineApi.url, peerApiUrl: peerApi.url, wecomApiUrl: wecomApi?.url ?? '' });

@@ -56,20 +56,33 @@ export type LoadResult = PhaseResult & {
   unfinished: number;
 };
 
+export type ScriptShape = { updates: number; taps: number; messages: number; wrong: number };
+
 export type DriverResult = {
-  script: { updates: number; taps: number; messages: number; wrong: number };
+  script: ScriptShape;
+  peerScript: ScriptShape;
   warmup: { reports: number; updates: number; seconds: number; errors: number; baselineUpdates: number };
   saturation: PhaseResult;
   baseline: PhaseResult;
   load: LoadResult;
+  /** the peer baseline (bench/peer-bot.ts); undefined when it was skipped (`peerSkipped` says why) */
+  peer: PhaseResult | undefined;
+  peerSkipped: string | undefined;
+  peerWarmup: { reports: number; updates: number; errors: number };
+  /** reports to the app (the peer's are not in these) */
   reports: { warmup: number; saturation: number; load: number; total: number; distinctReceipts: number };
   errorCount: number;
   errorSamples: string[];
+  /** peak RSS of the process up to the end of the app's phases (before the peer starts) */
   peakRssBytes: number;
+  /** the same, over the whole run including the peer */
+  peakRssWithPeerBytes: number;
 };
 
 export type ToMain =
-  | { type: 'ready'; apiUrl: string; baselineApiUrl: string; wecomApiUrl: string }
+  | { type: 'ready'; apiUrl: string; baselineApiUrl: string; peerApiUrl: string; wecomApiUrl: string }
+  /** start the peer baseline now; answered by 'peer-ready' */
+  | { type: 'peer-start' }
   | { type: 'mark'; phase: string; seq: number }
   | { type: 'progress'; text: string }
   | { type: 'done'; result: DriverResult }
@@ -79,8 +92,14 @@ export type ToMain =
 /**
  * `go`: `webhookUrl` is the app's Telegram webhook, or its 微信客服 callback URL with --channel wecom.
  * `answered`: (wecom) the app has sent every answer to the customer message `msgid` (conversations.repliesSent).
+ * `peer-ready`: the peer baseline's webhook URL, or null and why it was skipped.
  */
-export type ToDriver = { type: 'go'; webhookUrl: string; baselineUrl: string } | { type: 'ack'; seq: number } | { type: 'answered'; msgid: string } | { type: 'close' };
+export type ToDriver =
+  | { type: 'go'; webhookUrl: string; baselineUrl: string }
+  | { type: 'ack'; seq: number }
+  | { type: 'answered'; msgid: string }
+  | { type: 'peer-ready'; url: string | null; skipped?: string }
+  | { type: 'close' };
 
 export function percentiles(values: number[]): Pct {
   const n = values.length;

@@ -57,3 +57,42 @@ export function reportScript(userId: number): Step[] {
     { say: '李明', expect: '回执号' },
   ];
 }
+
+/**
+ * The steps of one whole report to the peer baseline (bench/peer-bot.ts): /start, then its 25 questions answered
+ * in order (5 taps, 7 money answers of which 3 are first given in words and re-asked, 13 texts).
+ */
+export function peerScript(userId: number): Step[] {
+  const phone = `139${String(userId % 100_000_000).padStart(8, '0')}`;
+  return [
+    { say: '/start', expect: '谁来申报？' },
+    { tap: ['我自己家'], expect: '户主姓名？' },
+    { say: '李明' },
+    { say: phone },
+    { say: '530923199001011234' },
+    { tap: ['勐库镇'], expect: '哪个村？' },
+    { say: '冰岛村' },
+    { say: '四口人' },
+    { tap: ['脱贫户'] },
+    { tap: ['遭了自然灾害'], expect: '是什么灾害？' },
+    { say: '洪水' },
+    { tap: ['是'], expect: '看病花了多少钱' },
+    { say: '很多', expect: '请填一个数', wrong: true },
+    { say: '12000' },
+    { say: '两万', expect: '请填一个数', wrong: true },
+    { say: '20000' },
+    { say: '3000' },
+    { say: '36000' },
+    { say: '不知道', expect: '请填一个数', wrong: true },
+    { say: '30000' },
+    { say: '1000' },
+    { say: '0', expect: '说说情况？' },
+    { say: '七月发大水把房子冲坏了，父亲住院' },
+    { say: WHEN },
+    { say: '勐库镇冰岛村三组' },
+    { say: '李强 13900000000' },
+    { say: '修房子' },
+    { say: '没有' },
+    { say: '李明', expect: '回执号' },
+  ];
+}

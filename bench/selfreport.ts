@@ -8,7 +8,9 @@
  * loop; it still shares the machine's CPUs with the app. Everything talks to 127.0.0.1 only.
  *
  * Phases: warm-up (not timed), saturation (closed loop, all people at once) for a bare grammY echo bot behind
- * express (the baseline) and then for the app, then realistic load on the app (open loop at a fixed rate). Prints a
+ * express (the baseline) and then for the app, then realistic load on the app (open loop at a fixed rate), then
+ * the peer baseline (bench/peer-bot.ts: grammY + conversations + storage-psql, started only then, warmed up and
+ * saturated as the echo baseline). The app's database round trips are counted per phase. Prints a
  * table, then as its last line one JSON object. Exit code 1 when the leads in the database differ from the reports
  * the people completed, or when any update failed; 2 on a bad flag; 3 when the run exceeds --max-seconds (and if
  * this thread is stuck then, the driver thread kills the process 30 s later).
@@ -31,6 +33,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
+import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
 import { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { start, type Running } from '../server/main.ts';
@@ -39,6 +43,7 @@ import { createLogger } from '../server/log.ts';
 import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
 import { WECOM } from '../test/helpers/wecom.ts';
 import { startNodeFlags } from './node-flags.ts';
+import { startPeer, type Peer } from './peer-bot.ts';
 import { percentiles, type BenchOptions, type Channel, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
 
 const FIXED_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -134,6 +139,10 @@ type AppPhase = {
   pgCpuPct: number | undefined;
   eldP99: number;
   eldMax: number;
+  /** database round trips of the app (queries sent, BEGIN and COMMIT included) */
+  db: number;
+  /** database round trips of the peer baseline */
+  peerDb: number;
 };
 
 const eld = monitorEventLoopDelay({ resolution: 10 });
@@ -173,7 +182,7 @@ class PhaseClock {
   private elu0 = performance.eventLoopUtilization();
   private cpu0 = process.cpuUsage();
   private pg0: Map<string, number> | undefined;
-  cur: Omit<AppPhase, 'seconds' | 'elu' | 'cpuPct' | 'pgCpuPct' | 'eldP99' | 'eldMax'> = { handler: acc(true), connections: 0, turn: acc(true), replied: acc(), lead: acc() };
+  cur: Omit<AppPhase, 'seconds' | 'elu' | 'cpuPct' | 'pgCpuPct' | 'eldP99' | 'eldMax'> = { handler: acc(true), connections: 0, turn: acc(true), replied: acc(), lead: acc(), db: 0, peerDb: 0 };
   constructor(private readonly watchPg: boolean) {
     this.pg0 = watchPg ? pgCpuTicks() : undefined;
     eld.reset();
@@ -208,7 +217,7 @@ function timeRequests(server: Server, clock: () => PhaseClock) {
   });
 }
 
-/** Wraps conversations.turn / .claimReplies / .repliesSent and intake.receiveLead (the adapter calls them through these objects). */
+/** Wraps conversations.step / .claimRepliesId / .repliesSent and intake.receiveLead (the app calls them through these objects). */
 function instrument(running: Running, clock: () => PhaseClock) {
   const timed = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, pick: (c: PhaseClock) => Acc) =>
     async (...args: A): Promise<R> => {
@@ -224,12 +233,53 @@ function instrument(running: Running, clock: () => PhaseClock) {
       }
     };
   const c = running.conversations;
-  c.turn = timed(c.turn.bind(c), (k) => k.cur.turn);
-  c.claimReplies = timed(c.claimReplies.bind(c), (k) => k.cur.replied);
+  c.step = timed(c.step.bind(c), (k) => k.cur.turn);
+  c.claimRepliesId = timed(c.claimRepliesId.bind(c), (k) => k.cur.replied);
   c.repliesSent = timed(c.repliesSent.bind(c), (k) => k.cur.replied);
   const i = running.intake;
   i.receiveLead = timed(i.receiveLead.bind(i), (k) => k.cur.lead);
   timeRequests(running.server, clock);
+}
+
+/**
+ * Counts the app's database round trips into the current phase. PostgreSQL: every pg.Client#query (the app's
+ * Prisma sends each statement, BEGIN and COMMIT included, through a pooled pg.Client), except the peer's clients;
+ * installed before the app starts. PGlite: the app's instance's query, exec and transaction (BEGIN, each statement
+ * in it, COMMIT or ROLLBACK).
+ */
+function countPgRoundTrips(clock: () => PhaseClock, isPeerClient: (c: object) => boolean) {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const query = proto.query;
+  proto.query = function (this: object, ...a: unknown[]) {
+    if (!isPeerClient(this)) clock().cur.db++;
+    return query.apply(this, a);
+  };
+}
+
+function countPgliteRoundTrips(db: PGlite, clock: () => PhaseClock) {
+  const count = () => void clock().cur.db++;
+  const query = db.query.bind(db);
+  const exec = db.exec.bind(db);
+  const transaction = db.transaction.bind(db);
+  db.query = ((...a: Parameters<PGlite['query']>) => (count(), query(...a))) as PGlite['query'];
+  db.exec = ((...a: Parameters<PGlite['exec']>) => (count(), exec(...a))) as PGlite['exec'];
+  db.transaction = ((callback: Parameters<PGlite['transaction']>[0]) =>
+    transaction(async (tx) => {
+      count(); // BEGIN
+      const q = tx.query.bind(tx);
+      const e = tx.exec.bind(tx);
+      const sql = tx.sql.bind(tx);
+      const rollback = tx.rollback.bind(tx);
+      tx.query = ((...a: Parameters<typeof tx.query>) => (count(), q(...a))) as typeof tx.query;
+      tx.exec = ((...a: Parameters<typeof tx.exec>) => (count(), e(...a))) as typeof tx.exec;
+      tx.sql = ((...a: Parameters<typeof tx.sql>) => (count(), sql(...a))) as typeof tx.sql;
+      tx.rollback = () => (count(), rollback());
+      try {
+        return await callback(tx);
+      } finally {
+        if (!tx.closed) count(); // COMMIT, or ROLLBACK after a throw
+      }
+    })) as PGlite['transaction'];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -397,11 +447,13 @@ async function main() {
 
   let running: Running | undefined;
   let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
+  let peer: Peer | undefined;
   let driver: ReturnType<typeof startDriver> | undefined;
   // the app first, while the driver thread (and its watchdog) still runs
   const cleanup = async () => {
     await running?.stop('bench finished');
     await baseline?.close();
+    await peer?.close();
     if (driver) {
       driver.post({ type: 'close' });
       await Promise.race([driver.next('closed').catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
@@ -429,11 +481,16 @@ async function main() {
     };
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel, process.stderr); // app warnings and errors go to stderr
+    let clock = new PhaseClock(dbKind === 'postgres');
+    if (databaseUrl) countPgRoundTrips(() => clock, (c) => peer?.clients?.has(c) ?? false);
     process.stderr.write(`bench: starting the app on ${dbKind}${databaseUrl ? '' : ` (temporary DATA_DIR ${dataDir})`}, people on ${opts.channel}\n`);
     running = await start(config, logger, { host: '127.0.0.1', telegramBotInfo: BOT_INFO });
+    if (!databaseUrl) {
+      if (!running.db.pglite) throw new Error('the app opened no PGlite instance');
+      countPgliteRoundTrips(running.db.pglite, () => clock);
+    }
     baseline = await startBaseline(ready.baselineApiUrl);
 
-    let clock = new PhaseClock(dbKind === 'postgres');
     const phases = new Map<string, AppPhase>();
     let phaseName = 'setup';
     instrument(running, () => clock);
@@ -454,7 +511,32 @@ async function main() {
         if (channel === 'wecom') d.post({ type: 'answered', msgid: platformId });
       };
     }
+    // the peer baseline, when the driver asks for it (after the app's phases): on PostgreSQL its own tables on the
+    // same server, on PGlite its own instance in DATA_DIR/peer-pglite
+    let peerReportsBefore = 0;
+    let peerSkipped: string | undefined;
+    const startPeerForDriver = async () => {
+      try {
+        peer = await startPeer({
+          token: BOT_TOKEN,
+          botInfo: BOT_INFO,
+          apiRoot: ready.peerApiUrl,
+          ...(databaseUrl ? { databaseUrl } : { pgliteDir: join(dataDir, 'peer-pglite') }),
+          onQuery: () => void clock.cur.peerDb++,
+        });
+        timeRequests(peer.server, () => clock);
+        peerReportsBefore = await peer.reportCount();
+        d.post({ type: 'peer-ready', url: peer.url });
+      } catch (e) {
+        peerSkipped = `the peer baseline could not start on ${dbKind}: ${String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ')}`;
+        process.stderr.write(`bench: ${peerSkipped}; skipping it\n`);
+        await peer?.close().catch(() => {});
+        peer = undefined;
+        d.post({ type: 'peer-ready', url: null, skipped: peerSkipped });
+      }
+    };
     d.onMessage((m) => {
+      if (m.type === 'peer-start') return void startPeerForDriver();
       if (m.type !== 'mark') return;
       phases.set(phaseName, clock.finish());
       phaseName = m.phase;
@@ -467,6 +549,9 @@ async function main() {
     const leadsAfter = await running.db.prisma.lead.count();
     const leads = leadsAfter - leadsBefore;
     const peakRssMb = result.peakRssBytes / 2 ** 20;
+    const peerRows = peer ? (await peer.reportCount()) - peerReportsBefore : undefined;
+    await peer?.close();
+    peer = undefined;
 
     // the app here lets go of the database (PGlite: its DATA_DIR) before the fresh process opens it; the fake
     // APIs in the driver thread stay up for that process's start (Telegram getMe)
@@ -479,7 +564,8 @@ async function main() {
     running = undefined;
     baseline = undefined;
 
-    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, rssAfterStartMb, rest, (performance.now() - startedAt) / 1000);
+    const peerInfo = { rows: peerRows, skipped: peerSkipped ?? result.peerSkipped, mustRun: dbKind === 'postgres' };
+    const ok = report(opts, dbKind, result, phases, leads, leadsBefore, peakRssMb, rssAfterStartMb, rest, (performance.now() - startedAt) / 1000, peerInfo);
     process.exit(ok ? 0 : 1);
   } catch (e) {
     process.stderr.write(`\nbench failed: ${String((e as Error)?.stack ?? e)}\n`);
@@ -500,11 +586,14 @@ function report(
   rssAfterStartMb: number,
   atRest: Rest | undefined,
   totalSeconds: number,
+  peerInfo: { rows: number | undefined; skipped: string | undefined; mustRun: boolean },
 ): boolean {
   const sat = r.saturation;
   const base = r.baseline;
   const load = r.load;
+  const peer = r.peer;
   const ratio = base.updatesPerS > 0 ? sat.updatesPerS / base.updatesPerS : 0;
+  const ratioPeer = peer && peer.updatesPerS > 0 ? sat.updatesPerS / peer.updatesPerS : null;
   const cpu = cpus();
   const out: string[] = [];
   const p = (s = '') => out.push(s);
@@ -522,7 +611,12 @@ function report(
     `one report = ${r.script.updates} updates (${r.script.messages} messages, ${r.script.taps} ${wecom ? 'menu-item taps' : 'button taps'}; ${r.script.wrong} deliberately wrong answers, each re-asked), the answers of the Chinese test` +
       (wecom ? '; on WeCom an update is one customer message announced by one callback' : ''),
   );
-  p(`warm-up (not timed): ${r.warmup.reports} reports, ${r.warmup.updates} updates in ${f1(r.warmup.seconds)} s; baseline warm-up ${r.warmup.baselineUpdates} updates`);
+  p(
+    `the peer baseline: grammY + @grammyjs/conversations (replay-based) + @grammyjs/storage-psql on ${db === 'postgres' ? 'the same PostgreSQL server (tables peer_sessions, peer_reports)' : 'a PGlite instance of its own'}, ` +
+      `behind express on its own fake Bot API, run after the app's phases; one report = ${r.peerScript.updates} updates (25 questions: ${r.peerScript.taps} taps, 7 money answers, ${r.peerScript.wrong} of them first given in words and re-asked; /start)`,
+  );
+  p(`warm-up (not timed): ${r.warmup.reports} reports, ${r.warmup.updates} updates in ${f1(r.warmup.seconds)} s; baseline warm-up ${r.warmup.baselineUpdates} updates; peer warm-up ${r.peerWarmup.updates} updates`);
+  if (peerInfo.skipped) p(`peer baseline skipped: ${peerInfo.skipped}`);
   p();
 
   const head = ['phase', 'people', 'updates', 'seconds', 'updates/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'reports', 'errors'];
@@ -550,6 +644,7 @@ function report(
         head,
         row('saturation, self-report bot', sat, sat.latency),
         row('saturation, grammY echo baseline', base, base.latency),
+        ...(peer ? [row('saturation, grammY conversations peer', peer, peer.latency)] : []),
         row(`realistic load, ${opts.rate}/s for ${opts.seconds} s`, load, load.latency),
       ],
       head.map((_, i) => i > 0),
@@ -557,6 +652,7 @@ function report(
   );
   p();
   p(`ratio self-report / baseline (saturation updates/s): ${ratio.toFixed(3)}   (baseline p50 ${f1(base.latency.p50)} ms, p99 ${f1(base.latency.p99)} ms)`);
+  p(`ratio self-report / peer (saturation updates/s): ${ratioPeer === null ? '-' : ratioPeer.toFixed(3)}${peer ? `   (peer p50 ${f1(peer.latency.p50)} ms, p99 ${f1(peer.latency.p99)} ms)` : ''}`);
   p(
     `realistic load: offered ${load.offered} (${opts.rate}/s × ${opts.seconds} s), sent ${load.sent} = ${f1(load.updatesPerS)}/s, dropped ${load.dropped} (nobody ready); ` +
       `pauses uniform ${f1((opts.thinkMs * 0.25) / 1000)}–${f1((opts.thinkMs * 1.75) / 1000)} s (mean ${f1(opts.thinkMs / 1000)} s); ${load.unfinished} reports unfinished at the end`,
@@ -567,6 +663,10 @@ function report(
   const ps = phases.get('saturation');
   const pb = phases.get('baseline');
   const pl = phases.get('load');
+  const pp = peer ? phases.get('peer') : undefined;
+  const perUpdate = (n: number | undefined, updates: number) => (n === undefined || updates === 0 ? undefined : n / updates);
+  const dbPerUpdate = perUpdate(ps?.db, sat.updates);
+  const f2 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(2));
   const per = (a: Acc | undefined) => (a && a.n ? f1(mean(a)) : '-');
   const spread = (a: Acc | undefined) => {
     if (!a?.all?.length) return '-';
@@ -574,36 +674,41 @@ function report(
     return `${f1(q.p50)} / ${f1(q.p99)} / ${f1(q.max)}`;
   };
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}%`);
-  const wrow = (label: string, s: string, b: string, l: string) => [label, s, b, l];
+  const wrow = (label: string, s: string, b: string, l: string, pe = '-') => [label, s, b, l, ...(peer ? [pe] : [])];
   // on WeCom the turn and the answers happen after the callback's response: nothing to subtract
   const rest = (ph: AppPhase | undefined) => (wecom ? '-' : ph && ph.handler.n ? f1(mean(ph.handler) - (ph.turn.sum + ph.replied.sum) / ph.handler.n) : '-');
   p('where time goes (means per update in ms, unless said)');
   p(
     table(
       [
-        ['', 'saturation', 'baseline', 'load'],
-        wrow(wecom ? 'client: request start → last kf/send_msg (baseline: Bot API call)' : 'client: request start → last Bot API call', f1(sat.latency.mean), f1(base.latency.mean), f1(load.latency.mean)),
-        wrow('client: request start → HTTP response', f1(sat.http.mean), f1(base.http.mean), f1(load.http.mean)),
-        wrow(wecom ? 'app: callback (baseline: webhook) request handled (server side)' : 'app: webhook request handled (server side)', per(ps?.handler), per(pb?.handler), per(pl?.handler)),
-        wrow('  p50 / p99 / max', spread(ps?.handler), spread(pb?.handler), spread(pl?.handler)),
-        wrow('  conversations.turn (record, load, flow, store: database)', per(ps?.turn), '-', per(pl?.turn)),
+        ['', 'saturation', 'baseline', 'load', ...(peer ? ['peer'] : [])],
+        wrow(wecom ? 'client: request start → last kf/send_msg (baseline, peer: Bot API call)' : 'client: request start → last Bot API call', f1(sat.latency.mean), f1(base.latency.mean), f1(load.latency.mean), peer && f1(peer.latency.mean)),
+        wrow('client: request start → HTTP response', f1(sat.http.mean), f1(base.http.mean), f1(load.http.mean), peer && f1(peer.http.mean)),
+        wrow(wecom ? 'app: callback (baseline, peer: webhook) request handled (server side)' : 'app: webhook request handled (server side)', per(ps?.handler), per(pb?.handler), per(pl?.handler), per(pp?.handler)),
+        wrow('  p50 / p99 / max', spread(ps?.handler), spread(pb?.handler), spread(pl?.handler), spread(pp?.handler)),
+        wrow('  conversations.step (record + load, flow, save: database)', per(ps?.turn), '-', per(pl?.turn)),
         wrow('    p50 / p99 / max', spread(ps?.turn), '-', spread(pl?.turn)),
         wrow('    of which intake.receiveLead, per report submitted', per(ps?.lead), '-', per(pl?.lead)),
-        wrow('  claim + mark replies sent (database)', per(ps?.replied), '-', per(pl?.replied)),
-        wrow(wecom ? '  rest (webhook only; on WeCom the turn follows the callback)' : '  rest: express, grammY, Bot API calls, waiting for the loop', rest(ps), per(pb?.handler), rest(pl)),
-        wrow('new TCP connections accepted by the server (count)', String(ps?.connections ?? '-'), String(pb?.connections ?? '-'), String(pl?.connections ?? '-')),
-        wrow(`fake ${apiName}: handling one call (driver thread)`, sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3)),
-        wrow(wecom ? 'WeCom API calls per update (baseline: Bot API)' : 'Bot API calls per update', f1(sat.api.calls / Math.max(1, sat.updates)), f1(base.api.calls / Math.max(1, base.updates)), f1(load.api.calls / Math.max(1, load.updates))),
-        wrow('app thread busy (event-loop utilisation)', pct(ps && ps.elu * 100), pct(pb && pb.elu * 100), pct(pl && pl.elu * 100)),
-        wrow('app thread event-loop delay p99 / max, ms', ps ? `${f1(ps.eldP99)} / ${f1(ps.eldMax)}` : '-', pb ? `${f1(pb.eldP99)} / ${f1(pb.eldMax)}` : '-', pl ? `${f1(pl.eldP99)} / ${f1(pl.eldMax)}` : '-'),
-        wrow('driver thread busy (event-loop utilisation)', pct(sat.driverElu * 100), pct(base.driverElu * 100), pct(load.driverElu * 100)),
-        wrow(`process CPU, all threads (of ${cpu.length * 100}%)`, pct(ps?.cpuPct), pct(pb?.cpuPct), pct(pl?.cpuPct)),
-        ...(db === 'postgres' ? [wrow('PostgreSQL server processes CPU (lower bound)', pct(ps?.pgCpuPct), pct(pb?.pgCpuPct), pct(pl?.pgCpuPct))] : []),
+        wrow('  claim (owed replies only) + mark replies sent (database)', per(ps?.replied), '-', per(pl?.replied)),
+        wrow(wecom ? '  rest (webhook only; on WeCom the turn follows the callback)' : '  rest: express, grammY, Bot API calls, waiting for the loop', rest(ps), per(pb?.handler), rest(pl), per(pp?.handler)),
+        wrow('database round trips per update (peer: its own)', f2(dbPerUpdate), '-', f2(perUpdate(pl?.db, load.updates)), f2(peer && perUpdate(pp?.peerDb, peer.updates))),
+        wrow('new TCP connections accepted by the server (count)', String(ps?.connections ?? '-'), String(pb?.connections ?? '-'), String(pl?.connections ?? '-'), String(pp?.connections ?? '-')),
+        wrow(`fake ${apiName}: handling one call (driver thread)`, sat.api.handleMsMean.toFixed(3), base.api.handleMsMean.toFixed(3), load.api.handleMsMean.toFixed(3), peer?.api.handleMsMean.toFixed(3)),
+        wrow(wecom ? 'WeCom API calls per update (baseline, peer: Bot API)' : 'Bot API calls per update', f1(sat.api.calls / Math.max(1, sat.updates)), f1(base.api.calls / Math.max(1, base.updates)), f1(load.api.calls / Math.max(1, load.updates)), peer && f1(peer.api.calls / Math.max(1, peer.updates))),
+        wrow('app thread busy (event-loop utilisation)', pct(ps && ps.elu * 100), pct(pb && pb.elu * 100), pct(pl && pl.elu * 100), pct(pp && pp.elu * 100)),
+        wrow('app thread event-loop delay p99 / max, ms', ps ? `${f1(ps.eldP99)} / ${f1(ps.eldMax)}` : '-', pb ? `${f1(pb.eldP99)} / ${f1(pb.eldMax)}` : '-', pl ? `${f1(pl.eldP99)} / ${f1(pl.eldMax)}` : '-', pp ? `${f1(pp.eldP99)} / ${f1(pp.eldMax)}` : '-'),
+        wrow('driver thread busy (event-loop utilisation)', pct(sat.driverElu * 100), pct(base.driverElu * 100), pct(load.driverElu * 100), pct(peer && peer.driverElu * 100)),
+        wrow(`process CPU, all threads (of ${cpu.length * 100}%)`, pct(ps?.cpuPct), pct(pb?.cpuPct), pct(pl?.cpuPct), pct(pp?.cpuPct)),
+        ...(db === 'postgres' ? [wrow('PostgreSQL server processes CPU (lower bound)', pct(ps?.pgCpuPct), pct(pb?.pgCpuPct), pct(pl?.pgCpuPct), pct(pp?.pgCpuPct))] : []),
       ],
-      [false, true, true, true],
+      [false, true, true, true, true],
     ),
   );
   p(`${apiName} calls per update by method, saturation: ${methods(sat.api.byMethod, sat.updates)}`);
+  p(
+    `database round trips of the app in the saturation phase: ${ps?.db ?? '-'} for ${sat.updates} updates = ${f2(dbPerUpdate)} per update ` +
+      (db === 'postgres' ? '(pg.Client#query calls of the app, BEGIN and COMMIT included)' : "(calls into the app's PGlite instance: query, exec; a transaction counts BEGIN, each statement, COMMIT)"),
+  );
   p();
 
   const reportsOk = leads === r.reports.total;
@@ -612,7 +717,14 @@ function report(
     `reports completed by the simulated people: ${r.reports.total} (warm-up ${r.reports.warmup}, saturation ${r.reports.saturation}, load ${r.reports.load}); ` +
       `leads in the database: ${leads}${leadsBefore ? ` (new; ${leadsBefore} before)` : ''}; distinct receipt numbers: ${r.reports.distinctReceipts}  ${reportsOk && receiptsOk ? 'OK' : 'MISMATCH'}`,
   );
-  p(`peak RSS of the process (app + driver thread): ${f1(peakRssMb)} MB (${f1(rssAfterStartMb)} MB after start-up, before the first update); whole run ${f1(totalSeconds)} s`);
+  if (peer) {
+    const peerReports = r.peerWarmup.reports + peer.reports;
+    p(`peer baseline: ${peerReports} reports completed (warm-up ${r.peerWarmup.reports}, measured ${peer.reports}); rows added to peer_reports: ${peerInfo.rows ?? '-'}  ${peerInfo.rows === peerReports ? 'OK' : 'MISMATCH'}`);
+  }
+  p(
+    `peak RSS of the process (app + driver thread) through the app's phases: ${f1(peakRssMb)} MB (${f1(rssAfterStartMb)} MB after start-up, before the first update; ` +
+      `${f1(r.peakRssWithPeerBytes / 2 ** 20)} MB with the peer phase); whole run ${f1(totalSeconds)} s`,
+  );
   if (atRest)
     p(
       `memory at rest: a fresh \`node dist/server/start.js\` (${process.version}) on the same ${db === 'postgres' ? 'PostgreSQL database' : 'embedded database'} and settings, idle ${atRest.idleSeconds} s: ` +
@@ -623,7 +735,9 @@ function report(
     for (const e of r.errorSamples) p(`  ${e}`);
   }
   if (sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat > 0) p(`note: ${sat.api.unknownChat + base.api.unknownChat + load.api.unknownChat} API calls could not be matched to a chat`);
-  const ok = reportsOk && receiptsOk && r.errorCount === 0;
+  const peerMissing = peerInfo.mustRun && !peer;
+  if (peerMissing) p('the peer baseline must run on PostgreSQL');
+  const ok = reportsOk && receiptsOk && r.errorCount === 0 && !peerMissing;
   if (!ok) p('FAILED: see above');
   p();
 
@@ -638,6 +752,11 @@ function report(
     baseline_p50_ms: r1(base.latency.p50),
     baseline_p99_ms: r1(base.latency.p99),
     ratio: Math.round(ratio * 1000) / 1000,
+    peer_updates_per_s: peer ? r1(peer.updatesPerS) : null,
+    peer_p50_ms: peer ? r1(peer.latency.p50) : null,
+    peer_p99_ms: peer ? r1(peer.latency.p99) : null,
+    ratio_peer: ratioPeer === null ? null : Math.round(ratioPeer * 1000) / 1000,
+    db_round_trips_per_update: dbPerUpdate === undefined ? null : Math.round(dbPerUpdate * 100) / 100,
     load_rate: opts.rate,
     load_seconds: opts.seconds,
     load_updates_per_s: r1(load.updatesPerS),
