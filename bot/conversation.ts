@@ -415,6 +415,46 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     }
   }
 
+  /**
+   * Group commit of the marks written after a turn (its replies have gone out; a callback has been handled): the
+   * marks of requests that finish while one statement is being written go out together in the next, so under load
+   * many turns share one round trip (and a burst of thousands, as when a long 微信客服 pull ends and every callback
+   * it served is done at once, is a few statements, not thousands queued for the pool's connections). Each caller
+   * still waits for its own mark to be written.
+   */
+  function groupCommit(write: (channels: string[], platformIds: string[]) => Promise<unknown>) {
+    let pending: Array<{ channel: string; platformId: string; done: () => void; fail: (e: unknown) => void }> = [];
+    let writing = false;
+    async function flush() {
+      writing = true;
+      while (pending.length > 0) {
+        const batch = pending.splice(0, 5000);
+        try {
+          await write(batch.map((b) => b.channel), batch.map((b) => b.platformId));
+          for (const b of batch) b.done();
+        } catch (e) {
+          for (const b of batch) b.fail(e);
+        }
+      }
+      writing = false;
+    }
+    return (channel: string, platformId: string) =>
+      new Promise<void>((done, fail) => {
+        pending.push({ channel, platformId, done, fail });
+        if (!writing) void flush();
+      });
+  }
+  const markSent = groupCommit(
+    (channels, ids) => db.prisma.$executeRaw`
+      UPDATE inbound_update SET replies = NULL
+      WHERE (channel, platform_id) IN (SELECT * FROM unnest(${channels}::text[], ${ids}::text[]))`,
+  );
+  const markHandled = groupCommit(
+    (channels, ids) => db.prisma.$executeRaw`
+      UPDATE inbound_update SET handled_at = now()
+      WHERE (channel, platform_id) IN (SELECT * FROM unnest(${channels}::text[], ${ids}::text[]))`,
+  );
+
   async function step(turn: Turn, claim: boolean): Promise<TurnResult & { from?: number; claimed?: bigint }> {
     const recorded = await record(turn);
     if (recorded.handled) {
@@ -466,9 +506,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         throw e;
       }
     },
-    async handled(channel: string, platformId: string, now = new Date()): Promise<void> {
-      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { handledAt: now } });
-    },
+    handled: (channel: string, platformId: string): Promise<void> => markHandled(channel, platformId),
     /** The platform reports later that a reply it accepted did not arrive: noted on the update, not retried. */
     async undelivered(seq: bigint, reason: string): Promise<void> {
       await db.prisma.inboundUpdate.updateMany({ where: { id: seq }, data: { error: reason.slice(0, 500) } });
@@ -494,9 +532,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     async replyDelivered(channel: string, platformId: string): Promise<void> {
       await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { repliesSent: { increment: 1 } } });
     },
-    async repliesSent(channel: string, platformId: string): Promise<void> {
-      await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId }, data: { replies: null } });
-    },
+    /** All of an update's replies have gone out: marked together with those of other requests finishing now. */
+    repliesSent: (channel: string, platformId: string): Promise<void> => markSent(channel, platformId),
 
     /**
      * Updates recorded but never handled (the process died, or handling failed), and replies saved but never
