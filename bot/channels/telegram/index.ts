@@ -75,7 +75,7 @@ function keyboard(out: Outbound) {
 }
 
 /** A Bot API error as the outbox reads it: wait, unreachable (blocked, no such chat), refused for good, or for now. */
-function outcomeOf(e: unknown): SendOutcome {
+export function telegramOutcome(e: unknown): SendOutcome {
   if (e instanceof GrammyError) {
     const error = `GrammyError ${e.error_code}: ${e.description}`;
     if (e.error_code === 429) return { ok: false, kind: 'retry_after', retryAfterS: e.parameters.retry_after ?? 5, error };
@@ -121,7 +121,7 @@ export function createTelegram(opts: TelegramOptions, deps: { conversations: Con
       for (const [i, part] of parts.entries()) await api.sendMessage(to, part, reply_markup && i === parts.length - 1 ? { reply_markup } : {});
       return { ok: true, used: parts.length };
     } catch (e) {
-      return outcomeOf(e);
+      return telegramOutcome(e);
     }
   }
 

@@ -333,7 +333,7 @@ export function createWecom(
       return { ok: true, used: messages.length };
     } catch (e) {
       if (e instanceof WecomApiError && (KF_FINAL.includes(e.errcode) || adviceFor(e.errcode))) return { ok: false, kind: 'rejected', error: `${e.errcode} ${e.errmsg}` };
-      return failure(e);
+      return wecomOutcome(e);
     }
   }
 
@@ -495,7 +495,7 @@ export function createWecom(
       }
       return { ok: true, used: messages.length };
     } catch (e) {
-      return failure(e);
+      return wecomOutcome(e);
     }
   }
 }
@@ -504,7 +504,7 @@ export function createWecom(
 const KF_FINAL = [95001, 95002, 95013, 95018, 41050, 41051];
 
 /** A WeCom API error as the outbox reads it. */
-function failure(e: unknown): SendOutcome {
+export function wecomOutcome(e: unknown): SendOutcome {
   if (e instanceof WecomApiError) {
     if (e.errcode === 45009) return { ok: false, kind: 'retry_after', retryAfterS: 60, error: `45009 ${e.errmsg}` };
     if (e.errcode === 60111 || e.errcode === 81013) return { ok: false, kind: 'unreachable', error: `${e.errcode} ${e.errmsg}` };

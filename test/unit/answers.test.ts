@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { readAnswers, yuanOf } from '../../server/intake/answers.ts';
+
+// A lead's answers as every reader sees them (API, exports, forwarding, cards): typed, and lenient with what an
+// older flow stored, so one odd field never breaks a county's export or turns into a 0.
+describe("a lead's answers", () => {
+  it('reads what the report stored, typed', () => {
+    const a = readAnswers({
+      householdSize: 4,
+      householdType: 'escaped',
+      risks: ['illness', 'disaster'],
+      disasterType: 'flood',
+      housingUnsafe: true,
+      a28: { kind: 'amount', yuan: 20000 },
+      a29: { kind: 'unknown' },
+      exclusions: ['none'],
+      whatHappened: '七月发大水',
+      whenHappened: { date: '2026-07', precision: 'month' },
+    });
+    expect(a).toMatchObject({ householdSize: 4, householdType: 'escaped', risks: ['illness', 'disaster'], disasterType: 'flood', housingUnsafe: true, exclusions: ['none'] });
+    expect(yuanOf(a.a28)).toBe(20000);
+    expect(yuanOf(a.a29)).toBeNull(); // "I don't know" is not 0
+    expect(yuanOf(a.a30)).toBeNull(); // not asked
+    expect(a.whenHappened).toEqual({ date: '2026-07', precision: 'month' });
+  });
+
+  it.each([
+    ['a field of the wrong type reads as missing', { householdSize: '四', a28: 3000, housingUnsafe: 'yes' }, { householdSize: undefined, a28: undefined, housingUnsafe: undefined }],
+    ['a list keeps its known values only', { risks: ['illness', 'bad_luck', 3], exclusions: ['car', 'yacht'] }, { risks: ['illness'], exclusions: ['car'] }],
+    ['a list that is not a list is empty', { risks: 'illness' }, { risks: [] }],
+    ['a household type from nowhere reads as missing', { householdType: 'rich' }, { householdType: undefined }],
+    ['a date without its precision reads as missing', { whenHappened: { date: '2026-07' } }, { whenHappened: undefined }],
+  ])('%s', (_name, stored, expected) => {
+    expect(readAnswers(stored)).toMatchObject(expected);
+  });
+
+  it('reads nothing at all as no answers, never as a failure', () => {
+    for (const stored of [null, undefined, 'text', 42, []]) {
+      const a = readAnswers(stored);
+      expect(a).toMatchObject({ risks: [], exclusions: [] });
+      expect(a.householdSize).toBeUndefined();
+      expect(yuanOf(a.a28)).toBeNull();
+    }
+  });
+});
