@@ -8,14 +8,12 @@
  * Database: a pg.Pool (max 20) on DATABASE_URL, or a PGlite instance in `pgliteDir`. Tables peer_sessions and
  * peer_reports are its own, created when missing; stale sessions are dropped at start.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import pg from 'pg';
 import { Bot, Context, InlineKeyboard } from 'grammy';
-import type { Update, UserFromGetMe } from 'grammy/types';
+import type { UserFromGetMe } from 'grammy/types';
 import { conversations, createConversation, type Conversation, type ConversationData, type ConversationFlavor, type VersionedState } from '@grammyjs/conversations';
 import { PsqlAdapter } from '@grammyjs/storage-psql';
+import { serveWebhook } from './webhook-server.ts';
 
 type PeerContext = ConversationFlavor<Context>;
 
@@ -132,30 +130,18 @@ export async function startPeer(opts: PeerOptions) {
     bot.command('start', (ctx) => ctx.conversation.enter('report'));
     await bot.init();
 
-    const app = express();
-    app.use(express.json());
-    app.post('/webhook', async (req, res) => {
-      await bot.handleUpdate(req.body as Update);
-      res.json({ ok: true });
-    });
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-      s.once('error', reject);
-    });
+    const web = await serveWebhook(bot);
     let closed = false;
     return {
-      server,
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`,
+      server: web.server,
+      url: web.url,
       /** the peer pool's clients (PostgreSQL), to tell its queries from the app's */
       clients,
       reportCount: async () => Number(((await db.query('SELECT count(*)::int AS n FROM peer_reports')).rows[0] as { n: number }).n),
       close: async () => {
         if (closed) return;
         closed = true;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await web.close();
         await closeDb();
       },
     };

@@ -30,9 +30,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import express from 'express';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { Bot } from 'grammy';
@@ -43,6 +41,7 @@ import { createLogger } from '../server/log.ts';
 import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
 import { WECOM } from '../test/helpers/wecom.ts';
 import { startNodeFlags } from './node-flags.ts';
+import { serveWebhook } from './webhook-server.ts';
 import { startPeer, type Peer } from './peer-bot.ts';
 import { percentiles, type BenchOptions, type Channel, type DriverData, type DriverResult, type Pct, type ToDriver, type ToMain } from './protocol.ts';
 
@@ -292,25 +291,7 @@ async function startBaseline(apiRoot: string) {
     if (ctx.callbackQuery) await ctx.answerCallbackQuery();
   });
   await bot.init();
-  const app = express();
-  app.use(express.json());
-  app.post('/webhook', async (req, res) => {
-    await bot.handleUpdate(req.body as Update);
-    res.json({ ok: true });
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-  return {
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serveWebhook(bot);
 }
 
 // ---------------------------------------------------------------------------------------------------------
