@@ -243,12 +243,12 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
    */
   async function record(turn: Turn): Promise<{ handled: true; replies?: Outbound[]; from?: number } | { handled: false; conversation: Stored | undefined }> {
     const { channel, userId } = turn.who;
-    const rows = await db.prisma.$queryRaw<Array<{ fresh: boolean } & Partial<Stored>>>`
+    const rows = await db.sql<{ fresh: boolean } & Partial<Stored>>`
       WITH ins AS (
-        INSERT INTO inbound_update (channel, platform_id, payload) VALUES (${channel}, ${turn.platformId}, ${crypto.encryptJson(turn.payload)})
+        INSERT INTO inbound_update (channel, platform_id, payload) VALUES (${channel}::text, ${turn.platformId}::text, ${crypto.encryptJson(turn.payload)}::bytea)
         ON CONFLICT (channel, platform_id) DO NOTHING RETURNING id)
-      SELECT EXISTS (SELECT 1 FROM ins) AS fresh, c.id, c.state, c.version, c.language, c.status, c.draft_expires_at AS "draftExpiresAt"
-      FROM (SELECT 1) AS one LEFT JOIN conversation c ON c.channel = ${channel} AND c.user_id = ${userId}`;
+      SELECT EXISTS (SELECT 1 FROM ins) AS fresh, c.id::text AS id, c.state, c.version, c.language, c.status, c.draft_expires_at AS "draftExpiresAt"
+      FROM (SELECT 1) AS one LEFT JOIN conversation c ON c.channel = ${channel}::text AND c.user_id = ${userId}::text`;
     const got = rows[0]!;
     if (got.fresh) return { handled: false, conversation: got.id ? (got as Stored) : undefined };
     const row = await db.prisma.inboundUpdate.findUniqueOrThrow({ where: { channel_platformId: { channel, platformId: turn.platformId } } });
@@ -276,31 +276,31 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     // a claim is on the wall clock, as leases are (`now` is the product's clock, which tests may fix)
     const claimed = claim && replies.length > 0 ? new Date() : null;
     const rows = existing
-      ? await db.prisma.$queryRaw<Array<{ pending: boolean; seq: bigint | null }>>`
+      ? await db.sql<{ pending: boolean; seq: string | null }>`
           WITH pending AS (
-            SELECT id FROM inbound_update WHERE channel = ${channel} AND platform_id = ${turn.platformId} AND handled_at IS NULL FOR UPDATE),
+            SELECT id FROM inbound_update WHERE channel = ${channel}::text AND platform_id = ${turn.platformId}::text AND handled_at IS NULL FOR UPDATE),
           c AS (
-            UPDATE conversation SET state = ${data.state}, version = version + 1, status = ${data.status}, draft_expires_at = ${data.draftExpiresAt},
-              language = ${data.language}, chat_id = ${chatId}, updated_at = ${now}
-            WHERE id = ${existing.id}::uuid AND version = ${existing.version} AND EXISTS (SELECT 1 FROM pending) RETURNING id),
+            UPDATE conversation SET state = ${data.state}::bytea, version = version + 1, status = ${data.status}::text, draft_expires_at = ${data.draftExpiresAt}::timestamptz,
+              language = ${data.language}::text, chat_id = ${chatId}::text, updated_at = ${now}::timestamptz
+            WHERE id = ${existing.id}::uuid AND version = ${existing.version}::int AND EXISTS (SELECT 1 FROM pending) RETURNING id),
           u AS (
-            UPDATE inbound_update SET handled_at = ${now}, replies = ${box}, replied_at = ${claimed}
+            UPDATE inbound_update SET handled_at = ${now}::timestamptz, replies = ${box}::bytea, replied_at = ${claimed}::timestamptz
             WHERE id = (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM c) RETURNING id)
-          SELECT EXISTS (SELECT 1 FROM pending) AS pending, (SELECT id FROM u) AS seq`
-      : await db.prisma.$queryRaw<Array<{ pending: boolean; seq: bigint | null }>>`
+          SELECT EXISTS (SELECT 1 FROM pending) AS pending, (SELECT id::text FROM u) AS seq`
+      : await db.sql<{ pending: boolean; seq: string | null }>`
           WITH pending AS (
-            SELECT id FROM inbound_update WHERE channel = ${channel} AND platform_id = ${turn.platformId} AND handled_at IS NULL FOR UPDATE),
+            SELECT id FROM inbound_update WHERE channel = ${channel}::text AND platform_id = ${turn.platformId}::text AND handled_at IS NULL FOR UPDATE),
           c AS (
             INSERT INTO conversation (id, channel, user_id, chat_id, state, status, draft_expires_at, language, updated_at)
-            SELECT ${randomUUID()}::uuid, ${channel}, ${userId}, ${chatId}, ${data.state}, ${data.status}, ${data.draftExpiresAt}, ${data.language}, ${now}
+            SELECT ${randomUUID()}::uuid, ${channel}::text, ${userId}::text, ${chatId}::text, ${data.state}::bytea, ${data.status}::text, ${data.draftExpiresAt}::timestamptz, ${data.language}::text, ${now}::timestamptz
             WHERE EXISTS (SELECT 1 FROM pending)
             ON CONFLICT (channel, user_id) DO NOTHING RETURNING id),
           u AS (
-            UPDATE inbound_update SET handled_at = ${now}, replies = ${box}, replied_at = ${claimed}
+            UPDATE inbound_update SET handled_at = ${now}::timestamptz, replies = ${box}::bytea, replied_at = ${claimed}::timestamptz
             WHERE id = (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM c) RETURNING id)
-          SELECT EXISTS (SELECT 1 FROM pending) AS pending, (SELECT id FROM u) AS seq`;
+          SELECT EXISTS (SELECT 1 FROM pending) AS pending, (SELECT id::text FROM u) AS seq`;
     const r = rows[0]!;
-    return r.seq !== null ? { outcome: 'saved', seq: r.seq } : r.pending ? { outcome: 'clash' } : { outcome: 'handled' };
+    return r.seq !== null ? { outcome: 'saved', seq: BigInt(r.seq) } : r.pending ? { outcome: 'clash' } : { outcome: 'handled' };
   }
 
   /**
@@ -445,12 +445,12 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       });
   }
   const markSent = groupCommit(
-    (channels, ids) => db.prisma.$executeRaw`
+    (channels, ids) => db.sql`
       UPDATE inbound_update SET replies = NULL
       WHERE (channel, platform_id) IN (SELECT * FROM unnest(${channels}::text[], ${ids}::text[]))`,
   );
   const markHandled = groupCommit(
-    (channels, ids) => db.prisma.$executeRaw`
+    (channels, ids) => db.sql`
       UPDATE inbound_update SET handled_at = now()
       WHERE (channel, platform_id) IN (SELECT * FROM unnest(${channels}::text[], ${ids}::text[]))`,
   );
