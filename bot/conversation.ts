@@ -321,6 +321,20 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   }
 
   /**
+   * A handling that failed: counted like a failed send, but only while the update is still unhandled (a racing
+   * request that failed must not count against, or release the claim of, the one that handled it); another update
+   * of the same person winning every retry is a clash, not the update's fault.
+   */
+  async function handlingFailed(channel: string, platformId: string, e: unknown): Promise<void> {
+    if (isTransient(e) || e instanceof ConcurrentTurn) return;
+    const error = JSON.stringify(errorFields(e)).slice(0, 500);
+    await db.prisma.$executeRaw`
+      UPDATE inbound_update SET attempts = attempts + 1, error = ${error},
+        dead_at = CASE WHEN attempts + 1 >= ${MAX_UPDATE_ATTEMPTS} THEN now() ELSE dead_at END
+      WHERE channel = ${channel} AND platform_id = ${platformId} AND dead_at IS NULL AND handled_at IS NULL`.catch(() => undefined);
+  }
+
+  /**
    * Sends an update's replies through its channel, once whichever request or sweep gets there first: claimed,
    * each marked as it goes out (a crash resends only the rest), released when sending failed for now (the update
    * is redelivered or swept, and the failure counted). What the outcome of a send means is decided here for every
@@ -353,7 +367,9 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         await failed(channel, u.platformId, outcome.error, true);
         return;
       }
-      await failed(channel, u.platformId, outcome.error);
+      // the platform asked to wait: not the update's fault, so not counted; other failures count towards the limit
+      if (outcome.kind === 'retry_after') await db.prisma.inboundUpdate.updateMany({ where: { channel, platformId: u.platformId }, data: { repliedAt: null, error: outcome.error.slice(0, 500) } });
+      else await failed(channel, u.platformId, outcome.error);
       throw new SendFailed(`${channel}: ${outcome.error}`);
     }
     await self.repliesSent(channel, u.platformId);
@@ -465,7 +481,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       return await handleTurn(turn, recorded.conversation, claim);
     } catch (e) {
       // counted on the update (it is retried by a redelivery or the sweeper, then dead-lettered), and rethrown
-      await failed(turn.who.channel, turn.platformId, e);
+      await handlingFailed(turn.who.channel, turn.platformId, e);
       throw e;
     }
   }

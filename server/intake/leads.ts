@@ -257,16 +257,17 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
     },
     /** The one entry point for new leads: routes to the village, assesses, numbers and stores it in one transaction. */
     async receiveLead(input: NewLead, now = new Date()): Promise<ReceivedLead> {
-      const earlier = await db.prisma.lead.findUnique({
-        where: { submissionKey: input.submissionKey },
-        select: { id: true, receiptNo: true, reportedOn: true },
-      });
-      if (earlier) {
+      /** The lead this submission made already (a redelivery), as it was received. */
+      const received = async (): Promise<ReceivedLead | undefined> => {
+        const earlier = await db.prisma.lead.findUnique({ where: { submissionKey: input.submissionKey }, select: { id: true, receiptNo: true, reportedOn: true } });
+        if (!earlier) return undefined;
         const reportedOn = earlier.reportedOn.toISOString().slice(0, 10);
         const place = places.villages.get(input.villageCode);
         const line = place ? incomeLineFor(deployment, place.county.province.code, Number(reportedOn.slice(0, 4))) : undefined;
         return { id: earlier.id, receiptNo: earlier.receiptNo, assessment: assess({ ...input, line }), reportedOn };
-      }
+      };
+      const earlier = await received();
+      if (earlier) return earlier;
       const place = places.villages.get(input.villageCode);
       if (!place) throw new Error(`unknown village ${input.villageCode}`);
       const reportedOn = localDate(now, deployment.timezone);
@@ -282,10 +283,17 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
         ON CONFLICT (county_code, day) DO UPDATE SET seq = receipt_counter.seq + 1
         RETURNING seq`;
       const receiptNo = receiptNumber(place.county.code, reportedOn, rows[0]!.seq);
+      // the same submission racing itself (a redelivery while the first is in its transaction): the first's lead
+      const race = (e: unknown) => ((e as { code?: string }).code === 'P2002' ? received().then((r) => r ?? Promise.reject(e)) : Promise.reject(e));
       return receiving(() => db.prisma.$transaction(async (tx) => {
         // Another open lead of the same county with the same phone or ID: flag and link both, never merge.
         const phoneHash = crypto.lookupHash('phone', input.phone);
         const idHash = input.idNumber ? crypto.lookupHash('id', input.idNumber.slice(0, 18)) : null;
+        // Reports of one household made at the same moment must see each other: the transactions of the same phone
+        // (or ID) in a county run one after the other from here (locks taken in one order: no deadlock).
+        for (const key of [`twins:${place.county.code}:p:${phoneHash}`, ...(idHash ? [`twins:${place.county.code}:i:${idHash}`] : [])].sort()) {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`;
+        }
         const twins = await tx.lead.findMany({
           where: {
             countyCode: place.county.code,
@@ -364,7 +372,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
           await tx.leadEvent.create({ data: { leadId: lead.id, at: now, actor: 'system', kind: 'possible_duplicate', data: { other: twin.id } } });
         }
         return { id: lead.id, receiptNo, assessment, reportedOn };
-      }));
+      })).catch(race);
     },
 
     /** A person's own reports, newest first, for /status and /withdraw. */

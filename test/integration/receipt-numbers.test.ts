@@ -83,4 +83,21 @@ describe(`receipt numbers, ${TEST_DB}`, () => {
     expect((await intake.receiveLead(lead, new Date(at.getTime() + 60_000))).receiptNo).toBe('530925-20261210-0007');
     expect(await receipt(SHUANGJIANG, at)).toBe('530925-20261210-0008'); // the repeat used no number
   });
+
+  it('flags reports of one household made at the same moment as possible duplicates of each other, and keeps one lead per submission sent twice at once', async () => {
+    const at = local('2026-12-11', '10:00');
+    const [a, b] = await Promise.all([intake.receiveLead(newLead({ villageCode: SHUANGJIANG, phone: '13911112222' }), at), intake.receiveLead(newLead({ villageCode: SHUANGJIANG, phone: '13911112222' }), at)]);
+    const rows = await db.prisma.lead.findMany({ where: { id: { in: [a.id, b.id] } }, select: { id: true, flags: true, possibleDuplicates: true } });
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r.flags).toContain('possible_duplicate');
+      expect(r.possibleDuplicates).toEqual([r.id === a.id ? b.id : a.id]);
+    }
+    // the same submission twice at once (a redelivery racing the first): one lead, one receipt number for both
+    const same = newLead({ villageCode: SHUANGJIANG });
+    const twice = await Promise.all([intake.receiveLead(same, at), intake.receiveLead(same, at)]);
+    expect(twice[0].id).toBe(twice[1].id);
+    expect(twice[0].receiptNo).toBe(twice[1].receiptNo);
+    expect(await db.prisma.lead.count({ where: { submissionKey: same.submissionKey } })).toBe(1);
+  });
 });

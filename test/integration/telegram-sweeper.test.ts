@@ -35,6 +35,21 @@ describe(`unfinished Telegram updates, ${TEST_DB}`, () => {
   const sweep = () => app.telegram!.sweep(-60_000);
   const sent = (chatId: number) => api.calls.filter((c) => c.method === 'sendMessage' && c.payload.chat_id === chatId).map((c) => String(c.payload.text));
 
+  it('answers every one of several messages one person sends at the same moment, each once, none lost to the others', async () => {
+    const p = person(5150);
+    await p.say('/start');
+    const before = sent(5150).length;
+    // eight different updates of one person at once: they clash on the person's conversation and are run again on
+    // the state the others left, one after the other
+    const updates = Array.from({ length: 8 }, () => p.textUpdate('/status'));
+    const answers = await Promise.all(updates.map((u) => p.deliver(u)));
+    expect(answers.map((a) => a.status)).toEqual(updates.map(() => 200));
+    expect(sent(5150).length - before).toBe(8);
+    expect(sent(5150).slice(before).every((t) => t === sent(5150)[before])).toBe(true);
+    const rows = await app.db.prisma.inboundUpdate.findMany({ where: { platformId: { in: updates.map((u) => String(u.update_id)) } } });
+    expect(rows.map((r) => [r.handledAt !== null, r.replies, r.attempts, r.deadAt])).toEqual(updates.map(() => [true, null, 0, null]));
+  });
+
   it('answers once an update that was recorded but never handled (a crash between the two)', async () => {
     const p = person(5101);
     const update = p.textUpdate('/start');

@@ -326,7 +326,9 @@ export function createWecom(
       const used = reply?.used ?? 0;
       const messages = kfMessages(out).slice(0, Math.max(0, (welcomeCode ? 1 : ANSWERS_PER_MESSAGE) - used));
       for (const [i, m] of messages.entries()) {
-        const msgid = reply ? `r${reply.seq}-${used + i}` : `o${randomBytes(8).toString('hex')}`;
+        // the same answer part always has the same id (a resend after a crash or a failure is recognised): the
+        // update's row, the reply's place among its replies, the part's place in the reply
+        const msgid = reply ? `r${reply.seq}-${reply.index}-${i}` : `o${randomBytes(8).toString('hex')}`;
         if (welcomeCode) await kfApi.post('kf/send_msg_on_event', { code: welcomeCode, msgid, ...m });
         else await kfApi.post('kf/send_msg', { touser: externalUserId, open_kfid: kfId, msgid, ...m });
       }
@@ -339,7 +341,7 @@ export function createWecom(
 
   /** The platform says an answer it accepted was not delivered: recorded on the update, never retried. */
   async function sendFailed(failMsgid: string | undefined, failType: number | undefined) {
-    const m = /^r(\d+)-\d+$/.exec(failMsgid ?? '');
+    const m = /^r(\d+)-\d+(?:-\d+)?$/.exec(failMsgid ?? '');
     const reason = `msg_send_fail ${failType ?? '?'}: ${FAIL_TYPES[failType ?? 0] ?? 'unknown reason'}`;
     if (m) await conversations.undelivered(BigInt(m[1]!), reason);
     logger.warn({ channel: 'wecom', failMsgid, reason }, 'wecom answer not delivered');
@@ -483,8 +485,17 @@ export function createWecom(
         const i = messages.findIndex((m) => m.msgtype === 'template_card');
         const update = i >= 0 ? messages[i]! : card(out.text.trim().split('\n')[0] ?? '', '', []);
         const { template_card } = update as { template_card: Record<string, unknown> };
-        await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: responseCode, template_card });
-        messages = messages.filter((_, j) => j !== i);
+        // a response code is good for one update: when it has been used (a resend) or refused, the card goes out as
+        // a new message instead
+        const updated = await appApi.post('message/update_template_card', { userids: [userId], agentid: Number(config.agentId), response_code: responseCode, template_card }).then(
+          () => true,
+          (e: unknown) => {
+            if (!(e instanceof WecomApiError)) throw e;
+            return false;
+          },
+        );
+        if (updated) messages = messages.filter((_, j) => j !== i);
+        else if (i < 0) messages = [...messages, update];
       }
       for (const m of messages) {
         // a message sent in parts: if a later part fails, the retry sends the parts again, and the platform's
