@@ -8,15 +8,15 @@ import type { Logger } from '../server/log.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { LANGUAGES, tFor, type Language } from '../server/i18n.ts';
 import { addDays } from '../server/time.ts';
-import { begin, handle, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
-import { emptyState, type Answers, type Capabilities, type Inbound, type Outbound, type State } from './engine/types.ts';
+import { render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
+import { emptyState, type Capabilities, type Inbound, type Outbound, type State } from './engine/types.ts';
 import { selfReportFlow } from './flows/selfreport.ts';
-import { parseYesNo, type Money } from './parse/index.ts';
+import type { Money } from './parse/index.ts';
 import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
-import { FINAL, type Stage } from '../server/intake/procedure.ts';
 import { errorFields, isTransient } from '../server/errors.ts';
 import type { Desk } from './desk.ts';
+import { createScreens } from './screens.ts';
 import type { StaffMember } from '../server/staff/accounts.ts';
 import type { ChannelPort, InboundUpdate } from './channels/port.ts';
 
@@ -27,6 +27,8 @@ import type { ChannelPort, InboundUpdate } from './channels/port.ts';
  */
 
 export type Who = { channel: string; userId: string; chatId: string; languageCode?: string | undefined };
+/** A person's conversation as a turn reads it: state, language, status, and the staff member they are, if looked up. */
+export type Row = { state: State; language: Language; status: string; staff?: StaffMember | undefined };
 export type Turn = { who: Who; platformId: string; payload: unknown; input: Inbound; caps: Capabilities };
 export type TurnResult = { replies: Outbound[]; duplicate: boolean };
 
@@ -66,42 +68,12 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   const places = placeTree(deployment);
   const engineContext = (lng: Language, caps: Capabilities, now: Date) => makeEngineContext(deployment, lng, caps, now, places);
 
-  /** Turns a deep-link payload ("v530925102208") into prefilled answers. */
-  function prefillFrom(arg: string): Answers {
-    const m = /^v(\d{12})$/.exec(arg.trim());
-    if (!m) return {};
-    const tw = places.townships.find((x) => x.villages.some((v) => v.code === m[1]));
-    return tw ? { place: { township: tw.code, village: m[1] } } : {};
-  }
+  const screens = createScreens({ intake, places, flow, engineContext });
 
-  function welcome(state: State, ctx: EngineContext, hasDraft: boolean): Outbound {
-    const t = ctx.t;
-    const buttons = hasDraft
-      ? [[{ id: 'start:resume', label: t('welcome.resume') }], [{ id: 'start:new', label: t('welcome.new') }]]
-      : [[{ id: 'start:new', label: t('welcome.start') }]];
-    buttons.push([{ id: 'start:status', label: t('welcome.my_reports') }, { id: 'start:lang', label: t('welcome.other_language') }]);
-    const text = `${t('welcome.text')}${state.prefill?.place ? `\n\n${t('welcome.village_from_link', { village: villageName(state.prefill) })}` : ''}`;
-    return ctx.caps.buttons ? { text, buttons } : { text: `${text}\n\n${t('welcome.text_commands')}` };
-  }
-
-  function villageName(a: Answers): string {
-    const p = a.place as { township: string; village: string } | undefined;
-    const tw = places.townships.find((x) => x.code === p?.township);
-    return `${tw?.name ?? ''}${tw?.villages.find((v) => v.code === p?.village)?.name ?? ''}`;
-  }
-
-  async function statusMessage(who: Who, ctx: EngineContext): Promise<Outbound> {
-    const leads = await intake.leadsOfReporter(who.channel, who.userId);
-    if (leads.length === 0) return { text: ctx.t('status.none') };
-    const lines = leads.map((l) => ctx.t('status.line', { receipt: l.receiptNo, date: l.createdAt.toISOString().slice(0, 10), stage: ctx.t(`stage.${l.stage}`) }));
-    return { text: `${ctx.t('status.title')}\n\n${lines.join('\n')}` };
-  }
-
-  type Row = { state: State; language: Language; status: string; staff?: StaffMember | undefined };
   /** A conversation as stored. */
   type Stored = { id: string; state: Uint8Array; version: number; language: string; status: string; draftExpiresAt: Date | null };
 
-  /** Everything that is not a step of the flow: start, status, withdraw, language, and idle chatter. */
+  /** A turn that is not the staff desk's goes to the household's screens and the flow (bot/screens.ts). */
   async function converse(turn: Turn, row: Row, ctx: EngineContext): Promise<Result & { language?: Language; status?: string }> {
     const { input, who } = turn;
     const state = row.state;
@@ -115,86 +87,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       // A tap on a lead card in the middle of a report: afterwards, the question they were at is shown again.
       if (handled) return handled.state.at && !handled.state.desk && input.kind === 'choice' ? { ...handled, out: [...handled.out, render(handled.state, ctx)] } : handled;
     }
-    const command = input.kind === 'command' ? input.name : input.kind === 'choice' && input.id.startsWith('start:') ? input.id.slice(6) : undefined;
-    // Any command leaves a withdrawal that was being confirmed.
-    if (command && state.withdrawing) return converse(turn, { ...row, state: { ...state, withdrawing: undefined } }, ctx);
-    switch (command) {
-      case 'start': {
-        const prefill = prefillFrom(input.kind === 'command' ? input.arg : '');
-        const draft = inFlow || hasDraft;
-        const next: State = { ...state, at: null, resumeAt: draft ? (state.at ?? state.resumeAt ?? null) : undefined, prefill };
-        return { state: next, out: [welcome(next, ctx, draft)] };
-      }
-      // outside a report, starting again means a new one: a draft kept by /cancel is dropped, as inside one
-      case 'restart':
-      case 'new': {
-        const r = begin(flow.version, ctx, state.prefill ?? {});
-        return { ...r, status: 'active' };
-      }
-      case 'resume': {
-        if (!hasDraft) return converse({ ...turn, input: { kind: 'choice', id: 'start:new' } }, row, ctx);
-        const at = state.resumeAt ?? null;
-        const r = at ? { state: { ...state, at, resumeAt: undefined }, out: [render({ ...state, at }, ctx)] } : begin(flow.version, ctx, state.answers);
-        return { ...r, status: 'active' };
-      }
-      case 'status':
-        return { state, out: [await statusMessage(who, ctx), ...(inFlow ? [render(state, ctx)] : [])] };
-      case 'lang':
-      case 'language': {
-        const language: Language = row.language === 'zh-CN' ? 'en' : 'zh-CN';
-        const next = engineContext(language, turn.caps, ctx.now);
-        return { state, out: [{ text: next.t('language.switched') }, ...(inFlow ? [render(state, next)] : [])], language };
-      }
-      case 'withdraw': {
-        const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
-        if (open.length === 0) return { state, out: [{ text: t('withdraw.none') }] };
-        const buttons = open.map((l) => [{ id: `wd:${l.id}`, label: l.receiptNo }]);
-        buttons.push([{ id: 'wd:keep', label: t('withdraw.keep') }]);
-        const out = ctx.caps.buttons
-          ? { text: t('withdraw.pick'), buttons }
-          : { text: `${t('withdraw.pick')}\n${open.map((l, i) => `${i + 1}. ${l.receiptNo}`).join('\n')}\n${t('withdraw.pick_numbers')}` };
-        return { state: { ...state, withdrawing: {} }, out: [out] };
-      }
-    }
-
-    if (state.withdrawing) {
-      const id = input.kind === 'choice' ? input.id : input.kind === 'text' ? input.text.trim() : '';
-      const back = (text: string): Result => {
-        const restored: State = { ...state, withdrawing: undefined };
-        return { state: restored, out: [{ text }, ...(restored.at ? [render(restored, ctx)] : [])] };
-      };
-      if (id === 'wd:keep' || id === 'wd:no') return back(t('withdraw.kept'));
-      if (!state.withdrawing.leadId) {
-        let leadId = id.startsWith('wd:') ? id.slice(3) : undefined;
-        if (!leadId && /^\d+$/.test(id)) {
-          const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
-          leadId = open[Number(id) - 1]?.id;
-        }
-        const lead = (await intake.leadsOfReporter(who.channel, who.userId)).find((l) => l.id === leadId);
-        if (!lead) return back(t('withdraw.not_found'));
-        const buttons = [[{ id: 'wd:yes', label: t('withdraw.yes') }, { id: 'wd:no', label: t('withdraw.no') }]];
-        const text = t('withdraw.confirm', { receipt: lead.receiptNo });
-        return { state: { ...state, withdrawing: { leadId: lead.id } }, out: [ctx.caps.buttons ? { text, buttons } : { text: `${text}\n${t('withdraw.confirm_words')}` }] };
-      }
-      const typed = input.kind === 'text' ? parseYesNo(input.text) : undefined;
-      const yes = id === 'wd:yes' || (typed?.ok === true && typed.value);
-      const no = typed?.ok === true && !typed.value;
-      if (no) return back(t('withdraw.kept'));
-      if (!yes) return { state, out: [{ text: t('withdraw.confirm_words') }] };
-      const r = await intake.withdraw(who.channel, who.userId, state.withdrawing.leadId, ctx.now);
-      return back(t(`withdraw.${r}`));
-    }
-
-    if (!inFlow) {
-      if (input.kind === 'command' && input.name === 'help') return { state, out: [{ text: t('engine.help_idle') }] };
-      if (input.kind === 'text') {
-        const word = input.text.trim().toLowerCase();
-        if (t('welcome.start_words').split('|').includes(word)) return converse({ ...turn, input: { kind: 'choice', id: hasDraft ? 'start:resume' : 'start:new' } }, row, ctx);
-        if (t('welcome.resume_words').split('|').includes(word)) return converse({ ...turn, input: { kind: 'choice', id: 'start:resume' } }, row, ctx);
-      }
-      return converse({ ...turn, input: { kind: 'command', name: 'start', arg: '' } }, row, ctx);
-    }
-    return handle(state, input, ctx);
+    return screens.converse(turn, row, ctx, converse);
   }
 
   function leadFrom(turn: Turn, state: State, now: Date) {
