@@ -367,6 +367,27 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     expect(failed.error).toMatch(/msg_send_fail 4: over 48 hours/);
   });
 
+  it('an answer in two messages whose second failed for now: the sweep sends only the second, under the id it had', async () => {
+    const app = await boot();
+    const c = customer(app, 'wmTwo');
+    await c.say('你好');
+    await c.tap('开始申报');
+    const sends = () => fake.calls.filter((x) => x.path === 'kf/send_msg' && x.body.touser === 'wmTwo');
+    const before = sends().length;
+    // "my reports" in the middle of a report: the list, then the question again; the platform takes the first, fails the second
+    fake.fail('kf/send_msg', 0, 99999);
+    await c.say('/status');
+    const tried = sends().slice(before);
+    expect(tried).toHaveLength(2);
+    const [first, second] = tried.map((x) => String(x.body.msgid));
+    expect(first).not.toBe(second);
+    expect(await app.wecom!.sweep(0)).toBeGreaterThan(0);
+    const again = sends().slice(before + 2);
+    expect(again.map((x) => String(x.body.msgid))).toEqual([second]); // only what had not gone out, recognisable as the same
+    expect(again[0]!.body.msgtype).toBe('msgmenu');
+    expect(await app.wecom!.sweep(0)).toBe(0);
+  });
+
   it('leaves a session a person has taken over to the person', async () => {
     const app = await boot();
     const c = customer(app, 'wmHuman');
