@@ -400,8 +400,6 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       return result;
     },
 
-    failed,
-
     /**
      * Records an update that is not a person's turn (a platform's "there is something to pull"): true when it is
      * new, false for a redelivery. `handled` marks it done; until then the sweeper hands it back (`unfinished`).
