@@ -8,7 +8,8 @@ import { createMigration, pendingSchemaChange } from './server/db/migrations.ts'
 import { dumpEmbedded, restoreEmbedded } from './server/db/dump.ts';
 import { readmeWithTable } from './server/docs.ts';
 import { createTokens, parseScope } from './server/intake/tokens.ts';
-import { createOutbox } from './server/intake/outbox.ts';
+import { createForwarding } from './server/intake/forwarding.ts';
+import { createOutbox } from './server/outbox/outbox.ts';
 import { createCrypto, resolveMasterKey, type Crypto } from './server/crypto.ts';
 import { createLogger } from './server/log.ts';
 import { createExports } from './server/intake/export.ts';
@@ -32,7 +33,7 @@ const USAGE = `Usage: npm run cli -- <command>
                       make an API token for one place; it is printed once, only its hash is kept
   token revoke <id|name>
   token list
-  outbox list [--state pending|failed|delivered|dead]
+  outbox list [--state pending|failed|sent|dead]
                       deliveries to the county system (INTAKE_WEBHOOK_URL)
   outbox retry <id>   send a failed or dead delivery again now
   leads export --format xlsx|csv --scope <county|township|village>:<code> --out <file> [--lang en]
@@ -158,7 +159,7 @@ async function run(argv: string[]): Promise<number> {
     case 'outbox list':
     case 'outbox retry': {
       return withDatabase(async ({ config, db, crypto }) => {
-        const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger: createLogger('warn'), forwarding: config.forwarding });
+        const outbox = createForwarding({ db, outbox: createOutbox({ db, crypto, deployment: config.deployment, logger: createLogger('warn') }), crypto, deployment: config.deployment, forwarding: config.forwarding });
         if (command === 'retry') {
           if (!arg || !/^\d+$/.test(arg)) {
             console.error('Usage: npm run cli -- outbox retry <id>');
@@ -168,9 +169,11 @@ async function run(argv: string[]): Promise<number> {
           console.log(ok ? `Delivery ${arg} will be sent again within seconds by the running server.` : `No failed or dead delivery ${arg}.`);
           return ok ? 0 : 1;
         }
-        const rows = await outbox.list(flag(argv, '--state'));
+        const state = flag(argv, '--state');
+        // 'delivered' was the state's name before the county's deliveries joined the one outbox
+        const rows = await outbox.list(state === 'delivered' ? 'sent' : state);
         for (const r of rows)
-          console.log(JSON.stringify({ id: String(r.id), lead: r.leadId, event: r.event, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastError: r.lastError, createdAt: r.createdAt, deliveredAt: r.deliveredAt }));
+          console.log(JSON.stringify({ id: String(r.id), lead: r.leadId, event: r.event, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.sentAt }));
         if (rows.length === 0) console.error('No deliveries in that state.');
         return 0;
       });
@@ -276,7 +279,7 @@ async function run(argv: string[]): Promise<number> {
     case 'deliveries list':
     case 'deliveries retry': {
       return withDatabase(async ({ config, db, crypto }) => {
-        const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger: createLogger('warn'), maxAttempts: config.deliveryMaxAttempts });
+        const deliveries = createDeliveries({ outbox: createOutbox({ db, crypto, deployment: config.deployment, logger: createLogger('warn') }), crypto, maxAttempts: config.deliveryMaxAttempts });
         if (command === 'retry') {
           if (!arg || !/^\d+$/.test(arg)) {
             console.error('Usage: npm run cli -- deliveries retry <id>');
@@ -301,7 +304,7 @@ async function run(argv: string[]): Promise<number> {
       }
       return withDatabase(async ({ config, db, crypto }) => {
         const logger = createLogger('warn');
-        const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger, maxAttempts: config.deliveryMaxAttempts });
+        const deliveries = createDeliveries({ outbox: createOutbox({ db, crypto, deployment: config.deployment, logger }), crypto, maxAttempts: config.deliveryMaxAttempts });
         const scheduler = createScheduler({ db, deployment: config.deployment, deliveries, logger, render: () => ({ text: '' }) });
         const rows = await scheduler.preview(when);
         for (const r of rows) console.log(JSON.stringify(r));

@@ -493,7 +493,7 @@ async function main() {
     if (!receiverDown) rcv.state.down = false;
     let outboxStates: Record<string, number> = {};
     for (;;) {
-      const rows = (await pool.query<{ state: string; n: string }>('SELECT state, count(*) AS n FROM outbox GROUP BY state')).rows;
+      const rows = (await pool.query<{ state: string; n: string }>("SELECT state, count(*) AS n FROM outbox WHERE kind = 'county' GROUP BY state")).rows;
       outboxStates = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
       const open = (outboxStates.pending ?? 0) + (outboxStates.failed ?? 0);
       if (open === 0 && !rcv.state.down) break;
@@ -509,7 +509,7 @@ async function main() {
 
     // ----- the database's view
     const leadRows = (await pool.query<{ id: string; reporter_id: string; receipt_no: string }>("SELECT id, reporter_id, receipt_no FROM lead WHERE channel = 'telegram'")).rows;
-    const outboxRows = (await pool.query<{ lead_id: string; key: string; event: string; state: string; attempts: number }>('SELECT lead_id, key, event, state, attempts FROM outbox')).rows;
+    const outboxRows = (await pool.query<{ lead_id: string; key: string; event: string; state: string; attempts: number }>("SELECT lead_id, key, event, state, attempts FROM outbox WHERE kind = 'county'")).rows;
     const inbound = (
       await pool.query<{ total: string; unhandled: string; claimed_unsent: string; unclaimed_unsent: string }>(
         `SELECT count(*) AS total,

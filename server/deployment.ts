@@ -124,15 +124,15 @@ export const deploymentSchema = z
       .default([]),
     /**
      * How long what people typed and what staff were sent is kept: drafts never submitted (and the recorded updates
-     * that carry their words) after their last answer, staff messages once sent or given up, reminder keys.
+     * that carry their words) after their last answer, the outbox's rows once sent or given up, reminder keys.
      */
     retention: z
       .strictObject({
         draftDays: z.number().int().min(1).max(365).default(30),
-        staffMessageDays: z.number().int().min(1).max(365).default(30),
+        outboxDays: z.number().int().min(1).max(365).default(30),
         reminderKeyDays: z.number().int().min(30).max(3650).default(180),
       })
-      .default({ draftDays: 30, staffMessageDays: 30, reminderKeyDays: 180 }),
+      .default({ draftDays: 30, outboxDays: 30, reminderKeyDays: 180 }),
     /** Local days off and make-up working days, on top of the national holiday calendar. */
     calendar: z
       .strictObject({

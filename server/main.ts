@@ -15,7 +15,8 @@ import { createIntake, type Intake } from './intake/leads.ts';
 import { createConversations, type Conversations } from '../bot/conversation.ts';
 import type { Telegram } from '../bot/channels/telegram/index.ts';
 import { createTokens } from './intake/tokens.ts';
-import { createOutbox, type Outbox } from './intake/outbox.ts';
+import { createForwarding, type CountyForwarding } from './intake/forwarding.ts';
+import { createOutbox, type Outbox } from './outbox/outbox.ts';
 import { createMediaKeeper, type MediaKeeper } from './intake/media.ts';
 import { createQueries } from './intake/queries.ts';
 import { createExports } from './intake/export.ts';
@@ -40,6 +41,7 @@ export type Running = {
   /** photos and voice notes fetched from their channel and kept */
   media: MediaKeeper;
   outbox: Outbox;
+  forwarding: CountyForwarding;
   staff: StaffAccounts;
   deliveries: Deliveries;
   scheduler: Scheduler;
@@ -97,14 +99,14 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const master = resolveMasterKey({ configured: config.encryptionKey, dataDir: config.dataDir, embedded: db.kind === 'pglite' });
     if (master.created) logger.warn({ keyFile: displayPath(master.created) }, 'created a new encryption key file for personal data: back it up with DATA_DIR');
     const crypto = createCrypto(master.key);
-    const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger, forwarding: config.forwarding });
-    const intake = createIntake({ db, crypto, deployment: config.deployment, outbox });
+    // everything the workers send leaves through one outbox: the county system's deliveries and staff messages
+    const outbox = createOutbox({ db, crypto, deployment: config.deployment, logger });
+    const forwarding = createForwarding({ db, outbox, crypto, deployment: config.deployment, forwarding: config.forwarding });
+    const staff = createStaffAccounts({ db, deployment: config.deployment });
+    const intake = createIntake({ db, crypto, deployment: config.deployment, forwarding, isContactPerson: (id, village, tx) => staff.isContactPerson(id, village, tx) });
     const media = createMediaKeeper({ db, crypto, logger });
     const metrics = createMetrics();
-    const staff = createStaffAccounts({ db, deployment: config.deployment });
-    intake.setContactPersonCheck((id, village, tx) => staff.isContactPerson(id, village, tx));
-    let onUnreachable: (staffId: string, now: Date) => Promise<void> = async () => {};
-    const deliveries = createDeliveries({ db, crypto, deployment: config.deployment, logger, maxAttempts: config.deliveryMaxAttempts, onUnreachable: (id, now) => onUnreachable(id, now) });
+    const deliveries = createDeliveries({ outbox, crypto, maxAttempts: config.deliveryMaxAttempts });
     const consoleAuth = createConsoleAuth({ db, isActiveStaff: async (id) => (await staff.byId(id)) !== undefined });
     // the listening address is known only after listen(): links made before then wait for it
     let baseUrl = config.publicBaseUrl ?? '';
@@ -121,8 +123,9 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         return r.ok ? { ok: true, url: consoleLinkUrl(r.token), expiresAt: r.expiresAt } : { ok: false, waitSeconds: r.waitSeconds };
       },
     });
-    onUnreachable = (id, now) => desk.unreachable(id, now, db.prisma);
     intake.onReceived((tx, leadId, now) => desk.noticeNewLead(tx, leadId, now));
+    // a staff member who blocked the bot: the desk tells whoever they escalate to, once
+    deliveries.onUnreachable((id, now) => desk.unreachable(id, now, db.prisma));
     const scheduler = createScheduler({ db, deployment: config.deployment, deliveries, logger, render: (s, list) => desk.renderReminders(s, list) });
     const conversations = createConversations({ db, crypto, intake, deployment: config.deployment, logger, metrics, desk, ...(opts.now ? { now: opts.now } : {}) });
 
@@ -141,7 +144,11 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       ...(wecom ? [wecom.kf, wecom.app].map((p) => [p, config.wecomSendRate] as [ChannelPort, number]) : []),
     ];
     for (const [port, ratePerSecond] of ports) {
-      deliveries.registerSender(port.channel, { ratePerSecond, ...(port.perChat ? { perChat: port.perChat } : {}), send: (chatId, out) => port.send(chatId, out) });
+      deliveries.registerSender(port.channel, {
+        ratePerSecond,
+        ...(port.perChat ? { perChat: port.perChat } : {}),
+        send: (chatId, out) => port.send(chatId, out),
+      });
       if (port.fetchMedia) media.registerSource(port.channel, port.fetchMedia);
     }
     const tokens = createTokens(db);
@@ -155,25 +162,25 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     let consoleRoutes: Promise<express.Router> | undefined;
     app.use('/console', (req, res, next) => {
       consoleRoutes ??= import('./console/routes.ts').then(({ consoleRouter }) =>
-        consoleRouter({ auth: consoleAuth, intake, queries, exports, outbox, staff, deliveries, tokens, deployment: config.deployment, logger, baseUrl: () => baseUrl, ...(opts.now ? { now: opts.now } : {}) }),
+        consoleRouter({ auth: consoleAuth, intake, queries, exports, forwarding, staff, deliveries, tokens, deployment: config.deployment, logger, baseUrl: () => baseUrl, ...(opts.now ? { now: opts.now } : {}) }),
       );
       consoleRoutes.then((router) => router(req, res, next), next);
     });
     opts.routes?.(app);
     finishApp(app, logger);
 
-    // Drafts never submitted are deleted 30 days after their last answer, staff messages 30 days after they were
-    // made (checked at start and nightly).
+    // Drafts never submitted are deleted 30 days after their last answer, what the outbox sent or gave up 30 days
+    // after it was made (checked at start and nightly).
     let purging: Promise<unknown> = Promise.resolve();
     const purge = () =>
       (purging = (async () => {
         // on the product's clock (a test's fixed clock too: a purge on the wall clock would delete its fresh rows)
         const now = opts.now?.() ?? new Date();
         const drafts = await conversations.purgeDrafts(now);
-        const messages = await deliveries.purge(now);
+        const messages = await outbox.purge(now);
         const reminders = await scheduler.purge(now);
         const sessions = await consoleAuth.purge(now);
-        if (drafts + messages + reminders + sessions > 0) logger.info({ drafts, messages, reminders, sessions }, 'deleted expired drafts, old staff messages, reminder keys and console log-ins');
+        if (drafts + messages + reminders + sessions > 0) logger.info({ drafts, messages, reminders, sessions }, 'deleted expired drafts, old outbox rows, reminder keys and console log-ins');
       })().catch((e: unknown) => logger.error({ err: errorFields(e) }, 'nightly purge failed')));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
@@ -191,9 +198,9 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     listening.headersTimeout = 66_000;
     if (telegram) await telegram.start();
     if (wecom) await wecom.start();
-    outbox.start(opts.outboxIntervalMs ?? 2000);
+    if (config.forwarding) outbox.start('county', opts.outboxIntervalMs ?? 2000);
     if (opts.mediaIntervalMs !== 0) media.start(opts.mediaIntervalMs ?? 15_000, opts.now);
-    if (opts.deliveryIntervalMs !== 0) deliveries.start(opts.deliveryIntervalMs ?? 1000, opts.now);
+    if (opts.deliveryIntervalMs !== 0) outbox.start('staff', opts.deliveryIntervalMs ?? 1000, opts.now);
     if (opts.scheduler !== false) scheduler.start(config.reminderCron, opts.now);
     if (config.forwarding) logger.info({ maxAttempts: config.forwarding.maxAttempts }, 'forwarding leads to the county system');
     const address = listening.address() as AddressInfo;
@@ -210,7 +217,6 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         await telegram?.stop();
         await wecom?.stop();
         await scheduler.stop();
-        await deliveries.stop();
         await outbox.stop();
         await media.stop();
         // PGlite's close() does not wait for a query in flight: let the start-up purge finish first.
@@ -225,7 +231,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, telegram, wecom, intake, media, outbox, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
+    return { config, db, conversations, telegram, wecom, intake, media, outbox, forwarding, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

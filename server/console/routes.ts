@@ -13,7 +13,7 @@ import type { Actor, Intake, RecordKind } from '../intake/leads.ts';
 import { isLeadId } from '../intake/leads.ts';
 import { decodeCursor, type LeadFilters, type LeadSort, type Queries } from '../intake/queries.ts';
 import type { Exports, PhoneShown } from '../intake/export.ts';
-import type { Outbox } from '../intake/outbox.ts';
+import type { CountyForwarding } from '../intake/forwarding.ts';
 import { canMove, CATEGORIES, FINAL, monitoringOf, RECORD_KINDS, RECORD_ROLES, rolesFor, STAGES, type Move, type MoveRefusal, type Stage } from '../intake/procedure.ts';
 import { ASSESSED_CATEGORIES, RISK_TYPES } from '../intake/assessment.ts';
 import { oneLine, paragraph } from '../text.ts';
@@ -95,7 +95,7 @@ export type ConsoleDeps = {
   intake: Intake;
   queries: Queries;
   exports: Exports;
-  outbox: Outbox;
+  forwarding: CountyForwarding;
   staff: StaffAccounts;
   deliveries: Deliveries;
   tokens: Tokens;
@@ -714,7 +714,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     const all = (await staff.list()).filter((s) => s.countyCode === county);
     const byId = new Map(all.map((s) => [s.id, s]));
     const dead = await deps.deliveries.list('dead', { staffIds: [...byId.keys()] });
-    const forwarding = await deps.outbox.list('dead', { countyCode: county });
+    const forwarding = await deps.forwarding.list('dead', { countyCode: county });
     const roleOrder = (r: string) => ['county_officer', 'township_reviewer', 'village_cadre', 'contact_person'].indexOf(r);
     page(
       res,
@@ -778,8 +778,8 @@ export function consoleRouter(deps: ConsoleDeps) {
   r.post('/staff/forwarding/:id/retry', form, countyOnly, csrf, async (req: Req, res) => {
     const id = /^\d{1,18}$/.test(String(req.params.id)) ? BigInt(String(req.params.id)) : undefined;
     const v = req.viewer!;
-    const mine = id !== undefined && (await deps.outbox.list('dead', { countyCode: v.actor.scope.code, id })).length === 1;
-    const ok = mine && (await deps.outbox.retry(id, now()));
+    const mine = id !== undefined && (await deps.forwarding.list('dead', { countyCode: v.actor.scope.code, id })).length === 1;
+    const ok = mine && (await deps.forwarding.retry(id, now()));
     return staffPage(req, res, { retried: ok ? 'staff.retried' : 'staff.retry_failed' }, ok ? 200 : 409);
   });
 

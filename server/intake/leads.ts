@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { scopeWhere, type Scope } from './tokens.ts';
 import { Prisma } from '../db/generated/client.ts';
 import { createCalendar } from '../reminders/calendar.ts';
-import type { Outbox } from './outbox.ts';
+import type { CountyForwarding } from './forwarding.ts';
 
 /** What the self-report hands to intake on submit: everything the household said, and the signed consent. */
 export type NewLead = Omit<AssessmentInput, 'line'> & {
@@ -69,7 +69,15 @@ export async function logOperatorRead(db: Database, leadIds: string[], action: s
 /** Lead transactions at a time per process; the rest of the pool's connections stay free for turns and pages. */
 const RECEIVE_CONCURRENCY = 4;
 
-export function createIntake(deps: { db: Database; crypto: Crypto; deployment: Deployment; outbox?: Outbox }) {
+export function createIntake(deps: {
+  db: Database;
+  crypto: Crypto;
+  deployment: Deployment;
+  /** the county system's deliveries: an event is written with each change */
+  forwarding?: Pick<CountyForwarding, 'enqueue'>;
+  /** whether a staff id is a contact person of a village (the staff module answers; intake does not read its tables) */
+  isContactPerson?: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean>;
+}) {
   const { db, crypto, deployment } = deps;
   // Reports received at once wait here rather than in the database: a lead's transaction takes the row locks of
   // its village's console tallies (statement triggers on lead) and keeps them to its end, so simultaneous reports
@@ -77,8 +85,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
   // everyone else's turn waited for a connection (the 0.3-2 s stalls seen in bench:selfreport --channel wecom).
   const receiving = pLimit(RECEIVE_CONCURRENCY);
   const receivedHooks: LeadReceivedHook[] = [];
-  /** Whether a staff id is a contact person of a village (the staff module answers; intake does not read its tables). */
-  let contactPersonOf: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean> = async () => false;
+  const contactPersonOf = deps.isContactPerson ?? (async () => false);
   const places = placeIndex(deployment);
 
   const calendar = createCalendar(deployment.calendar);
@@ -141,7 +148,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
       await tx.leadEvent.create({
         data: { leadId, at: now, actor, kind: 'move', fromStage: from, toStage: m.to, data: Object.keys(data).length ? (data as object) : undefined, note: m.note ?? null },
       });
-      await deps.outbox?.enqueue(tx, leadId, 'lead.moved', { move: { from, to: m.to, at: now.toISOString(), actor, note: m.note ?? null, ...data } }, now);
+      await deps.forwarding?.enqueue(tx, leadId, 'lead.moved', { move: { from, to: m.to, at: now.toISOString(), actor, note: m.note ?? null, ...data } }, now);
       return { ok: true as const, stage: m.to };
     });
   }
@@ -201,7 +208,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
                   ? { followUpKind: null, followUpDue: null } // no longer monitored: no more reminders
                   : {};
       await tx.lead.update({ where: { id: leadId }, data: { ...nextDeadline(row.reported_on.toISOString().slice(0, 10), stage, events, now), ...followUp } });
-      await deps.outbox?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...data } }, now);
+      await deps.forwarding?.enqueue(tx, leadId, 'lead.recorded', { record: { kind, at: now.toISOString(), actor, note: details.note ?? null, ...data } }, now);
       return { ok: true as const, stage };
     });
   }
@@ -251,9 +258,6 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
     async logStaffRead(staffId: string, leadIds: string[], action: string, at = new Date(), client: Pick<Database['prisma'], 'accessLog'> = db.prisma, via: 'chat' | 'console' = 'chat') {
       if (leadIds.length === 0) return;
       await client.accessLog.createMany({ data: leadIds.map((leadId) => ({ staffId, leadId, action, at, via })) });
-    },
-    setContactPersonCheck(fn: (staffId: string, villageCode: string, tx: Prisma.TransactionClient) => Promise<boolean>) {
-      contactPersonOf = fn;
     },
     /** The one entry point for new leads: routes to the village, assesses, numbers and stores it in one transaction. */
     async receiveLead(input: NewLead, now = new Date()): Promise<ReceivedLead> {
@@ -363,7 +367,7 @@ export function createIntake(deps: { db: Database; crypto: Crypto; deployment: D
           select: { id: true },
         });
         await tx.leadEvent.create({ data: { leadId: lead.id, at: now, actor: 'household', kind: 'move', fromStage: null, toStage: 'received' } });
-        await deps.outbox?.enqueue(tx, lead.id, 'lead.received', {}, now);
+        await deps.forwarding?.enqueue(tx, lead.id, 'lead.received', {}, now);
         for (const hook of receivedHooks) await hook(tx, lead.id, now);
         for (const twin of twins) {
           await tx.$executeRaw`UPDATE lead SET possible_duplicates = array_append(possible_duplicates, ${lead.id}),

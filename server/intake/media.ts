@@ -2,7 +2,7 @@ import type { Database } from '../db/index.ts';
 import type { Crypto } from '../crypto.ts';
 import type { Logger } from '../log.ts';
 import { createRounds } from '../rounds.ts';
-import { backoffMs } from './outbox.ts';
+import { backoffMs } from '../outbox/outbox.ts';
 
 /**
  * Photos and voice notes sent with a report are kept, not only their platform ids: a WeCom media id expires after

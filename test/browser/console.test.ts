@@ -330,13 +330,13 @@ describe('the county console in Chromium', () => {
 
     // a message the cadre never got and a lead the county system never took: each sent again with one button
     const db = w.app.db.prisma;
-    const msg = await db.delivery.create({ data: { key: 'test-dead-1', channel: 'telegram', chatId: '1', staffId: w.cadre.id, payload: Buffer.from('x'), state: 'dead', attempts: 12, nextAttemptAt: now, createdAt: now, lastError: '403 Forbidden' } });
-    const fwd = await db.outbox.create({ data: { leadId: old.id, key: 'test-dead-fwd', event: 'lead.received', payload: Buffer.from('{}'), state: 'dead', attempts: 12, createdAt: now } });
+    const msg = await db.outbox.create({ data: { kind: 'staff', lane: 'telegram', thread: '1', key: 'test-dead-1', staffId: w.cadre.id, payload: Buffer.from('x'), state: 'dead', attempts: 12, nextAttemptAt: now, createdAt: now, lastError: '403 Forbidden' } });
+    const fwd = await db.outbox.create({ data: { kind: 'county', lane: 'county', thread: old.id, leadId: old.id, key: 'test-dead-fwd', event: 'lead.received', payload: Buffer.from('{}'), state: 'dead', attempts: 12, createdAt: now } });
     await page.goto(url('/staff'));
     expect(await page.getByRole('heading', { name: '没送到的消息（1 条）' }).count()).toBe(1);
     await page.locator('li').filter({ hasText: '冰岛村李书记' }).getByRole('button', { name: '重新发送' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('已安排重新发送');
-    expect((await db.delivery.findUniqueOrThrow({ where: { id: msg.id } })).state).toBe('pending');
+    expect((await db.outbox.findUniqueOrThrow({ where: { id: msg.id } })).state).toBe('pending');
     await page.locator('li').filter({ hasText: 'lead.received' }).getByRole('button', { name: '重新发送' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('已安排重新发送');
     expect((await db.outbox.findUniqueOrThrow({ where: { id: fwd.id } })).state).toBe('pending');

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { openDatabase, type Database } from '../../server/db/index.ts';
 import { createCrypto } from '../../server/crypto.ts';
 import { createIntake } from '../../server/intake/leads.ts';
-import { createOutbox, type Forwarding } from '../../server/intake/outbox.ts';
+import { createForwarding, type Forwarding } from '../../server/intake/forwarding.ts';
+import { createOutbox } from '../../server/outbox/outbox.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
@@ -64,9 +65,10 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
   });
 
   function wire(forwarding: Forwarding, database = db) {
-    const outbox = createOutbox({ db: database, crypto, deployment, logger: memoryLogger().logger, forwarding });
-    const intake = createIntake({ db: database, crypto, deployment, outbox });
-    return { outbox, intake };
+    const core = createOutbox({ db: database, crypto, deployment, logger: memoryLogger().logger });
+    const outbox = createForwarding({ db: database, outbox: core, crypto, deployment, forwarding });
+    const intake = createIntake({ db: database, crypto, deployment, forwarding: outbox });
+    return { outbox, intake, core };
   }
 
   it('POSTs each new lead and move once, keyed by the official field codes, signed, with an idempotency key', async () => {
@@ -76,8 +78,8 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     const { id } = await intake.receiveLead(newLead({ idNumber: '53092519900101123X', risks: ['illness', 'disaster'] }), T0);
     expect(await intake.move(id, { to: 'compared' }, 'token:x', T0)).toMatchObject({ ok: false }); // refused: nothing to forward
     await intake.move(id, { to: 'visited', judgement: 'fits' }, 'token:x', later(1));
-    expect(await outbox.deliverDue(later(2))).toEqual({ delivered: 2, failed: 0, dead: 0 });
-    expect(await outbox.deliverDue(later(3))).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    expect(await outbox.deliverDue(later(2))).toEqual({ sent: 2, failed: 0, dead: 0, paused: 0 });
+    expect(await outbox.deliverDue(later(3))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 });
     expect(rx.received).toHaveLength(2);
 
     const [first, second] = rx.received.map((r) => ({ ...r, json: JSON.parse(r.body) }));
@@ -106,8 +108,8 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     let { outbox, intake } = wire(forwarding);
     const { id } = await intake.receiveLead(newLead(), T0);
     await intake.move(id, { to: 'assigned' }, 'system', T0);
-    expect(await outbox.deliverDue(T0)).toEqual({ delivered: 0, failed: 1, dead: 0 }); // the move waits behind the failed receipt
-    expect(await outbox.deliverDue(T0)).toEqual({ delivered: 0, failed: 0, dead: 0 }); // not due yet
+    expect(await outbox.deliverDue(T0)).toEqual({ sent: 0, failed: 1, dead: 0, paused: 0 }); // the move waits behind the failed receipt
+    expect(await outbox.deliverDue(T0)).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 }); // not due yet
     const row = await db.prisma.outbox.findFirstOrThrow({ where: { event: 'lead.received' } });
     expect(row).toMatchObject({ state: 'failed', attempts: 1, lastError: 'HTTP 500' });
     // 30 s after the first failure, spread by the jitter (0.5..1.5)
@@ -118,8 +120,8 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     await db.close();
     db = await openDatabase(place);
     ({ outbox, intake } = wire(forwarding));
-    expect(await outbox.deliverDue(later(2))).toEqual({ delivered: 0, failed: 1, dead: 0 });
-    expect(await outbox.deliverDue(later(10))).toEqual({ delivered: 2, failed: 0, dead: 0 });
+    expect(await outbox.deliverDue(later(2))).toEqual({ sent: 0, failed: 1, dead: 0, paused: 0 });
+    expect(await outbox.deliverDue(later(10))).toEqual({ sent: 2, failed: 0, dead: 0, paused: 0 });
     const events = rx.received.map((r) => JSON.parse(r.body).event);
     expect(events).toEqual(['lead.received', 'lead.received', 'lead.received', 'lead.moved']);
     expect(new Set(rx.received.slice(0, 3).map((r) => r.key)).size).toBe(1);
@@ -138,7 +140,7 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     try {
       let now = T0;
       for (let attempt = 1; attempt <= 12; attempt++) {
-        if (attempt > 1) expect(await outbox.deliverDue(new Date(now.getTime() - 1))).toEqual({ delivered: 0, failed: 0, dead: 0 }); // not due yet
+        if (attempt > 1) expect(await outbox.deliverDue(new Date(now.getTime() - 1))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 }); // not due yet
         outcomes.push(await outbox.deliverDue(now));
         const row = await db.prisma.outbox.findFirstOrThrow();
         expect(row.attempts).toBe(attempt);
@@ -153,14 +155,14 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     }
     expect(waits).toEqual([30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600]);
     expect(outcomes.slice(0, 11).every((o) => o.failed === 1 && o.dead === 0)).toBe(true);
-    expect(outcomes[11]).toEqual({ delivered: 0, failed: 0, dead: 1 });
+    expect(outcomes[11]).toEqual({ sent: 0, failed: 0, dead: 1, paused: 0 });
     expect(outcomes).toHaveLength(12);
     const [dead] = await outbox.list('dead');
     expect(dead).toMatchObject({ attempts: 12, lastError: 'HTTP 503', event: 'lead.received' });
     expect(rx.received).toHaveLength(12);
     expect(new Set(rx.received.map((r) => r.key)).size).toBe(1); // one event, sent twelve times
     // dead is final: nothing more is tried, however long one waits
-    expect(await outbox.deliverDue(new Date(T0.getTime() + 30 * 86_400_000))).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    expect(await outbox.deliverDue(new Date(T0.getTime() + 30 * 86_400_000))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 });
     expect(rx.received).toHaveLength(12);
   });
 
@@ -174,12 +176,12 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     let reads = 0;
     const clock = vi.spyOn(Date, 'now').mockImplementation(() => real() + 5 * ++reads);
     try {
-      expect(await outbox.deliverDue(new Date(T0.getTime() - 1))).toEqual({ delivered: 0, failed: 0, dead: 0 });
+      expect(await outbox.deliverDue(new Date(T0.getTime() - 1))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 });
     } finally {
       clock.mockRestore();
     }
     expect(rx.received).toHaveLength(0);
-    expect(await outbox.deliverDue(T0)).toEqual({ delivered: 1, failed: 0, dead: 0 });
+    expect(await outbox.deliverDue(T0)).toEqual({ sent: 1, failed: 0, dead: 0, paused: 0 });
   });
 
   it('gives up on a receiver that does not answer in time, dead-letters after the attempts, and an operator can retry', async () => {
@@ -187,16 +189,16 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     closeReceiver = rx.close;
     const { outbox, intake } = wire({ url: rx.url, secret: SECRET, maxAttempts: 2, timeoutMs: 300 });
     await intake.receiveLead(newLead(), T0);
-    expect(await outbox.deliverDue(T0)).toEqual({ delivered: 0, failed: 1, dead: 0 });
+    expect(await outbox.deliverDue(T0)).toEqual({ sent: 0, failed: 1, dead: 0, paused: 0 });
     expect((await outbox.list('failed'))[0]!.lastError).toBe('no answer within 300 ms');
-    expect(await outbox.deliverDue(later(120))).toEqual({ delivered: 0, failed: 0, dead: 1 });
+    expect(await outbox.deliverDue(later(120))).toEqual({ sent: 0, failed: 0, dead: 1, paused: 0 });
     const [dead] = await outbox.list('dead');
     expect(dead).toMatchObject({ attempts: 2, event: 'lead.received' });
-    expect(await outbox.deliverDue(later(240))).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    expect(await outbox.deliverDue(later(240))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 });
     expect(await outbox.retry(dead!.id, later(241))).toBe(true);
     const fast = await receiver();
     const retried = wire({ url: fast.url, secret: SECRET, maxAttempts: 2, timeoutMs: 300 }).outbox;
-    expect(await retried.deliverDue(later(241))).toEqual({ delivered: 1, failed: 0, dead: 0 });
+    expect(await retried.deliverDue(later(241))).toEqual({ sent: 1, failed: 0, dead: 0, paused: 0 });
     expect(fast.received).toHaveLength(1);
     await fast.close();
   });
@@ -207,8 +209,23 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     const { outbox, intake } = wire({ url: rx.url, secret: SECRET, maxAttempts: 3, timeoutMs: 2000 });
     await intake.receiveLead(newLead(), T0);
     await db.prisma.outbox.updateMany({ data: { lockedUntil: later(5) } }); // claimed, then the process died
-    expect(await outbox.deliverDue(later(1))).toEqual({ delivered: 0, failed: 0, dead: 0 });
-    expect(await outbox.deliverDue(later(6))).toEqual({ delivered: 1, failed: 0, dead: 0 });
+    expect(await outbox.deliverDue(later(1))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 });
+    expect(await outbox.deliverDue(later(6))).toEqual({ sent: 1, failed: 0, dead: 0, paused: 0 });
     expect(rx.received).toHaveLength(1);
+  });
+
+  it('deletes deliveries sent 30 days ago, but keeps one given up (it holds its lead\'s later events for an operator)', async () => {
+    const rx = await receiver({ failFirst: 1, status: 503 });
+    closeReceiver = rx.close;
+    const { outbox, intake, core } = wire({ url: rx.url, secret: SECRET, maxAttempts: 1, timeoutMs: 2000 });
+    await intake.receiveLead(newLead(), T0);
+    expect(await outbox.deliverDue(T0)).toMatchObject({ dead: 1 });
+    const { id } = await intake.receiveLead(newLead(), T0);
+    expect(await outbox.deliverDue(T0)).toMatchObject({ sent: 1 });
+    expect((await outbox.list('sent'))[0]!.leadId).toBe(id);
+    expect(await core.purge(later(29 * 24 * 60))).toBe(0);
+    expect(await core.purge(later(31 * 24 * 60))).toBe(1);
+    expect(await outbox.list('sent')).toHaveLength(0);
+    expect(await outbox.list('dead')).toHaveLength(1);
   });
 });

@@ -67,4 +67,31 @@ describe(`migration history checks on ${TEST_DB}`, () => {
     expect(await migrate()).toEqual([]);
     expect(await migrate()).toEqual([]);
   });
+  it('moves the staff messages into the one outbox and keeps the county deliveries, losing no row', async () => {
+    const last = '20261206025439_one_outbox';
+    expect(shipped).toContain(last);
+    rmSync(join(migrationsDir, last), { recursive: true });
+    await migrate();
+    const before = await openDatabase({ ...place, migrationsDir });
+    open.push(before);
+    const lead = '00000000-0000-4000-8000-000000000001';
+    const staff = '00000000-0000-4000-8000-000000000002';
+    await before.prisma.$executeRawUnsafe(`INSERT INTO outbox (lead_id, key, event, payload, state, delivered_at) VALUES
+      ('${lead}', 'k-sent', 'lead.received', '\\x01', 'delivered', now()), ('${lead}', 'k-dead', 'lead.moved', '\\x02', 'dead', NULL)`);
+    await before.prisma.$executeRawUnsafe(`INSERT INTO delivery (key, channel, chat_id, staff_id, payload, state, next_attempt_at, created_at, sent_at) VALUES
+      ('d-sent', 'telegram', '42', '${staff}', '\\x03', 'sent', now(), now(), now()), ('d-wait', 'wecom-app', 'wang', NULL, '\\x04', 'pending', now(), now(), NULL)`);
+    await before.close();
+    cpSync(join(MIGRATIONS_DIR, last), join(migrationsDir, last), { recursive: true });
+    expect(await migrate()).toEqual([last]);
+    const after = await openDatabase({ ...place, migrationsDir });
+    open.push(after);
+    const rows = await after.prisma.outbox.findMany({ orderBy: { id: 'asc' }, select: { kind: true, lane: true, thread: true, key: true, leadId: true, staffId: true, state: true, sentAt: true } });
+    expect(rows.map(({ sentAt, ...r }) => ({ ...r, sent: sentAt !== null }))).toEqual([
+      { kind: 'county', lane: 'county', thread: lead, key: 'k-sent', leadId: lead, staffId: null, state: 'sent', sent: true },
+      { kind: 'county', lane: 'county', thread: lead, key: 'k-dead', leadId: lead, staffId: null, state: 'dead', sent: false },
+      { kind: 'staff', lane: 'telegram', thread: '42', key: 'd-sent', leadId: null, staffId: staff, state: 'sent', sent: true },
+      { kind: 'staff', lane: 'wecom-app', thread: 'wang', key: 'd-wait', leadId: null, staffId: null, state: 'pending', sent: false },
+    ]);
+    await after.close();
+  });
 });

@@ -109,12 +109,13 @@ describe('a PostgreSQL outage (the server goes away, then comes back)', () => {
       const crypto = createCrypto(Buffer.from(TEST_ENCRYPTION_KEY, 'base64'));
       const now = new Date();
       await direct.query(
-        'INSERT INTO delivery (key, channel, chat_id, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)',
+        "INSERT INTO outbox (kind, lane, thread, key, payload, next_attempt_at, created_at) VALUES ('staff', $2, $3, $1, $4, $5, $5)",
         [randomUUID(), 'telegram', '777', Buffer.from(crypto.encryptJson({ text: 'staff message queued during the outage' })), now],
       );
       const eventKey = randomUUID();
-      await direct.query('INSERT INTO outbox (lead_id, key, event, payload, next_attempt_at) VALUES ($1, $2, $3, $4, $5)', [
-        randomUUID(),
+      const lead = randomUUID();
+      await direct.query("INSERT INTO outbox (kind, lane, thread, lead_id, key, event, payload, next_attempt_at) VALUES ('county', 'county', $1::text, $1::uuid, $2, $3, $4, $5)", [
+        lead,
         eventKey,
         'lead.received',
         Buffer.from(crypto.encryptJson({ event: 'lead.received', idempotencyKey: eventKey })),

@@ -57,7 +57,7 @@ describe(`quiet hours from the deployment file, ${TEST_DB}`, () => {
     expect(await app.deliveries.deliverDue(at('2026-12-01', '13:00'))).toMatchObject({ sent: 0 });
     expect(await app.deliveries.deliverDue(new Date(at('2026-12-01', '13:59').getTime() + 59_000))).toMatchObject({ sent: 0 });
     expect(sent).toHaveLength(1);
-    expect(await app.db.prisma.delivery.count({ where: { state: 'pending' } })).toBe(1);
+    expect(await app.db.prisma.outbox.count({ where: { kind: 'staff', state: 'pending' } })).toBe(1);
     expect(await app.deliveries.deliverDue(at('2026-12-01', '14:00'))).toMatchObject({ sent: 1 });
     expect(sent.map((s) => s.chatId)).toEqual(['c1', 'c1']);
     expect(sent.every((s) => s.message.text.startsWith('【新申报】'))).toBe(true);

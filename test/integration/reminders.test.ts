@@ -173,7 +173,7 @@ describe(`reminders on ${TEST_DB}`, () => {
     if (TEST_DB === 'postgres') expect([a.ran, b.ran].sort()).toEqual([false, true]);
     const reminders = await app.db.prisma.reminder.count();
     expect(reminders).toBe(5);
-    const deliveries = await app.db.prisma.delivery.count({ where: { key: { startsWith: 'reminders:' } } });
+    const deliveries = await app.db.prisma.outbox.count({ where: { kind: 'staff', key: { startsWith: 'reminders:' } } });
     expect(deliveries).toBe(1);
   });
 
@@ -282,7 +282,7 @@ describe(`reminders on ${TEST_DB}`, () => {
     const told = sent.filter((s) => s.chatId === 't1' && /收不到机器人的消息/.test(s.message.text));
     expect(told).toHaveLength(1);
     expect(told[0]!.message.text).toMatch(/勐库镇冰岛村的村干部 name-c1/);
-    expect(await app.db.prisma.delivery.count({ where: { state: 'dead', lastError: { contains: 'blocked' } } })).toBe(2);
+    expect(await app.db.prisma.outbox.count({ where: { kind: 'staff', state: 'dead', lastError: { contains: 'blocked' } } })).toBe(2);
     // reminders now go to the reviewer instead of the cadre who cannot be reached
     const r = await app.scheduler.preview(at('2026-11-20'));
     expect(new Set(r.map((x) => x.to.staff))).not.toContain(cadre.id);
@@ -295,9 +295,9 @@ describe(`reminders on ${TEST_DB}`, () => {
     await leadsOn(app, '2026-11-10', 1);
     await app.scheduler.tick(at('2026-11-20'));
     await drain(app, at('2026-11-20', '10:00'));
-    expect(await app.db.prisma.delivery.count()).toBe(2);
-    expect(await app.deliveries.purge(at('2026-12-09'))).toBe(0);
-    expect(await app.deliveries.purge(at('2026-12-21'))).toBe(2);
+    expect(await app.db.prisma.outbox.count({ where: { kind: 'staff' } })).toBe(2);
+    expect(await app.outbox.purge(at('2026-12-09'))).toBe(0);
+    expect(await app.outbox.purge(at('2026-12-21'))).toBe(2);
     expect(await app.scheduler.purge(at('2027-01-20'))).toBe(0);
     expect(await app.db.prisma.reminder.count()).toBe(1);
     expect(await app.scheduler.purge(at('2027-05-20'))).toBe(1);

@@ -240,7 +240,7 @@ describe(`staff on Telegram, ${TEST_DB}`, () => {
     expect(notices()).toBe(before);
     expect((await app.deliveries.deliverDue(new Date(t0.getTime() + 5000))).sent).toBe(1);
     expect(notices()).toBe(before + 1);
-    expect(await app.db.prisma.delivery.count({ where: { state: 'sent' } })).toBe(2);
+    expect(await app.db.prisma.outbox.count({ where: { kind: 'staff', state: 'sent' } })).toBe(2);
   });
 
   it('a cadre who blocked the bot is marked unreachable and the township reviewer is told', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../../server/intake/outbox.ts';
+import { backoffMs, settlement } from '../../server/outbox/outbox.ts';
 
 // The delay before the next delivery attempt (forwarding to the county, messages to staff): 30 s after the first
 // failure, doubling after each, never more than one hour, then spread by a jitter factor between 0.5 and 1.5.
@@ -39,5 +39,23 @@ describe('delivery backoff', () => {
       expect(ms).toBeGreaterThanOrEqual(120 * S);
       expect(ms).toBeLessThanOrEqual(360 * S);
     }
+  });
+});
+
+describe('what a send does to its outbox row (every lane alike)', () => {
+  const now = new Date('2026-12-01T02:00:00Z');
+  const half = () => 0.5;
+  it('sent counts the attempt; a platform asking to wait pauses without using one', () => {
+    expect(settlement({ ok: true }, 2, 12, now, half)).toEqual({ state: 'sent', attempts: 3 });
+    expect(settlement({ ok: false, kind: 'retry_after', retryAfterS: 7, error: '429' }, 11, 12, now, half)).toEqual({ state: 'paused', until: new Date(now.getTime() + 7000) });
+  });
+  it('a recipient who cannot be reached, or a message refused for good, is given up at once', () => {
+    expect(settlement({ ok: false, kind: 'unreachable', blocked: true, error: '403' }, 0, 12, now, half)).toEqual({ state: 'dead', attempts: 1 });
+    expect(settlement({ ok: false, kind: 'rejected', error: '400' }, 0, 12, now, half)).toEqual({ state: 'dead', attempts: 1 });
+  });
+  it('a failure for now waits its backoff, until the last attempt allowed', () => {
+    expect(settlement({ ok: false, kind: 'error', error: 'HTTP 502' }, 0, 12, now, half)).toEqual({ state: 'failed', attempts: 1, nextAttemptAt: new Date(now.getTime() + 30 * S) });
+    expect(settlement({ ok: false, kind: 'error', error: 'HTTP 502' }, 10, 12, now, half)).toMatchObject({ state: 'failed', attempts: 11 });
+    expect(settlement({ ok: false, kind: 'error', error: 'HTTP 502' }, 11, 12, now, half)).toEqual({ state: 'dead', attempts: 12 });
   });
 });
