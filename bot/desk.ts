@@ -8,7 +8,8 @@ import { readAnswers } from '../server/intake/answers.ts';
 import type { Logger } from '../server/log.ts';
 import { createCalendar } from '../server/reminders/calendar.ts';
 import type { Reminder } from '../server/reminders/planner.ts';
-import { covers, placeKindOf, scopeOf, type StaffAccounts, type StaffMember } from '../server/staff/accounts.ts';
+import type { StaffAccounts, StaffMember } from '../server/staff/accounts.ts';
+import { covers, escalationChain, placeKindOf, scopeOf } from '../server/places/scope.ts';
 import type { Deliveries } from '../server/staff/deliveries.ts';
 import { addDays, daysBetween, localDate } from '../server/time.ts';
 import type { Result } from './engine/engine.ts';
@@ -307,12 +308,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     /** A new lead: its card to the village's cadres (or, with none, up the chain), in the lead's transaction. */
     async noticeNewLead(tx: Tx, leadId: string, now: Date) {
       const lead = await tx.lead.findUniqueOrThrow({ where: { id: leadId }, include: { events: true } });
-      const chain: Array<[StaffRole, string]> = [
-        ['village_cadre', lead.villageCode],
-        ['township_reviewer', lead.townshipCode],
-        ['county_officer', lead.countyCode],
-      ];
-      for (const [role, place] of chain) {
+      for (const [role, place] of escalationChain('village_cadre', lead)) {
         const people = (await accounts.withRole(role, place, tx)).filter((p) => !p.unreachableAt);
         if (people.length === 0) continue;
         for (const p of people) {

@@ -10,7 +10,7 @@ import { incomeLineFor } from '../deployment.ts';
 import { localDate } from '../time.ts';
 import type { Exports } from '../intake/export.ts';
 import { decodeCursor, type Queries } from '../intake/queries.ts';
-import type { Scope } from '../intake/tokens.ts';
+import type { Scope } from '../places/scope.ts';
 import type { Stage } from '../intake/procedure.ts';
 import { helpers, render } from './views.ts';
 

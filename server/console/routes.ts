@@ -18,7 +18,8 @@ import { canMove, CATEGORIES, FINAL, monitoringOf, RECORD_KINDS, RECORD_ROLES, r
 import { ASSESSED_CATEGORIES, RISK_TYPES } from '../intake/assessment.ts';
 import { oneLine, paragraph } from '../text.ts';
 import type { Tokens } from '../intake/tokens.ts';
-import { placeKindOf, scopeOf, type StaffAccounts, type StaffMember } from '../staff/accounts.ts';
+import type { StaffAccounts, StaffMember } from '../staff/accounts.ts';
+import { coversPlace, placeKindOf, scopeOf, villagesIn } from '../places/scope.ts';
 import type { Deliveries } from '../staff/deliveries.ts';
 import { STAFF_ROLES, type StaffRole } from '../deployment.ts';
 import { addDays, daysBetween, localDate } from '../time.ts';
@@ -374,7 +375,7 @@ export function consoleRouter(deps: ConsoleDeps) {
       queries.count(v.actor.scope, filters, now()),
     ]);
     await logRead(v, list.items.map((l) => l.id), 'list');
-    const villages = [...places.villages.values()].filter((x) => inScope(v, x.village.code));
+    const villages = villagesIn(places, v.actor.scope);
     page(res, 'queue', v.lng, {
       ...chrome(req),
       q: { ...q, sort },
@@ -400,13 +401,8 @@ export function consoleRouter(deps: ConsoleDeps) {
 
   function printVillageOf(v: Viewer, chosen: string | undefined) {
     const code = chosen ?? (v.actor.scope.kind === 'village' ? v.actor.scope.code : undefined);
-    const x = code && inScope(v, code) ? places.villages.get(code) : undefined;
+    const x = code && coversPlace(v.actor.scope, code) ? places.villages.get(code) : undefined;
     return x ? { code: x.village.code, name: x.village.name } : undefined;
-  }
-
-  function inScope(v: Viewer, villageCode: string): boolean {
-    const s = v.actor.scope;
-    return s.kind === 'county' ? villageCode.startsWith(s.code) : s.kind === 'township' ? villageCode.startsWith(s.code) : villageCode === s.code;
   }
 
   r.get('/leads/export.:format', async (req: Req, res) => {
@@ -616,7 +612,7 @@ export function consoleRouter(deps: ConsoleDeps) {
   const printer = createPrinter({ deployment });
   const leadLink = (id: string) => `${deps.baseUrl().replace(/\/$/, '')}/console/leads/${id}`;
   const villageLeadsOf = (v: Viewer, village: string, stages: Stage[]) => villageLeads(queries, v.actor.scope, village, stages, now());
-  const villageOf = (v: Viewer, q: unknown) => (typeof q === 'string' && /^\d{12}$/.test(q) && places.villages.has(q) && inScope(v, q) ? q : undefined);
+  const villageOf = (v: Viewer, q: unknown) => (typeof q === 'string' && /^\d{12}$/.test(q) && places.villages.has(q) && coversPlace(v.actor.scope, q) ? q : undefined);
 
   r.get('/print/visit/:id', async (req: Req, res) => {
     const v = req.viewer!;
@@ -747,7 +743,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     const place = String(req.body?.place ?? '');
     const typed = opt(oneLine(50)).safeParse(typeof req.body?.name === 'string' ? req.body.name : undefined);
     const name = typed.success && typed.data ? typed.data : undefined;
-    if (!typed.success || !STAFF_ROLES.includes(role as StaffRole) || !place.startsWith(v.actor.scope.code)) return staffPage(req, res, { problem: 'staff.invite_bad' }, 400);
+    if (!typed.success || !STAFF_ROLES.includes(role as StaffRole) || !coversPlace(v.actor.scope, place)) return staffPage(req, res, { problem: 'staff.invite_bad' }, 400);
     try {
       const { code, expiresAt } = await staff.createInvite(role, place, name, now());
       logger.info({ staff: v.staff.id, role }, 'console invite made');

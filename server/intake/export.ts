@@ -6,7 +6,8 @@ import type { Crypto } from '../crypto.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import { memoT, type Language } from '../i18n.ts';
 import { localDate } from '../time.ts';
-import { scopeWhere, type Scope } from './tokens.ts';
+import { scopeWhere } from './tokens.ts';
+import { PLACE_COLUMN, villagesIn, type Scope } from '../places/scope.ts';
 import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
 import { maskPhone } from '../mask.ts';
 import { moneySchema, readAnswers, yuanOf } from './answers.ts';
@@ -71,8 +72,6 @@ type ExportLead = {
   nextDeadlineDue: string | null;
   createdAt: Date;
 };
-
-const PLACE_COLUMN = { county: 'county_code', township: 'township_code', village: 'village_code' } as const;
 
 /**
  * A place's leads in batches, oldest first, by keyset on (created_at, id) (the place's index). One raw query a
@@ -223,9 +222,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
   async function summaryRows(scope: Scope) {
     const cats = ['unstable_escaped', 'marginal', 'sudden_hardship'];
     const groups = await summary(scope);
-    const villages = [...places.villages.values()].filter(({ village, township, county }) =>
-      (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code,
-    );
+    const villages = villagesIn(places, scope);
     return villages.map(({ village, township }) => {
       const g = groups.filter((x) => x.village_code === village.code);
       const count = (f: (x: (typeof g)[number]) => boolean, persons = false) => g.filter(f).reduce((acc, x) => acc + Number(persons ? x.persons : x.n), 0);

@@ -6,7 +6,8 @@ import { addMonths, localDate } from '../time.ts';
 import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
 import { actingRole, checkMove, clocks, FINAL, mayAct, monitoringOf, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage, latestJudgement } from './procedure.ts';
 import { z } from 'zod';
-import { scopeWhere, type Scope } from './tokens.ts';
+import { scopeWhere } from './tokens.ts';
+import { PLACE_COLUMN, type Scope } from '../places/scope.ts';
 import { Prisma } from '../db/generated/client.ts';
 import { createCalendar } from '../reminders/calendar.ts';
 import type { CountyForwarding } from './forwarding.ts';
@@ -419,7 +420,7 @@ export function createIntake(deps: {
         const total = await counted(where);
         return { rows, total: Number(total[0]!.n) };
       }
-      const column = Prisma.raw(scope.kind === 'county' ? 'county_code' : scope.kind === 'township' ? 'township_code' : 'village_code');
+      const column = Prisma.raw(PLACE_COLUMN[scope.kind]);
       const stages = STAGES.filter((st) => actingRole(st) === role || (st === 'visited' && role === 'township_reviewer'));
       const judgement = Prisma.sql`l.visit_judgement`;
       const visited =

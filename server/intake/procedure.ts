@@ -59,8 +59,8 @@ export type Move = {
   duplicateOf?: string | undefined;
 };
 
-/** The places a reader or actor covers: a token's scope, or a staff member's place. */
-export type ScopeKind = 'county' | 'township' | 'village';
+/** The places a reader or actor covers (a token's scope, or a staff member's place): server/places/scope.ts. */
+export type { ScopeKind } from '../places/scope.ts';
 
 /**
  * Who may do what: the one rule set behind every door (the chat desk, the API, later the console). A staff
@@ -70,7 +70,8 @@ export type ScopeKind = 'county' | 'township' | 'village';
  */
 export const ROLES = ['household', 'village_cadre', 'contact_person', 'township_reviewer', 'county_officer'] as const;
 export type Role = (typeof ROLES)[number];
-export const roleOfScope = (kind: ScopeKind): Role => (kind === 'county' ? 'county_officer' : kind === 'township' ? 'township_reviewer' : 'village_cadre');
+/** The role a token acts in, by its place's level (server/places/scope.ts). */
+export { roleOfScope } from '../places/scope.ts';
 
 /** Facts recorded about a lead that are not moves. */
 export const RECORD_KINDS = ['green_channel', 'plan', 'follow_up', 'risk_eliminated', 'rollback', 'removal', 'note'] as const;

@@ -5,7 +5,8 @@ import type { Crypto } from '../crypto.ts';
 import { MEDIA_MAX_ATTEMPTS } from './media.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import { localDate } from '../time.ts';
-import { scopeWhere, type Scope } from './tokens.ts';
+import { scopeWhere } from './tokens.ts';
+import { PLACE_COLUMN, placesOverlap, villagesIn, type Scope } from '../places/scope.ts';
 import { STAGES } from './procedure.ts';
 import { maskIdNumber } from '../mask.ts';
 import { readAnswers } from './answers.ts';
@@ -32,7 +33,6 @@ export type LeadFilters = {
 export type LeadSort = 'received' | 'deadline';
 export type PageAfter = { createdAt: Date; id: string } | { due: string | null; id: string };
 
-const PLACE_COLUMN = { county: 'county_code', township: 'township_code', village: 'village_code' } as const;
 const FINAL_STAGES = ['confirmed', 'not_included', 'duplicate', 'withdrawn'];
 /** The queue counts a filtered list up to this many; past it, the heading says "more than". */
 export const COUNT_CAP = 10_000;
@@ -260,7 +260,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       if (placeOnly) {
         const code = f.village ?? f.township ?? scope.code;
         // a township or village filter outside the scope finds nothing
-        if (!code.startsWith(scope.code) && !scope.code.startsWith(code)) return { n: 0, capped: false };
+        if (!placesOverlap(code, scope.code)) return { n: 0, capped: false };
         const within = code.length >= scope.code.length ? code : scope.code;
         const [row] = await db.prisma.$queryRaw<Array<{ n: bigint | null }>>`
           SELECT sum(n) AS n FROM lead_tally_stage WHERE ${tallyPlace(within)} ${f.stage ? Prisma.sql`AND stage = ${f.stage}` : Prisma.empty}
@@ -303,7 +303,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       ]);
       const dueOf = new Map(dues.map((d) => [d.village_code, d]));
       const dayOf = new Map(days.map((d) => [d.village_code, d]));
-      const inScope = [...places.villages.values()].filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code);
+      const inScope = villagesIn(places, scope);
       type Counts = { received: number; open: number; overdue: number; confirmed: number; notIncluded: number };
       const zero = (): Counts => ({ received: 0, open: 0, overdue: 0, confirmed: 0, notIncluded: 0 });
       const byVillage = new Map<string, Counts & { last: string | null }>();
@@ -385,7 +385,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
                coalesce(sum(n) FILTER (WHERE day >= ${from}::date AND day <= ${to}::date), 0) AS in_period
         FROM (${src.day}) s GROUP BY village_code`;
       const seen = new Map(rows.map((r) => [r.village_code, r]));
-      const inScope = [...places.villages.values()].filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code);
+      const inScope = villagesIn(places, scope);
       return inScope
         .filter(({ village }) => Number(seen.get(village.code)?.in_period ?? 0) === 0)
         .map(({ village, township }) => ({ code: village.code, name: village.name, townshipCode: township.code, township: township.name, last: seen.get(village.code)?.last_on ?? null }));
@@ -426,9 +426,7 @@ export function createQueries(deps: { db: Database; crypto: Crypto; deployment: 
       const byStage = STAGES.map((stage) => ({ stage, _count: { _all: stageRows.filter((r) => r.stage === stage).reduce((n, r) => n + Number(r.n), 0) } })).filter((r) => r._count._all > 0);
       const byVillage = [...new Set(stageRows.map((r) => r.village_code))].map((villageCode) => ({ villageCode, _count: { _all: stageRows.filter((r) => r.village_code === villageCode).reduce((n, r) => n + Number(r.n), 0) } }));
       const counts = new Map(byVillage.map((r) => [r.villageCode, r._count._all]));
-      const villages = [...places.villages.values()]
-        .filter(({ village, township, county }) => (scope.kind === 'county' ? county.code : scope.kind === 'township' ? township.code : village.code) === scope.code)
-        .map(({ village, township }) => ({ code: village.code, name: village.name, township: township.name, leads: counts.get(village.code) ?? 0 }));
+      const villages = villagesIn(places, scope).map(({ village, township }) => ({ code: village.code, name: village.name, township: township.name, leads: counts.get(village.code) ?? 0 }));
       const stages = Object.fromEntries(STAGES.map((s) => [s, byStage.find((r) => r.stage === s)?._count._all ?? 0]));
       return {
         total: byStage.reduce((n, r) => n + r._count._all, 0),

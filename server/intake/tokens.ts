@@ -2,17 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Database } from '../db/index.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
+import { countyOfPlace, PLACE_FIELD, type Scope } from '../places/scope.ts';
 
 /**
  * Bearer tokens for the intake API, each scoped to one place: a county, a township or a village. A token is
  * shown once when made; only its SHA-256 is stored. A token sees and changes only the leads of its place.
+ * The Scope type, and what a scope covers, are server/places/scope.ts's.
  */
-export type Scope = {
-  kind: 'county' | 'township' | 'village';
-  code: string;
-  /** a contact person sees only the households assigned to them, not the whole village */
-  contactStaffId?: string | undefined;
-};
+export type { Scope };
 export type TokenInfo = { id: string; name: string; scope: Scope };
 
 const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -21,15 +18,13 @@ export function parseScope(text: string, deployment: Deployment): Scope {
   const m = /^(county|township|village):(\d+)$/.exec(text.trim());
   if (!m) throw new Error('scope must be county:<6 digits>, township:<9 digits> or village:<12 digits>');
   const scope = { kind: m[1] as Scope['kind'], code: m[2]! };
-  const places = placeIndex(deployment);
-  const known = scope.kind === 'county' ? places.counties.has(scope.code) : scope.kind === 'township' ? places.townships.has(scope.code) : places.villages.has(scope.code);
-  if (!known) throw new Error(`${scope.kind} ${scope.code} is not in the deployment's place tree`);
+  if (countyOfPlace(placeIndex(deployment), scope.kind, scope.code) === undefined) throw new Error(`${scope.kind} ${scope.code} is not in the deployment's place tree`);
   return scope;
 }
 
 /** The leads a scope may see. */
 export function scopeWhere(scope: Scope): Prisma.LeadWhereInput {
-  const place: Prisma.LeadWhereInput = scope.kind === 'county' ? { countyCode: scope.code } : scope.kind === 'township' ? { townshipCode: scope.code } : { villageCode: scope.code };
+  const place: Prisma.LeadWhereInput = { [PLACE_FIELD[scope.kind]]: scope.code };
   return scope.contactStaffId ? { ...place, contactStaffId: scope.contactStaffId } : place;
 }
 

@@ -3,6 +3,7 @@ import type { Campaign, ReminderRules, StaffRole } from '../deployment.ts';
 import { actingRole, type ProcedureRules, type Stage } from '../intake/procedure.ts';
 import { addDays, daysBetween, localDate, zonedInstant } from '../time.ts';
 import { isQuiet } from './quiet.ts';
+import { escalationChain, placeKindOf, placesOverlap, type ChainRole, type PlaceCodes } from '../places/scope.ts';
 
 /**
  * What is due, and to whom (ARCHITECTURE principle 3: time is an argument). Pure: given the leads near or past a
@@ -134,15 +135,9 @@ function directory(staff: PlanStaff[]) {
   const get = (role: string, place: string) => by.get(`${role}:${place}`) ?? [];
   return {
     get,
-    /** who must act for a lead: the role at its place, or (nobody there) the township, then the county */
-    actors(role: 'village_cadre' | 'township_reviewer' | 'county_officer', lead: { villageCode: string; townshipCode: string; countyCode: string }): PlanStaff[] {
-      const chain: Array<[string, string]> =
-        role === 'village_cadre'
-          ? [['village_cadre', lead.villageCode], ['township_reviewer', lead.townshipCode], ['county_officer', lead.countyCode]]
-          : role === 'township_reviewer'
-            ? [['township_reviewer', lead.townshipCode], ['county_officer', lead.countyCode]]
-            : [['county_officer', lead.countyCode]];
-      for (const [r, p] of chain) {
+    /** who must act for a lead: the role at its place, or (nobody there) the next one up the chain, and so on */
+    actors(role: ChainRole, lead: PlaceCodes): PlanStaff[] {
+      for (const [r, p] of escalationChain(role, lead)) {
         const found = get(r, p);
         if (found.length > 0) return found;
       }
@@ -154,8 +149,8 @@ function directory(staff: PlanStaff[]) {
 function inCampaign(c: Campaign, s: PlanStaff): boolean {
   if (!c.roles.includes(s.role)) return false;
   if (c.places.length === 0) return true;
-  // a campaign place covers the staff member's place when one code is a prefix of the other (county ⊃ township ⊃ village)
-  return c.places.some((p) => s.placeCode.startsWith(p) || p.startsWith(s.placeCode));
+  // a campaign place covers the staff member's place when one holds the other (county ⊃ township ⊃ village)
+  return c.places.some((p) => placesOverlap(s.placeCode, p));
 }
 
 /** The campaign's cut-off as a local date: "2026-06-10 24:00" belongs to 10 June. */
@@ -201,15 +196,17 @@ export function planner(input: Omit<PlanInput, 'leads' | 'followUps'>) {
       for (const s of dir.actors(role, lead))
         out.push({ key: `lead:${lead.id}|deadline.${lead.deadlineKind}|${point}|${s.id}`, kind: `deadline.${lead.deadlineKind}`, staffId: s.id, leadId: lead.id, dueOn: point, textKey, params });
       if (!overdue) continue;
-      // Overdue: the township reviewer is told on the first working day after the deadline, the county after N days.
+      // Overdue: those above the acting role are told, the township reviewer on the first working day after the
+      // deadline, the county after N days.
       const toTownship = firstWorkdayFrom(addDays(lead.deadlineDue, 1), calendar);
-      if (today >= toTownship && role === 'village_cadre')
-        for (const s of dir.get('township_reviewer', lead.townshipCode))
-          out.push({ key: `lead:${lead.id}|escalate.township.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: 'escalation.township', staffId: s.id, leadId: lead.id, dueOn: toTownship, textKey: 'reminders.escalation', params });
       const toCounty = firstWorkdayFrom(addDays(lead.deadlineDue, Math.max(1, rules.escalateToCountyAfterDays)), calendar);
-      if (today >= toCounty && role !== 'county_officer')
-        for (const s of dir.get('county_officer', lead.countyCode))
-          out.push({ key: `lead:${lead.id}|escalate.county.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: 'escalation.county', staffId: s.id, leadId: lead.id, dueOn: toCounty, textKey: 'reminders.escalation', params });
+      for (const [above, place] of escalationChain(role, lead).slice(1)) {
+        const level = placeKindOf(above);
+        const dueOn = level === 'township' ? toTownship : toCounty;
+        if (today < dueOn) continue;
+        for (const s of dir.get(above, place))
+          out.push({ key: `lead:${lead.id}|escalate.${level}.${lead.deadlineKind}|${lead.deadlineDue}|${s.id}`, kind: `escalation.${level}`, staffId: s.id, leadId: lead.id, dueOn, textKey: 'reminders.escalation', params });
+      }
     }
     return out;
   }

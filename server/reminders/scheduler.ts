@@ -11,6 +11,7 @@ import { localDate } from '../time.ts';
 import { createCalendar } from './calendar.ts';
 import { campaignDay, horizon, planner, quiet, type PlanStaff, type Reminder } from './planner.ts';
 import { actingRole } from '../intake/procedure.ts';
+import { placeFor } from '../places/scope.ts';
 import { errorFields } from '../errors.ts';
 
 /**
@@ -85,9 +86,7 @@ export function createScheduler(deps: { db: Database; deployment: Deployment; de
     const add = (k: string, n: number) => counts.set(k, (counts.get(k) ?? 0) + n);
     for (const r of open.byPlace) {
       const role = actingRole(r.stage);
-      if (role === 'village_cadre') add(`village_cadre:${r.villageCode}`, r.n);
-      else if (role === 'township_reviewer') add(`township_reviewer:${r.townshipCode}`, r.n);
-      else if (role === 'county_officer') add(`county_officer:${r.countyCode}`, r.n);
+      if (role) add(`${role}:${placeFor(role, r)}`, r.n);
     }
     const out = new Map<string, number>();
     for (const s of staff.values()) out.set(s.id, s.role === 'contact_person' ? 0 : (counts.get(`${s.role}:${s.placeCode}`) ?? 0));

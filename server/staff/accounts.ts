@@ -1,7 +1,10 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Database } from '../db/index.ts';
 import { placeIndex, STAFF_ROLES, type Deployment, type StaffRole } from '../deployment.ts';
-import type { Scope } from '../intake/tokens.ts';
+import { CODE_DIGITS, countyOfPlace, escalationTarget, placeKindOf } from '../places/scope.ts';
+
+// which place a staff member sees, and who is above whom, is server/places/scope.ts (scopeOf stays importable from here)
+export { scopeOf } from '../places/scope.ts';
 
 /**
  * Staff accounts (ARCHITECTURE: server/staff): one-time invite codes made by an operator, `/join <code>` on a
@@ -39,30 +42,11 @@ const MAX_WAIT_S = 3600;
 export const JOIN_FAILURES_PER_MINUTE = 30;
 const JOIN_WINDOW = 'join-failures';
 
-export const placeKindOf = (role: StaffRole): Scope['kind'] => (role === 'county_officer' ? 'county' : role === 'township_reviewer' ? 'township' : 'village');
-
-/**
- * The place a staff member sees and acts on, in the same shape as an API token's scope. A contact person sees
- * only the households assigned to them (their phones are for those visits), not every lead of the village.
- */
-export const scopeOf = (s: { id?: string; role: string; placeCode: string }): Scope => ({
-  kind: placeKindOf(s.role as StaffRole),
-  code: s.placeCode,
-  ...(s.role === 'contact_person' ? { contactStaffId: s.id ?? 'none' } : {}),
-});
-
 export function normalizeCode(text: string): string {
   return text.toUpperCase().replace(/[^A-Z0-9]/g, '');
 }
 
 const codeHash = (code: string) => createHash('sha256').update(`invite:${normalizeCode(code)}`, 'utf8').digest('hex');
-
-/** Whether a lead falls in a staff member's place (for a contact person: is one of their households). */
-export function covers(s: { id?: string; role: string; placeCode: string }, lead: { countyCode: string; townshipCode: string; villageCode: string; contactStaffId?: string | null }): boolean {
-  const scope = scopeOf(s);
-  if (scope.contactStaffId && lead.contactStaffId !== scope.contactStaffId) return false;
-  return scope.kind === 'county' ? lead.countyCode === scope.code : scope.kind === 'township' ? lead.townshipCode === scope.code : lead.villageCode === scope.code;
-}
 
 const toMember = (r: Omit<StaffMember, 'role'> & { role: string }): StaffMember => ({ ...r, role: r.role as StaffRole });
 
@@ -79,12 +63,8 @@ export function createStaffAccounts(deps: { db: Database; deployment: Deployment
 
   function checkPlace(role: StaffRole, placeCode: string): string {
     const kind = placeKindOf(role);
-    const county =
-      kind === 'village' ? places.villages.get(placeCode)?.county.code : kind === 'township' ? places.townships.get(placeCode)?.county.code : places.counties.get(placeCode)?.code;
-    if (!county) {
-      const digits = kind === 'village' ? 12 : kind === 'township' ? 9 : 6;
-      throw new Error(`a ${role} needs a ${kind} of the deployment: ${placeCode} is not one (a ${digits}-digit ${kind} code)`);
-    }
+    const county = countyOfPlace(places, kind, placeCode);
+    if (!county) throw new Error(`a ${role} needs a ${kind} of the deployment: ${placeCode} is not one (a ${CODE_DIGITS[kind]}-digit ${kind} code)`);
     return county;
   }
 
@@ -219,17 +199,12 @@ export function createStaffAccounts(deps: { db: Database; deployment: Deployment
     },
 
     /**
-     * Who is told when this person cannot be reached or lets a lead go overdue: village staff go to their
-     * township's reviewers, township reviewers to their county's officers; county officers have no one above.
+     * Who is told when this person cannot be reached: whoever holds the role above theirs (escalationTarget in
+     * server/places/scope.ts) at the place above theirs; no one for a county officer.
      */
     async escalationTargets(s: { role: string; placeCode: string; countyCode: string }): Promise<StaffMember[]> {
-      const kind = placeKindOf(s.role as StaffRole);
-      if (kind === 'village') {
-        const township = places.villages.get(s.placeCode)?.township.code;
-        return township ? this.withRole('township_reviewer', township) : [];
-      }
-      if (kind === 'township') return this.withRole('county_officer', s.countyCode);
-      return [];
+      const target = escalationTarget(places, { ...s, role: s.role as StaffRole });
+      return target ? this.withRole(...target) : [];
     },
   };
 }
