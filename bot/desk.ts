@@ -14,7 +14,8 @@ import type { Deliveries } from '../server/staff/deliveries.ts';
 import { addDays, daysBetween, localDate } from '../server/time.ts';
 import type { Result } from './engine/engine.ts';
 import type { Capabilities, Inbound, Outbound, State } from './engine/types.ts';
-import { ACTIONS, actionsFor, leadCard, NEEDS_REASON, reminderMessage, staffMenu, tasksPage, type CardLead, type DeskAction, type T } from './flows/staff.ts';
+import { actionsFor, leadCard, NEEDS_REASON, reminderMessage, staffMenu, tasksPage, type CardLead, type DeskAction, type T } from './flows/staff.ts';
+import { buttons as ids, readButton, type Family } from './buttons.ts';
 
 /**
  * The staff side of the bot: `/join <code>`, the staff menu, lead cards with the next moves, `/tasks`, follow-ups,
@@ -23,6 +24,13 @@ import { ACTIONS, actionsFor, leadCard, NEEDS_REASON, reminderMessage, staffMenu
  */
 
 const PAGE = 5;
+/** The button families that are the desk's (with the staff menu's `start.menu`). */
+const DESK_FAMILIES: ReadonlySet<Family> = new Set(['tasks', 'lead', 'act', 'pick_contact', 'desk']);
+/** The "skip" (or "cancel") under a reason or note asked for. */
+const isSkip = (id: string) => {
+  const b = readButton(id);
+  return b.family === 'desk' && b.what === 'skip';
+};
 type Tx = Prisma.TransactionClient;
 type LeadRow = Prisma.LeadGetPayload<{ include: { events: true } }>;
 
@@ -195,7 +203,7 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     return [
       {
         text: t('desk.pick_contact', { receipt: found.lead.receiptNo }),
-        buttons: people.slice(0, 20).map((p, i) => [{ id: `act:${leadId}:cp${i}`, label: p.name ?? t('desk.unnamed', { n: i + 1 }) }]),
+        buttons: people.slice(0, 20).map((p, i) => [{ id: ids.pick_contact.encode({ leadId, index: i }), label: p.name ?? t('desk.unnamed', { n: i + 1 }) }]),
       },
     ];
   }
@@ -204,7 +212,10 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
     placeName,
     member: (channel: string, userId: string) => accounts.byIdentity(channel, userId),
     /** Whether a button is one of the desk's (staff lists, lead cards, their actions, the staff menu). */
-    owns: (id: string) => /^(?:tasks:|lead:|act:|desk:)/.test(id) || id === 'start:menu',
+    owns: (id: string) => {
+      const b = readButton(id);
+      return (b.family !== undefined && DESK_FAMILIES.has(b.family)) || (b.family === 'start' && b.what === 'menu');
+    },
 
     /**
      * Handles what is the desk's: `/join` for anyone; for staff the menu, tasks, cards, actions and the reason or
@@ -245,49 +256,45 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
           const r = await intake.recordAs(actorOf(staff), pending.leadId, 'note', { note: text.slice(0, 1000) }, now);
           return reply([{ text: r.ok ? t('desk.note_saved') : refusalText(r.refusal, t) }], cleared);
         }
-        if (input.kind === 'choice' && input.id === 'desk:skip') return reply([{ text: t(pending.awaiting === 'note' ? 'desk.note_skipped' : 'desk.cancelled_action') }], cleared);
+        if (input.kind === 'choice' && isSkip(input.id)) return reply([{ text: t(pending.awaiting === 'note' ? 'desk.note_skipped' : 'desk.cancelled_action') }], cleared);
         if (input.kind !== 'choice' && input.kind !== 'command') return reply([{ text: t(pending.awaiting === 'note' ? 'desk.note_prompt' : 'desk.reason_prompt') }]);
         return this.handle({ ...args, state: cleared });
       }
 
       if (input.kind === 'choice') {
-        const id = input.id;
-        let m = /^tasks:(\d{1,4})$/.exec(id);
-        if (m) return reply([await tasks(staff, Number(m[1]), t, now, true)]);
+        const b = readButton(input.id);
+        if (b.family === 'tasks') return reply([await tasks(staff, b.page, t, now, true)]);
         // a lead id in a button is checked as a UUID before anything reads the database with it
-        m = /^lead:(.+)$/.exec(id);
-        if (m) return reply([(isLeadId(m[1]!) && (await card(staff, m[1]!, t, now))) || { text: t('desk.refusal.not_found') }]);
-        m = /^act:([^:]+):(\w+)$/.exec(id);
-        if (m) {
-          const leadId = m[1]!;
-          const action = m[2]!;
+        if (b.family === 'lead') return reply([(isLeadId(b.leadId) && (await card(staff, b.leadId, t, now))) || { text: t('desk.refusal.not_found') }]);
+        if (b.family === 'pick_contact') {
+          const leadId = b.leadId;
           if (!isLeadId(leadId)) return reply([{ text: t('desk.refusal.not_found') }]);
-          const cp = /^cp(\d{1,2})$/.exec(action);
-          if (cp) {
-            const found = await intake.leadWithClocks(leadId, now);
-            const person = found && covers(staff, found.lead) ? (await accounts.withRole('contact_person', found.lead.villageCode))[Number(cp[1])] : undefined;
-            if (!person) return reply([{ text: t('desk.refusal.contact_person_unknown') }]);
-            return reply(await act(staff, leadId, 'contact', { contactStaffId: person.id }, t, now));
-          }
-          if (!(ACTIONS as readonly string[]).includes(action)) return reply([{ text: t('desk.refusal.other') }]);
-          const a = action as DeskAction;
+          const found = await intake.leadWithClocks(leadId, now);
+          const person = found && covers(staff, found.lead) ? (await accounts.withRole('contact_person', found.lead.villageCode))[b.index] : undefined;
+          if (!person) return reply([{ text: t('desk.refusal.contact_person_unknown') }]);
+          return reply(await act(staff, leadId, 'contact', { contactStaffId: person.id }, t, now));
+        }
+        if (b.family === 'act') {
+          const leadId = b.leadId;
+          if (!isLeadId(leadId)) return reply([{ text: t('desk.refusal.not_found') }]);
+          const a = b.action;
           if (NEEDS_REASON.includes(a)) {
             const found = await intake.leadWithClocks(leadId, now);
             if (!found || !covers(staff, found.lead)) return reply([{ text: t('desk.refusal.not_found') }]);
             if (!actionsFor(cardData(found.lead, staff, now), staff).includes(a)) return reply([{ text: t('desk.not_your_step') }]);
-            const prompt = { text: t('desk.reason_prompt_for', { action: t(`desk.action.${a}`), receipt: found.lead.receiptNo }), buttons: [[{ id: 'desk:skip', label: t('desk.cancel_action') }]] };
+            const prompt = { text: t('desk.reason_prompt_for', { action: t(`desk.action.${a}`), receipt: found.lead.receiptNo }), buttons: [[{ id: ids.desk.encode({ what: 'skip' }), label: t('desk.cancel_action') }]] };
             return reply([prompt], { ...state, desk: { awaiting: 'reason', leadId, action: a } });
           }
           const out = await act(staff, leadId, a, {}, t, now);
           if (a === 'fu' && out[0]?.replace) {
             // one tap recorded it; a note is welcome but not needed
-            return reply([...out, { text: t('desk.note_prompt'), buttons: [[{ id: 'desk:skip', label: t('desk.no_note') }]] }], { ...state, desk: { awaiting: 'note', leadId, action: a } });
+            return reply([...out, { text: t('desk.note_prompt'), buttons: [[{ id: ids.desk.encode({ what: 'skip' }), label: t('desk.no_note') }]] }], { ...state, desk: { awaiting: 'note', leadId, action: a } });
           }
           return reply(out);
         }
-        if (id === 'desk:skip') return reply([{ text: t('desk.cancelled_action') }]);
-        if (id === 'desk:web') return reply([await webLink(staff, t, now)]);
-        if (id === 'start:menu') return reply([staffMenu(staff, placeName(staff.placeCode), t, args.hasDraft)]);
+        if (b.family === 'desk' && b.what === 'skip') return reply([{ text: t('desk.cancelled_action') }]);
+        if (b.family === 'desk' && b.what === 'web') return reply([await webLink(staff, t, now)]);
+        if (b.family === 'start' && b.what === 'menu') return reply([staffMenu(staff, placeName(staff.placeCode), t, args.hasDraft)]);
         return undefined;
       }
       if (input.kind === 'command') {

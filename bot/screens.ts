@@ -5,6 +5,7 @@ import { begin, handle, render, type EngineContext, type PlaceTree, type Result 
 import type { Answers, Capabilities, Flow, Outbound, State } from './engine/types.ts';
 import { parseYesNo } from './parse/index.ts';
 import type { Row, Turn, Who } from './conversation.ts';
+import { buttons as ids, isStale, readButton } from './buttons.ts';
 
 /**
  * The household's screens beside the flow: the welcome (with a village from a poster's link), "my reports",
@@ -28,9 +29,9 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
   function welcome(state: State, ctx: EngineContext, hasDraft: boolean): Outbound {
     const t = ctx.t;
     const buttons = hasDraft
-      ? [[{ id: 'start:resume', label: t('welcome.resume') }], [{ id: 'start:new', label: t('welcome.new') }]]
-      : [[{ id: 'start:new', label: t('welcome.start') }]];
-    buttons.push([{ id: 'start:status', label: t('welcome.my_reports') }, { id: 'start:lang', label: t('welcome.other_language') }]);
+      ? [[{ id: ids.start.encode({ what: 'resume' }), label: t('welcome.resume') }], [{ id: ids.start.encode({ what: 'new' }), label: t('welcome.new') }]]
+      : [[{ id: ids.start.encode({ what: 'new' }), label: t('welcome.start') }]];
+    buttons.push([{ id: ids.start.encode({ what: 'status' }), label: t('welcome.my_reports') }, { id: ids.start.encode({ what: 'language' }), label: t('welcome.other_language') }]);
     const text = `${t('welcome.text')}${state.prefill?.place ? `\n\n${t('welcome.village_from_link', { village: villageName(state.prefill) })}` : ''}`;
     return ctx.caps.buttons ? { text, buttons } : { text: `${text}\n\n${t('welcome.text_commands')}` };
   }
@@ -58,7 +59,9 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
     const t = ctx.t;
     const hasDraft = Object.keys(state.answers).length > 0 && state.resumeAt !== undefined;
     const inFlow = state.at !== null;
-    const command = input.kind === 'command' ? input.name : input.kind === 'choice' && input.id.startsWith('start:') ? input.id.slice(6) : undefined;
+    const tapped = input.kind === 'choice' ? readButton(input.id) : undefined;
+    // a welcome button does what the command of its name does
+    const command = input.kind === 'command' ? input.name : tapped?.family === 'start' ? tapped.what : undefined;
     // Any command leaves a withdrawal that was being confirmed.
     if (command && state.withdrawing) return again(turn, { ...row, state: { ...state, withdrawing: undefined } }, ctx);
     switch (command) {
@@ -75,7 +78,7 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
         return { ...r, status: 'active' };
       }
       case 'resume': {
-        if (!hasDraft) return again({ ...turn, input: { kind: 'choice', id: 'start:new' } }, row, ctx);
+        if (!hasDraft) return again({ ...turn, input: { kind: 'choice', id: ids.start.encode({ what: 'new' }) } }, row, ctx);
         const at = state.resumeAt ?? null;
         const r = at ? { state: { ...state, at, resumeAt: undefined }, out: [render({ ...state, at }, ctx)] } : begin(flow.version, ctx, state.answers);
         return { ...r, status: 'active' };
@@ -91,8 +94,8 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
       case 'withdraw': {
         const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
         if (open.length === 0) return { state, out: [{ text: t('withdraw.none') }] };
-        const buttons = open.map((l) => [{ id: `wd:${l.id}`, label: l.receiptNo }]);
-        buttons.push([{ id: 'wd:keep', label: t('withdraw.keep') }]);
+        const buttons = open.map((l) => [{ id: ids.withdraw.encode({ leadId: l.id }), label: l.receiptNo }]);
+        buttons.push([{ id: ids.withdraw.encode({ answer: 'keep' }), label: t('withdraw.keep') }]);
         const out = ctx.caps.buttons
           ? { text: t('withdraw.pick'), buttons }
           : { text: `${t('withdraw.pick')}\n${open.map((l, i) => `${i + 1}. ${l.receiptNo}`).join('\n')}\n${t('withdraw.pick_numbers')}` };
@@ -102,25 +105,27 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
 
     if (state.withdrawing) {
       const id = input.kind === 'choice' ? input.id : input.kind === 'text' ? input.text.trim() : '';
+      const b = readButton(id);
+      const answer = b.family === 'withdraw' ? b.answer : undefined;
       const back = (text: string): Result => {
         const restored: State = { ...state, withdrawing: undefined };
         return { state: restored, out: [{ text }, ...(restored.at ? [render(restored, ctx)] : [])] };
       };
-      if (id === 'wd:keep' || id === 'wd:no') return back(t('withdraw.kept'));
+      if (answer === 'keep' || answer === 'no') return back(t('withdraw.kept'));
       if (!state.withdrawing.leadId) {
-        let leadId = id.startsWith('wd:') ? id.slice(3) : undefined;
+        let leadId = b.family === 'withdraw' ? b.leadId : undefined;
         if (!leadId && /^\d+$/.test(id)) {
           const open = (await intake.leadsOfReporter(who.channel, who.userId)).filter((l) => !FINAL.includes(l.stage as Stage));
           leadId = open[Number(id) - 1]?.id;
         }
         const lead = (await intake.leadsOfReporter(who.channel, who.userId)).find((l) => l.id === leadId);
         if (!lead) return back(t('withdraw.not_found'));
-        const buttons = [[{ id: 'wd:yes', label: t('withdraw.yes') }, { id: 'wd:no', label: t('withdraw.no') }]];
+        const buttons = [[{ id: ids.withdraw.encode({ answer: 'yes' }), label: t('withdraw.yes') }, { id: ids.withdraw.encode({ answer: 'no' }), label: t('withdraw.no') }]];
         const text = t('withdraw.confirm', { receipt: lead.receiptNo });
         return { state: { ...state, withdrawing: { leadId: lead.id } }, out: [ctx.caps.buttons ? { text, buttons } : { text: `${text}\n${t('withdraw.confirm_words')}` }] };
       }
       const typed = input.kind === 'text' ? parseYesNo(input.text) : undefined;
-      const yes = id === 'wd:yes' || (typed?.ok === true && typed.value);
+      const yes = answer === 'yes' || (typed?.ok === true && typed.value);
       const no = typed?.ok === true && !typed.value;
       if (no) return back(t('withdraw.kept'));
       if (!yes) return { state, out: [{ text: t('withdraw.confirm_words') }] };
@@ -132,10 +137,13 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
       if (input.kind === 'command' && input.name === 'help') return { state, out: [{ text: t('engine.help_idle') }] };
       if (input.kind === 'text') {
         const word = input.text.trim().toLowerCase();
-        if (t('welcome.start_words').split('|').includes(word)) return again({ ...turn, input: { kind: 'choice', id: hasDraft ? 'start:resume' : 'start:new' } }, row, ctx);
-        if (t('welcome.resume_words').split('|').includes(word)) return again({ ...turn, input: { kind: 'choice', id: 'start:resume' } }, row, ctx);
+        if (t('welcome.start_words').split('|').includes(word)) return again({ ...turn, input: { kind: 'choice', id: ids.start.encode({ what: hasDraft ? 'resume' : 'new' }) } }, row, ctx);
+        if (t('welcome.resume_words').split('|').includes(word)) return again({ ...turn, input: { kind: 'choice', id: ids.start.encode({ what: 'resume' }) } }, row, ctx);
       }
-      return again({ ...turn, input: { kind: 'command', name: 'start', arg: '' } }, row, ctx);
+      const shown = await again({ ...turn, input: { kind: 'command', name: 'start', arg: '' } }, row, ctx);
+      // a button no longer understood (an old message's, or garbled): said so above the welcome or the staff menu
+      if (isStale(tapped) && shown.out[0]) return { ...shown, out: [{ ...shown.out[0], text: `${t('engine.stale_button_idle')}\n\n${shown.out[0].text}` }, ...shown.out.slice(1)] };
+      return shown;
     }
     return handle(state, input, ctx);
   }

@@ -1,5 +1,6 @@
 import type { Answers, Button, Capabilities, Flow, FlowContext, Inbound, Outbound, State, Step } from './types.ts';
 import { onlyNumbers, parseChoiceNumbers, parseYesNo, parsePlaceText, townshipKey, villageKey } from '../parse/index.ts';
+import { buttons as ids, readButton } from '../buttons.ts';
 
 /**
  * Runs a declared flow for one person: pure, so it knows nothing of messengers or databases. Given the state,
@@ -28,10 +29,21 @@ const SIGNATURE = 'signature';
 const CONFIRM_CANCEL = 'confirm_cancel';
 const STOPPED = 'stopped';
 
+/** The navigation buttons' ids, and what a typed "back", "skip", "done" stands for. */
+const NAV = {
+  back: ids.nav.encode({ to: 'back' }),
+  skip: ids.nav.encode({ to: 'skip' }),
+  more: ids.nav.encode({ to: 'more' }),
+  done: ids.nav.encode({ to: 'done' }),
+  summary: ids.nav.encode({ to: 'summary' }),
+  township: ids.nav.encode({ to: 'township' }),
+} as const;
+
 /** Words a person may type instead of tapping a navigation button (each language's list lives in locales). */
-function navWord(ctx: EngineContext, text: string): string | undefined {
+const NAV_WORDS = ['back', 'skip', 'done', 'cancel', 'restart', 'help'] as const;
+function navWord(ctx: EngineContext, text: string): (typeof NAV_WORDS)[number] | undefined {
   const norm = text.trim().toLowerCase();
-  for (const nav of ['back', 'skip', 'done', 'cancel', 'restart', 'help'] as const) {
+  for (const nav of NAV_WORDS) {
     const words = ctx.t(`engine.words.${nav}`).split('|');
     if (words.includes(norm)) return nav;
   }
@@ -97,9 +109,9 @@ function pageOf<T>(items: T[], page: number, size: number): { items: T[]; more: 
 
 function navRow(ctx: EngineContext, state: State, step: Step | undefined): Button[] {
   const nav: Button[] = [];
-  if (state.history.length > 0 || state.editing) nav.push({ id: 'nav:back', label: ctx.t('engine.buttons.back') });
+  if (state.history.length > 0 || state.editing) nav.push({ id: NAV.back, label: ctx.t('engine.buttons.back') });
   // (the media step has its own "none, skip" button)
-  if (step?.optional && step.kind !== 'media') nav.push({ id: 'nav:skip', label: ctx.t('engine.buttons.skip') });
+  if (step?.optional && step.kind !== 'media') nav.push({ id: NAV.skip, label: ctx.t('engine.buttons.skip') });
   return nav;
 }
 
@@ -107,15 +119,15 @@ function navRow(ctx: EngineContext, state: State, step: Step | undefined): Butto
 function renderButtons(state: State, ctx: EngineContext): Button[][] {
   const t = ctx.t;
   const at = state.at;
-  if (at === SUMMARY) return [[{ id: 'sum:ok', label: t('engine.buttons.summary_ok') }], [{ id: 'sum:edit', label: t('engine.buttons.summary_edit') }]];
+  if (at === SUMMARY) return [[{ id: ids.summary.encode({ answer: 'ok' }), label: t('engine.buttons.summary_ok') }], [{ id: ids.summary.encode({ answer: 'edit' }), label: t('engine.buttons.summary_edit') }]];
   if (at === EDIT_PICK) {
     const steps = applicable(ctx.flow, state.answers).filter((s) => s.kind !== 'notice');
-    return [...rows(steps.map((s) => ({ id: `edit:${s.id}`, label: t(`steps.${s.id}.label`) })), 2), [{ id: 'nav:summary', label: t('engine.buttons.to_summary') }]];
+    return [...rows(steps.map((s) => ({ id: ids.edit.encode({ step: s.id }), label: t(`steps.${s.id}.label`) })), 2), [{ id: NAV.summary, label: t('engine.buttons.to_summary') }]];
   }
-  if (at === CONSENT) return [[{ id: 'consent:yes', label: t('engine.buttons.consent_yes') }], [{ id: 'consent:no', label: t('engine.buttons.consent_no') }]];
-  if (at === SIGNATURE) return [[{ id: 'nav:back', label: t('engine.buttons.back') }]];
-  if (at === CONFIRM_CANCEL) return [[{ id: 'cancel:yes', label: t('engine.buttons.cancel_yes') }, { id: 'cancel:no', label: t('engine.buttons.cancel_no') }]];
-  if (at === STOPPED) return [[{ id: 'nav:back', label: t('engine.buttons.back') }]];
+  if (at === CONSENT) return [[{ id: ids.consent.encode({ answer: 'yes' }), label: t('engine.buttons.consent_yes') }], [{ id: ids.consent.encode({ answer: 'no' }), label: t('engine.buttons.consent_no') }]];
+  if (at === SIGNATURE) return [[{ id: NAV.back, label: t('engine.buttons.back') }]];
+  if (at === CONFIRM_CANCEL) return [[{ id: ids.cancel.encode({ answer: 'yes' }), label: t('engine.buttons.cancel_yes') }, { id: ids.cancel.encode({ answer: 'no' }), label: t('engine.buttons.cancel_no') }]];
+  if (at === STOPPED) return [[{ id: NAV.back, label: t('engine.buttons.back') }]];
   const step = stepById(ctx.flow, at);
   if (!step) return [];
   const nav = navRow(ctx, state, step);
@@ -123,44 +135,44 @@ function renderButtons(state: State, ctx: EngineContext): Button[][] {
   const room = Math.max(2, ctx.caps.maxButtons - 3);
   switch (step.kind) {
     case 'single': {
-      const all = step.options!(ctx, state.answers).map((o) => ({ id: `o:${step.id}:${o.id}`, label: o.label }));
+      const all = step.options!(ctx, state.answers).map((o) => ({ id: ids.option.encode({ step: step.id, option: o.id }), label: o.label }));
       const { items, more } = pageOf(all, state.page ?? 0, room);
-      return [...rows(items, perRow), ...(more ? [[{ id: 'nav:more', label: t('engine.buttons.more') }]] : []), nav].filter((r) => r.length);
+      return [...rows(items, perRow), ...(more ? [[{ id: NAV.more, label: t('engine.buttons.more') }]] : []), nav].filter((r) => r.length);
     }
     case 'multi': {
       const picked = new Set(state.picking ?? []);
       // numbered where a tap cannot be shown toggled in place, so "1、3" can be typed as well
       const number = ctx.caps.multiSelect === false ? (i: number) => `${i + 1}. ` : () => '';
-      const all = step.options!(ctx, state.answers).map((o, i) => ({ id: `o:${step.id}:${o.id}`, label: `${picked.has(o.id) ? '✅ ' : ''}${number(i)}${o.label}` }));
-      return [...rows(all, perRow), [{ id: 'nav:done', label: t('engine.buttons.done') }], nav].filter((r) => r.length);
+      const all = step.options!(ctx, state.answers).map((o, i) => ({ id: ids.option.encode({ step: step.id, option: o.id }), label: `${picked.has(o.id) ? '✅ ' : ''}${number(i)}${o.label}` }));
+      return [...rows(all, perRow), [{ id: NAV.done, label: t('engine.buttons.done') }], nav].filter((r) => r.length);
     }
     case 'yesno':
     case 'notice':
       return [
         [
-          { id: `o:${step.id}:yes`, label: t(step.kind === 'notice' ? `steps.${step.id}.yes` : 'engine.buttons.yes') },
-          { id: `o:${step.id}:no`, label: t(step.kind === 'notice' ? `steps.${step.id}.no` : 'engine.buttons.no') },
+          { id: ids.option.encode({ step: step.id, option: 'yes' }), label: t(step.kind === 'notice' ? `steps.${step.id}.yes` : 'engine.buttons.yes') },
+          { id: ids.option.encode({ step: step.id, option: 'no' }), label: t(step.kind === 'notice' ? `steps.${step.id}.no` : 'engine.buttons.no') },
         ],
         nav,
       ].filter((r) => r.length);
     case 'place': {
       if (!state.township) {
-        const all = ctx.places.townships.map((tw) => ({ id: `tw:${tw.code}`, label: tw.name }));
+        const all = ctx.places.townships.map((tw) => ({ id: ids.township.encode({ code: tw.code }), label: tw.name }));
         const { items, more } = pageOf(all, state.page ?? 0, room);
-        return [...rows(items, perRow), ...(more ? [[{ id: 'nav:more', label: t('engine.buttons.more') }]] : []), nav].filter((r) => r.length);
+        return [...rows(items, perRow), ...(more ? [[{ id: NAV.more, label: t('engine.buttons.more') }]] : []), nav].filter((r) => r.length);
       }
       const tw = ctx.places.townships.find((x) => x.code === state.township);
-      const all = (tw?.villages ?? []).map((v) => ({ id: `vl:${v.code}`, label: v.name }));
+      const all = (tw?.villages ?? []).map((v) => ({ id: ids.village.encode({ code: v.code }), label: v.name }));
       const { items, more } = pageOf(all, state.page ?? 0, room);
       return [
         ...rows(items, perRow),
-        ...(more ? [[{ id: 'nav:more', label: t('engine.buttons.more') }]] : []),
-        [{ id: 'nav:township', label: t('engine.buttons.other_township') }],
+        ...(more ? [[{ id: NAV.more, label: t('engine.buttons.more') }]] : []),
+        [{ id: NAV.township, label: t('engine.buttons.other_township') }],
         nav,
       ].filter((r) => r.length);
     }
     case 'media':
-      return [[{ id: 'nav:done', label: t((state.media?.length ?? 0) > 0 ? 'engine.buttons.media_done' : 'engine.buttons.media_none') }], nav].filter((r) => r.length);
+      return [[{ id: NAV.done, label: t((state.media?.length ?? 0) > 0 ? 'engine.buttons.media_done' : 'engine.buttons.media_none') }], nav].filter((r) => r.length);
     default:
       return [nav].filter((r) => r.length);
   }
@@ -285,7 +297,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
   // Typed words and numbers stand for the buttons on screen.
   if (input.kind === 'text') {
     const nav = navWord(ctx, input.text);
-    if (nav) return handle(state, nav === 'cancel' || nav === 'restart' || nav === 'help' ? { kind: 'command', name: nav, arg: '' } : { kind: 'choice', id: `nav:${nav}` }, ctx);
+    if (nav) return handle(state, nav === 'cancel' || nav === 'restart' || nav === 'help' ? { kind: 'command', name: nav, arg: '' } : { kind: 'choice', id: NAV[nav] }, ctx);
     const buttons = currentButtons(state, ctx);
     const byLabel = buttons.find((b) => b.label.replace(/^✅ /, '') === input.text.trim());
     if (byLabel) return handle(state, { kind: 'choice', id: byLabel.id }, ctx);
@@ -302,8 +314,11 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
       if (!picked.ok && picked.error === 'choice_out_of_range') return miss(state, ctx, picked.error);
       if (picked.ok) {
         if (step?.kind === 'multi') {
-          const ids = picked.value.map((n) => buttons[n - 1]!.id).filter((id) => id.startsWith('o:'));
-          return finishMulti({ ...state, picking: ids.map((id) => id.split(':')[2]!) }, ctx, step);
+          const options = picked.value.flatMap((n) => {
+            const b = readButton(buttons[n - 1]!.id);
+            return b.family === 'option' ? [b.option] : [];
+          });
+          return finishMulti({ ...state, picking: options }, ctx, step);
         }
         if (picked.value.length !== 1) return miss(state, ctx, 'choose_one');
         return handle(state, { kind: 'choice', id: buttons[picked.value[0]! - 1]!.id }, ctx);
@@ -331,50 +346,51 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
 
   const at = state.at;
   if (input.kind === 'choice') {
-    const id = input.id;
-    if (id === 'nav:back') return back(state, ctx);
-    if (at === CONFIRM_CANCEL) {
-      if (id === 'cancel:yes') return { state: { ...state, at: state.returnTo ?? null, returnTo: undefined }, out: [{ text: ctx.t('engine.cancelled') }], effect: { type: 'cancelled' } };
-      if (id === 'cancel:no') return say({ ...state, at: state.returnTo ?? firstMissing(ctx.flow, state.answers) ?? SUMMARY, returnTo: undefined }, ctx);
+    const b = readButton(input.id);
+    const nav = b.family === 'nav' ? b.to : undefined;
+    if (nav === 'back') return back(state, ctx);
+    if (at === CONFIRM_CANCEL && b.family === 'cancel') {
+      if (b.answer === 'yes') return { state: { ...state, at: state.returnTo ?? null, returnTo: undefined }, out: [{ text: ctx.t('engine.cancelled') }], effect: { type: 'cancelled' } };
+      return say({ ...state, at: state.returnTo ?? firstMissing(ctx.flow, state.answers) ?? SUMMARY, returnTo: undefined }, ctx);
     }
-    if (at === SUMMARY) {
-      if (id === 'sum:ok') {
+    if (at === SUMMARY && b.family === 'summary') {
+      if (b.answer === 'ok') {
         // Nothing is signed while a required answer is missing: ask it first, then come back here.
         const missing = firstMissing(ctx.flow, state.answers);
         if (missing) return goTo({ ...state, editing: true }, ctx, missing);
         return goTo({ ...state, consent: { version: ctx.consent.version, hash: ctx.consent.hash, shownAt: ctx.now.toISOString() } }, ctx, CONSENT);
       }
-      if (id === 'sum:edit') return goTo(state, ctx, EDIT_PICK);
+      return goTo(state, ctx, EDIT_PICK);
     }
     if (at === EDIT_PICK) {
-      if (id === 'nav:summary') return goTo(state, ctx, SUMMARY);
-      if (id.startsWith('edit:')) {
-        const step = stepById(ctx.flow, id.slice(5));
+      if (nav === 'summary') return goTo(state, ctx, SUMMARY);
+      if (b.family === 'edit') {
+        const step = stepById(ctx.flow, b.step);
         if (step) return goTo({ ...state, editing: true }, ctx, step.id);
       }
     }
-    if (at === CONSENT) {
-      if (id === 'consent:yes') return goTo({ ...state, consent: { ...state.consent!, agreedAt: ctx.now.toISOString() } }, ctx, SIGNATURE);
-      if (id === 'consent:no') return say({ ...state, at: SUMMARY }, ctx, ctx.t('engine.consent_declined'));
+    if (at === CONSENT && b.family === 'consent') {
+      if (b.answer === 'yes') return goTo({ ...state, consent: { ...state.consent!, agreedAt: ctx.now.toISOString() } }, ctx, SIGNATURE);
+      return say({ ...state, at: SUMMARY }, ctx, ctx.t('engine.consent_declined'));
     }
     const step = stepById(ctx.flow, at);
     if (step) {
-      if (id === 'nav:skip' && step.optional) return answered(state, ctx, step, skipValue(step));
-      if (id === 'nav:more') return redraw({ ...state, page: (state.page ?? 0) + 1 }, ctx);
-      if (step.kind === 'multi' && id === 'nav:done') return finishMulti(state, ctx, step);
-      if (step.kind === 'media' && id === 'nav:done') return answered({ ...state, media: undefined }, ctx, step, state.media ?? []);
+      if (nav === 'skip' && step.optional) return answered(state, ctx, step, skipValue(step));
+      if (nav === 'more') return redraw({ ...state, page: (state.page ?? 0) + 1 }, ctx);
+      if (step.kind === 'multi' && nav === 'done') return finishMulti(state, ctx, step);
+      if (step.kind === 'media' && nav === 'done') return answered({ ...state, media: undefined }, ctx, step, state.media ?? []);
       if (step.kind === 'place') {
-        if (id === 'nav:township') return redraw({ ...state, township: undefined, page: undefined }, ctx);
-        if (id.startsWith('tw:')) return redraw({ ...state, township: id.slice(3), page: undefined }, ctx);
-        if (id.startsWith('vl:')) {
-          const code = id.slice(3);
+        if (nav === 'township') return redraw({ ...state, township: undefined, page: undefined }, ctx);
+        if (b.family === 'township') return redraw({ ...state, township: b.code, page: undefined }, ctx);
+        if (b.family === 'village') {
+          const code = b.code;
           const tw = ctx.places.townships.find((x) => x.villages.some((v) => v.code === code));
           if (tw) return answered(state, ctx, step, { township: tw.code, village: code });
         }
       }
-      const prefix = `o:${step.id}:`;
-      if (id.startsWith(prefix)) {
-        const option = id.slice(prefix.length);
+      // a choice of this question (one of another question is stale)
+      if (b.family === 'option' && b.step === step.id) {
+        const option = b.option;
         if (step.kind === 'yesno' || step.kind === 'notice') return answered(state, ctx, step, option === 'yes');
         if (step.kind === 'single' && step.options!(ctx, state.answers).some((o) => o.id === option)) return answered(state, ctx, step, option);
         if (step.kind === 'multi') {
@@ -479,7 +495,7 @@ function placeFound(state: State, ctx: EngineContext, step: Step, text: string):
   if (hits.length === 1 && exact) return answered(state, ctx, step, { township: hits[0]!.tw.code, village: hits[0]!.v.code });
   if (hits.length > 0) {
     const room = ctx.caps.maxButtons - 1;
-    const buttons = hits.slice(0, room).map((x) => ({ id: `vl:${x.v.code}`, label: `${x.tw.name} ${x.v.name}` }));
+    const buttons = hits.slice(0, room).map((x) => ({ id: ids.village.encode({ code: x.v.code }), label: `${x.tw.name} ${x.v.name}` }));
     const sameName = hits.length > 1 && hits.every((x) => x.v.name === hits[0]!.v.name);
     const prompt =
       hits.length > room

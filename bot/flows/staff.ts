@@ -1,6 +1,7 @@
 import type { Button, Outbound } from '../engine/types.ts';
 import { actingRole, canMove, mayAct, type Act, type Stage } from '../../server/intake/procedure.ts';
 import type { StaffRole } from '../../server/deployment.ts';
+import { buttons as ids } from '../buttons.ts';
 
 /**
  * What staff see and can tap (the staff commands of ARCHITECTURE's flows/): the lead card with the next moves
@@ -105,10 +106,12 @@ export function leadCard(lead: CardLead, staff: { id: string; role: StaffRole },
   ];
   const actions = actionsFor(lead, staff);
   const buttons: Button[][] = [];
-  for (const a of actions) {
-    const b = { id: `act:${lead.id}:${a}`, label: t(`desk.action.${a}`) };
+  // two to a row, the categories to confirm on rows of their own
+  const isCategory = (a: DeskAction) => a.startsWith('cat_');
+  for (const [i, a] of actions.entries()) {
+    const b = { id: ids.act.encode({ leadId: lead.id, action: a }), label: t(`desk.action.${a}`) };
     const last = buttons[buttons.length - 1];
-    if (last && last.length < 2 && a.startsWith('cat_') === last[0]!.id.includes(':cat_')) last.push(b);
+    if (last && last.length < 2 && isCategory(a) === isCategory(actions[i - 1]!)) last.push(b);
     else buttons.push([b]);
   }
   if (actions.length === 0) lines.push(t(actingRole(lead.stage, lead.judgement) ? 'desk.waiting_for_others' : 'desk.nothing_to_do'));
@@ -125,19 +128,19 @@ export function tasksPage(items: TaskItem[], page: number, total: number, pageSi
     const when = it.daysLeft === null ? '' : it.daysLeft > 0 ? t('desk.days_left', { count: it.daysLeft }) : it.daysLeft === 0 ? t('desk.due_today') : t('desk.days_overdue', { count: -it.daysLeft });
     return t('desk.task_line', { n: page * pageSize + i + 1, receipt: it.receiptNo, name: it.headName, place: it.place, stage: t(`desk.stage.${it.stage}`), kind: it.kind ? t(`desk.deadline.${it.kind}`) : '', due: it.due ?? '', when });
   });
-  const buttons: Button[][] = items.map((it, i) => [{ id: `lead:${it.id}`, label: t('desk.open_item', { n: page * pageSize + i + 1, receipt: it.receiptNo }) }]);
+  const buttons: Button[][] = items.map((it, i) => [{ id: ids.lead.encode({ leadId: it.id }), label: t('desk.open_item', { n: page * pageSize + i + 1, receipt: it.receiptNo }) }]);
   const nav: Button[] = [];
-  if (page > 0) nav.push({ id: `tasks:${page - 1}`, label: t('desk.prev_page') });
-  if (page + 1 < pages) nav.push({ id: `tasks:${page + 1}`, label: t('desk.next_page') });
+  if (page > 0) nav.push({ id: ids.tasks.encode({ page: page - 1 }), label: t('desk.prev_page') });
+  if (page + 1 < pages) nav.push({ id: ids.tasks.encode({ page: page + 1 }), label: t('desk.next_page') });
   if (nav.length) buttons.push(nav);
   return { text: `${t('desk.tasks_title', { total, page: page + 1, pages })}\n\n${lines.join('\n')}`, buttons, ...(replace ? { replace: true } : {}) };
 }
 
 /** The staff menu shown instead of the self-report welcome. */
 export function staffMenu(staff: { role: StaffRole; name: string | null }, place: string, t: T, hasDraft: boolean): Outbound {
-  const buttons: Button[][] = [[{ id: 'tasks:0', label: t('desk.menu_tasks') }], [{ id: hasDraft ? 'start:resume' : 'start:new', label: t(hasDraft ? 'desk.menu_resume_report' : 'desk.menu_report') }]];
-  buttons.push([{ id: 'desk:web', label: t('desk.menu_web') }]);
-  buttons.push([{ id: 'start:lang', label: t('welcome.other_language') }]);
+  const buttons: Button[][] = [[{ id: ids.tasks.encode({ page: 0 }), label: t('desk.menu_tasks') }], [{ id: ids.start.encode({ what: hasDraft ? 'resume' : 'new' }), label: t(hasDraft ? 'desk.menu_resume_report' : 'desk.menu_report') }]];
+  buttons.push([{ id: ids.desk.encode({ what: 'web' }), label: t('desk.menu_web') }]);
+  buttons.push([{ id: ids.start.encode({ what: 'language' }), label: t('welcome.other_language') }]);
   return { text: t('desk.menu', { role: t(`desk.role.${staff.role}`), place, name: staff.name ?? '' }), buttons };
 }
 
@@ -161,7 +164,7 @@ export function reminderMessage(items: ReminderItem[], t: T, place: (code: strin
   if (items.length === 0) return [];
   if (items.length === 1) {
     const r = items[0]!;
-    return [{ text: line(r), ...(r.leadId ? { buttons: [[{ id: `lead:${r.leadId}`, label: t('desk.open_item', { n: 1, receipt: r.params.receipt }) }]] } : {}) }];
+    return [{ text: line(r), ...(r.leadId ? { buttons: [[{ id: ids.lead.encode({ leadId: r.leadId }), label: t('desk.open_item', { n: 1, receipt: r.params.receipt }) }]] } : {}) }];
   }
   const count = items.length;
   const lines = items.map((r, i) => `${i + 1}. ${line(r)}`);
@@ -184,8 +187,8 @@ export function reminderMessage(items: ReminderItem[], t: T, place: (code: strin
     const buttons: Button[][] = page
       .filter((i) => items[i]!.leadId)
       .slice(0, DIGEST_PAGE_LEADS)
-      .map((i) => [{ id: `lead:${items[i]!.leadId}`, label: t('desk.open_item', { n: i + 1, receipt: items[i]!.params.receipt }) }]);
-    buttons.push([{ id: 'tasks:0', label: t('desk.menu_tasks') }]);
+      .map((i) => [{ id: ids.lead.encode({ leadId: items[i]!.leadId! }), label: t('desk.open_item', { n: i + 1, receipt: items[i]!.params.receipt }) }]);
+    buttons.push([{ id: ids.tasks.encode({ page: 0 }), label: t('desk.menu_tasks') }]);
     return { text: `${heading(p + 1, pages.length)}\n\n${page.map((i) => lines[i]).join('\n')}`, buttons };
   });
 }

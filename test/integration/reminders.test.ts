@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { start, type Running } from '../../server/main.ts';
 import type { Outbound } from '../../bot/engine/types.ts';
+import { readButton } from '../../bot/buttons.ts';
 import type { SendOutcome } from '../../server/staff/deliveries.ts';
 import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
@@ -134,9 +135,9 @@ describe(`reminders on ${TEST_DB}`, () => {
     expect(numbers).toEqual(Array.from({ length: 66 }, (_, i) => i + 1));
     for (const c of pages) {
       const buttons = (c.payload.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard.flat();
-      expect(buttons.at(-1)!.callback_data).toBe('tasks:0');
+      expect(readButton(buttons.at(-1)!.callback_data)).toEqual({ family: 'tasks', page: 0 });
       const leadLines = String(c.payload.text).match(/530925-20261110-\d{4}（/g)?.length ?? 0;
-      expect(buttons.filter((b) => b.callback_data.startsWith('lead:'))).toHaveLength(Math.min(5, leadLines));
+      expect(buttons.filter((b) => readButton(b.callback_data).family === 'lead')).toHaveLength(Math.min(5, leadLines));
     }
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { start, type Running } from '../../server/main.ts';
 import { createWecomApi } from '../../bot/channels/wecom/api.ts';
+import { readButton } from '../../bot/buttons.ts';
 import { createCrypto } from '../../server/crypto.ts';
 import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
@@ -411,7 +412,10 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     const tc = card.body.template_card as { task_id: string; button_list: Array<{ text: string; key: string }>; main_title: { title: string }; sub_title_text: string };
     expect(tc.main_title.title).toContain(lead.receiptNo);
     expect(tc.sub_title_text).toContain('赵大山');
-    const fits = tc.button_list.find((b) => b.key.endsWith(':fits'))!;
+    const fits = tc.button_list.find((b) => {
+      const tapped = readButton(b.key);
+      return tapped.family === 'act' && tapped.action === 'fits';
+    })!;
     const tap = encryptedCallback(
       `<xml><ToUserName>${WECOM.WECOM_CORP_ID}</ToUserName><FromUserName>wangcunzhang</FromUserName><CreateTime>1700000100</CreateTime><MsgType>event</MsgType><Event>template_card_event</Event><EventKey>${fits.key}</EventKey><TaskId>${tc.task_id}</TaskId><CardType>button_interaction</CardType><ResponseCode>rc-tap-1</ResponseCode><AgentID>1000002</AgentID></xml>`,
     );
@@ -466,7 +470,7 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
       // every page has its card with buttons to its first leads and to the tasks
       const cards = sent.filter((b) => b.msgtype === 'template_card').map((b) => (b.template_card as { button_list: Array<{ key: string }> }).button_list);
       expect(cards.length).toBeGreaterThan(1);
-      for (const buttons of cards) expect(buttons.at(-1)!.key).toBe('tasks:0');
+      for (const buttons of cards) expect(readButton(buttons.at(-1)!.key)).toEqual({ family: 'tasks', page: 0 });
     }
     expect(fake.appSentTo('countyOfficer').map((b) => JSON.stringify(b)).join('').match(/📣 督办/g)).toHaveLength(65);
   });

@@ -12,6 +12,7 @@ import { adviceFor, createWecomApi, WecomApiError, type WecomApi } from './api.t
 import { errorFields } from '../../../server/errors.ts';
 import { splitText as splitShared, utf8Bytes } from '../text.ts';
 import { readCapped, type FetchedMedia } from '../../../server/intake/media.ts';
+import { readButton } from '../../buttons.ts';
 
 /**
  * WeCom as a channel, equal to Telegram (ARCHITECTURE principle 1):
@@ -51,7 +52,11 @@ export function kfMessages(out: Outbound): Array<Record<string, unknown>> {
   if (items.length === 0) return splitText(out.text).map((content) => ({ msgtype: 'text', text: { content } }));
   // more choices than a menu holds: "back" and "skip" go (they can be typed), then the rest is cut
   let menu = items;
-  if (menu.length > 10) menu = menu.filter((b) => b.id !== 'nav:back' && b.id !== 'nav:skip');
+  if (menu.length > 10)
+    menu = menu.filter((b) => {
+      const tapped = readButton(b.id);
+      return !(tapped.family === 'nav' && (tapped.to === 'back' || tapped.to === 'skip'));
+    });
   if (menu.length > 10) menu = menu.slice(0, 10);
   const parts = splitText(out.text, MENU_HEAD_LIMIT);
   const head = parts.pop()!;
