@@ -6,7 +6,7 @@ import { latestJudgement, publicityMinimumEnd, type Move, type MoveRefusal, type
 import { memoT, type Language } from '../server/i18n.ts';
 import { readAnswers } from '../server/intake/answers.ts';
 import type { Logger } from '../server/log.ts';
-import { createCalendar } from '../server/reminders/calendar.ts';
+import { createCalendar } from '../server/calendar.ts';
 import type { Reminder } from '../server/reminders/planner.ts';
 import type { StaffAccounts, StaffMember } from '../server/staff/accounts.ts';
 import { covers, escalationChain, placeKindOf, scopeOf } from '../server/places/scope.ts';

@@ -2,7 +2,7 @@ import type { Queries } from '../intake/queries.ts';
 import { CATEGORIES } from '../intake/procedure.ts';
 import { maskPhone } from '../mask.ts';
 import { money } from '../intake/export.ts';
-import type { Calendar } from '../reminders/calendar.ts';
+import type { Calendar } from '../calendar.ts';
 import { addDays } from '../time.ts';
 
 /**

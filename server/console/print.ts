@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import { REPO_ROOT } from '../config.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import type { Language } from '../i18n.ts';
-import { createCalendar } from '../reminders/calendar.ts';
+import { createCalendar } from '../calendar.ts';
 import { checkForm, publicityList, visitForm, type LeadDoc } from './paperwork.ts';
 import { incomeLineFor } from '../deployment.ts';
 import { localDate } from '../time.ts';

@@ -31,7 +31,7 @@ import { REPO_ROOT } from '../config.ts';
 import { routeGroup } from '../http/app.ts';
 import { errorFields } from '../errors.ts';
 import { publicityMinimumEnd } from '../intake/procedure.ts';
-import { createCalendar } from '../reminders/calendar.ts';
+import { createCalendar } from '../calendar.ts';
 
 /**
  * The county console: server-rendered pages for the staff who work the queue (county, township, village), on

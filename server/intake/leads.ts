@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { scopeWhere } from './tokens.ts';
 import { PLACE_COLUMN, type Scope } from '../places/scope.ts';
 import { Prisma } from '../db/generated/client.ts';
-import { createCalendar } from '../reminders/calendar.ts';
+import { createCalendar } from '../calendar.ts';
 import type { CountyForwarding } from './forwarding.ts';
 
 /** What the self-report hands to intake on submit: everything the household said, and the signed consent. */

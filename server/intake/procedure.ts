@@ -1,4 +1,4 @@
-import type { Calendar } from '../reminders/calendar.ts';
+import type { Calendar } from '../calendar.ts';
 import { addDays, daysBetween } from '../time.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { Crypto } from '../crypto.ts';
 import type { Logger } from '../log.ts';
 import type { Deployment } from '../deployment.ts';
 import type { SendOutcome } from './message.ts';
-import { isQuiet } from '../reminders/quiet.ts';
+import { isQuiet } from '../quiet-hours.ts';
 import { createRounds } from '../rounds.ts';
 
 /**

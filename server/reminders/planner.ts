@@ -1,8 +1,8 @@
-import type { Calendar } from './calendar.ts';
+import type { Calendar } from '../calendar.ts';
 import type { Campaign, ReminderRules, StaffRole } from '../deployment.ts';
 import { actingRole, type ProcedureRules, type Stage } from '../intake/procedure.ts';
 import { addDays, daysBetween, localDate, zonedInstant } from '../time.ts';
-import { isQuiet } from './quiet.ts';
+import { isQuiet } from '../quiet-hours.ts';
 import { escalationChain, placeKindOf, placesOverlap, type ChainRole, type PlaceCodes } from '../places/scope.ts';
 
 /**

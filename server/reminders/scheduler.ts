@@ -8,7 +8,7 @@ import type { Deliveries, NewDelivery } from '../staff/deliveries.ts';
 import { deadlinesDue, followUpsDue, openCounts } from '../intake/due.ts';
 import { activeStaff } from '../staff/accounts.ts';
 import { localDate } from '../time.ts';
-import { createCalendar } from './calendar.ts';
+import { createCalendar } from '../calendar.ts';
 import { campaignDay, horizon, planner, quiet, type PlanStaff, type Reminder } from './planner.ts';
 import { actingRole } from '../intake/procedure.ts';
 import { placeFor } from '../places/scope.ts';

@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Running } from '../../server/main.ts';
 import { createTokens } from '../../server/intake/tokens.ts';
 import { publicityMinimumEnd, roleOfScope, STAGES, type Move, type Stage } from '../../server/intake/procedure.ts';
-import { createCalendar } from '../../server/reminders/calendar.ts';
+import { createCalendar } from '../../server/calendar.ts';
 import { localDate, zonedInstant, addDays } from '../../server/time.ts';
 import { TELEGRAM_CAPS } from '../../bot/channels/telegram/index.ts';
 import { ACTIONS, DESK_ACTS, type DeskAction } from '../../bot/flows/staff.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkForm, incomePeriod, publicityList, visitForm, type LeadDoc } from '../../server/console/paperwork.ts';
-import { createCalendar } from '../../server/reminders/calendar.ts';
+import { createCalendar } from '../../server/calendar.ts';
 import { createPrinter } from '../../server/console/print.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canMove, checkMove, mayAct, monitoringOf, rolesFor, ROLES, STAGES, type EventRecord, type RecordKind, type ProcedureRules, type Stage } from '../../server/intake/procedure.ts';
 import { actionsFor, DESK_ACTS, ACTIONS } from '../../bot/flows/staff.ts';
-import { createCalendar } from '../../server/reminders/calendar.ts';
+import { createCalendar } from '../../server/calendar.ts';
 import { expectedRoles, ORDER } from '../helpers/procedure-table.ts';
 
 // The one rule set behind every door: which stage may follow which, and who may make each move. Every pair of

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkMove, clocks, publicityMinimumEnd, STAGES, type EventRecord, type Move, type ProcedureRules, type Stage } from '../../server/intake/procedure.ts';
-import { createCalendar } from '../../server/reminders/calendar.ts';
+import { createCalendar } from '../../server/calendar.ts';
 
 const calendar = createCalendar();
 const calendarDays: ProcedureRules = { identificationDays: 15, publicityDays: 5, publicityDayType: 'calendar', planDays: 10 };

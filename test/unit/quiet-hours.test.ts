@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isQuiet } from '../../server/reminders/quiet.ts';
+import { isQuiet } from '../../server/quiet-hours.ts';
 import { zonedInstant } from '../../server/time.ts';
 
 // Quiet hours in the deployment's zone: nothing goes out to staff from `from` (included) to `to` (excluded).

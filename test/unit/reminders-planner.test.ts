@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCalendar } from '../../server/reminders/calendar.ts';
+import { createCalendar } from '../../server/calendar.ts';
 import { nudgeDays, plan, type PlanFollowUp, type PlanInput, type PlanLead, type PlanStaff, type Reminder } from '../../server/reminders/planner.ts';
 import { deploymentSchema, type Campaign } from '../../server/deployment.ts';
 import { addDays, zonedInstant } from '../../server/time.ts';

@@ -1,6 +1,6 @@
 import chineseDays from 'chinese-days';
 import holidayData from 'chinese-days/dist/chinese-days.json' with { type: 'json' };
-import { addDays } from '../time.ts';
+import { addDays } from './time.ts';
 
 /**
  * Working days in China: the State Council's holiday calendar with its make-up working days (调休), from the

@@ -1,4 +1,4 @@
-import { localDate, localTime, zonedInstant, addDays } from '../time.ts';
+import { localDate, localTime, zonedInstant, addDays } from './time.ts';
 
 /** Quiet hours (default 21:00–08:00 in the deployment's zone): nothing goes out to staff then. Pure. */
 export type QuietHours = { from: string; to: string };
