@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { answerJson, serveLocal } from './local-server.ts';
-import type { FakeApiStats } from './fake-bot-api.ts';
+import { answerJson, serveLocal } from '../test/fakes/local-server.ts';
+import type { FakeApiStats } from '../test/fakes/bot-api.ts';
 
 /**
  * A lean local stand-in for the WeCom server API (微信客服 only), for the benchmark: plain node:http, no per-call log.

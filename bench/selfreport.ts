@@ -38,7 +38,7 @@ import type { Update } from 'grammy/types';
 import { start, type Running } from '../server/main.ts';
 import { loadConfig, REPO_ROOT } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
-import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
+import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/fakes/bot-api.ts';
 import { WECOM } from '../test/helpers/wecom.ts';
 import { startNodeFlags } from './node-flags.ts';
 import { serveWebhook } from './webhook-server.ts';

@@ -2,7 +2,7 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEnvelope } from '../../bot/channels/wecom/crypto.ts';
-import { BOT_TOKEN, WEBHOOK_SECRET } from './telegram.ts';
+import { BOT_TOKEN, WEBHOOK_SECRET } from '../fakes/bot-api.ts';
 
 /** The test organization's WeCom settings (the environment the app is started with). */
 export const WECOM = {
