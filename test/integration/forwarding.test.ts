@@ -9,7 +9,7 @@ import { createIntake } from '../../server/intake/leads.ts';
 import { createOutbox, type Forwarding } from '../../server/intake/outbox.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
-import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { openFreshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
 
@@ -53,9 +53,7 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
   let db: Database;
   let closeReceiver: (() => Promise<void>) | undefined;
   beforeEach(async () => {
-    place = await freshDatabase();
-    db = await openDatabase(place);
-    await db.migrate();
+    ({ place, db } = await openFreshDatabase());
   });
   afterEach(async () => {
     await db.close();
