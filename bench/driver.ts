@@ -6,8 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, request } from 'node:http';
 import { rmSync, writeSync } from 'node:fs';
-import { startLeanBotApi, type FakeApiStats, type Keyboard, type LeanBotApi } from './fake-bot-api.ts';
-import { BENCH_OPEN_KFID, startLeanWecomApi, type LeanWecomApi, type MenuItem } from './fake-wecom-api.ts';
+import { startFakeBotApi, type FakeApi, type FakeApiStats, type Keyboard } from '../test/fakes/bot-api.ts';
+import { OPEN_KFID, startFakeWecom, type FakeWecom, type MenuItem } from '../test/fakes/wecom-api.ts';
 import { createEnvelope } from '../bot/channels/wecom/crypto.ts';
 import { peerScript, reportScript, type Step } from './script.ts';
 import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
@@ -26,7 +26,7 @@ setTimeout(() => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-type Target = { kind: 'ours' | 'echo' | 'peer'; url: string; api: LeanBotApi } | { kind: 'wecom'; url: string; api: LeanWecomApi };
+type Target = { kind: 'ours' | 'echo' | 'peer'; url: string; api: FakeApi } | { kind: 'wecom'; url: string; api: FakeWecom };
 /** `extId`: the person's external_userid on WeCom */
 type Person = { userId: number; chatId: number; extId: string; script: Step[]; step: number; from: object; chat: object };
 type Outcome = { status: number; http: number; latency: number; texts: string[] };
@@ -76,7 +76,7 @@ function httpCall(url: string, method: 'GET' | 'POST', body?: string, xml = fals
   });
 }
 
-async function deliver(t: Extract<Target, { api: LeanBotApi }>, p: Person, update: object): Promise<Outcome> {
+async function deliver(t: Extract<Target, { api: FakeApi }>, p: Person, update: object): Promise<Outcome> {
   const ib = t.api.inbox(p.chatId);
   ib.texts = [];
   ib.calls = 0;
@@ -148,12 +148,12 @@ const envelope = createEnvelope({ token: wecom.callbackToken, encodingAesKey: we
 const callbackTag = Date.now().toString(36);
 let callbackSeq = 0;
 
-/** A kf_msg_or_event callback as the platform posts it (test/helpers/wecom.ts kfEventXml + encryptedCallback). */
+/** A kf_msg_or_event callback as the platform posts it (test/fakes/wecom-api.ts kfEventXml + encryptedCallback). */
 function kfCallback(): { query: string; body: string } {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const nonce = String(Math.floor(Math.random() * 1e9));
   const token = `bench${callbackTag}${++callbackSeq}`; // the app's dedupe key holds it: unique per callback
-  const inner = `<xml><ToUserName><![CDATA[${wecom.corpId}]]></ToUserName><CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[${token}]]></Token><OpenKfId><![CDATA[${BENCH_OPEN_KFID}]]></OpenKfId></xml>`;
+  const inner = `<xml><ToUserName><![CDATA[${wecom.corpId}]]></ToUserName><CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[${token}]]></Token><OpenKfId><![CDATA[${OPEN_KFID}]]></OpenKfId></xml>`;
   const encrypted = envelope.encrypt(inner);
   const signature = envelope.signature(timestamp, nonce, encrypted);
   return {
@@ -224,7 +224,7 @@ async function wecomRoundTrip(t: Extract<Target, { kind: 'wecom' }>, p: Person, 
   ib.calls = 0;
   ib.lastAt = 0;
   const start = performance.now();
-  const msgid = t.api.queue(p.extId, item ? item.content : (step as { say: string }).say, item?.id);
+  const { msgid } = t.api.queue(p.extId, item ? item.content : (step as { say: string }).say, item?.id);
   const answer = awaitAnswer(msgid);
   let status: number;
   try {
@@ -473,7 +473,7 @@ rssTimer.unref();
 
 const scriptShape = (s: Step[]) => ({ updates: s.length, taps: s.filter((x) => 'tap' in x).length, messages: s.filter((x) => 'say' in x).length, wrong: s.filter((x) => x.wrong).length });
 
-async function run(ours: Target, echo: Target, peerApi: LeanBotApi): Promise<DriverResult> {
+async function run(ours: Target, echo: Target, peerApi: FakeApi): Promise<DriverResult> {
   // warm-up: a few whole reports on the app, the same updates on the baseline; not timed
   await mark('warmup');
   const w0 = performance.now();
@@ -535,10 +535,11 @@ async function run(ours: Target, echo: Target, peerApi: LeanBotApi): Promise<Dri
   };
 }
 
-const api = await startLeanBotApi(botInfo);
-const baselineApi = await startLeanBotApi(botInfo);
-const peerApi = await startLeanBotApi(botInfo);
-const wecomApi = opts.channel === 'wecom' ? await startLeanWecomApi() : undefined;
+// lean: no call kept, nothing checked; the people read the per-chat inboxes
+const api = await startFakeBotApi({ lean: true, botInfo });
+const baselineApi = await startFakeBotApi({ lean: true, botInfo });
+const peerApi = await startFakeBotApi({ lean: true, botInfo });
+const wecomApi = opts.channel === 'wecom' ? await startFakeWecom({ lean: true }) : undefined;
 
 port.on('message', (m: ToDriver) => {
   if (m.type === 'answered') {

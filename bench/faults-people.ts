@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import type { BotMessage, Keyboard } from './faults-bot-api.ts';
+import type { BotMessage, Keyboard } from '../test/fakes/bot-api.ts';
 import { reportScript, type Step } from './script.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { answerJson, serveLocal } from './local-server.ts';
+import { answerJson, serveLocal } from '../test/fakes/local-server.ts';
 
 /**
  * The county's receiver as the fault benchmark plays it (INTAKE_WEBHOOK_URL): it records every POST (its

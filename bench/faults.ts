@@ -48,8 +48,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
-import { startFaultsBotApi } from './faults-bot-api.ts';
+import { BOT_INFO, BOT_TOKEN, startFakeBotApi, WEBHOOK_SECRET, type FakeApi } from '../test/fakes/bot-api.ts';
 import { createPeople, judgeReplies, newPerson, type Attempt, type Calibration, type Person } from './faults-people.ts';
 import { startPrivatePostgres, type PrivatePostgres } from './faults-pg.ts';
 import { startReceiver, type Receiver } from './faults-receiver.ts';
@@ -189,7 +188,7 @@ async function main() {
   let pgc: PrivatePostgres | undefined;
   let app: AppProcess | undefined;
   let receiver: Receiver | undefined;
-  let botApi: Awaited<ReturnType<typeof startFaultsBotApi>> | undefined;
+  let botApi: FakeApi | undefined;
   let pool: pg.Pool | undefined;
   let shuttingDown = false;
   let stopped = false;
@@ -293,10 +292,14 @@ async function main() {
       stopped: () => stopped,
     });
     let strayMessages = 0;
-    botApi = await startFaultsBotApi(BOT_INFO, (chatId, m) => {
-      const p = byChat.get(chatId);
-      if (p) crowd.received(p, m);
-      else strayMessages++;
+    // lean: the people hear of each message as it comes (onMessage) and tap the last keyboard of their chat
+    botApi = await startFakeBotApi({
+      lean: true,
+      onMessage: (chatId, m) => {
+        const p = byChat.get(chatId);
+        if (p) crowd.received(p, m);
+        else strayMessages++;
+      },
     });
     receiver = await startReceiver(INTAKE_SECRET);
     const rcv = receiver;

@@ -17,7 +17,7 @@ export type BenchOptions = {
   maxSeconds: number;
 };
 
-/** The WeCom settings the app runs with (test/helpers/wecom.ts WECOM): the driver signs and encrypts callbacks with them. */
+/** The WeCom settings the app runs with (test/fakes/wecom-api.ts WECOM): the driver signs and encrypts callbacks with them. */
 export type WecomSettings = { corpId: string; agentId: string; callbackToken: string; callbackAesKey: string };
 
 /** `dataDir`: the app's temporary DATA_DIR, removed by the driver's backstop watchdog */

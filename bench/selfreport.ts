@@ -15,8 +15,8 @@
  * the people completed, or when any update failed; 2 on a bad flag; 3 when the run exceeds --max-seconds (and if
  * this thread is stuck then, the driver thread kills the process 30 s later).
  *
- * With --channel wecom the app also runs its WeCom channel (the settings of test/helpers/wecom.ts) against a lean
- * fake WeCom API in the driver thread (bench/fake-wecom-api.ts); each person's message is queued there and announced
+ * With --channel wecom the app also runs its WeCom channel (the settings of test/fakes/wecom-api.ts) against the
+ * fake WeCom API, lean, in the driver thread (test/fakes/wecom-api.ts); each person's message is queued there and announced
  * by a signed, encrypted kf_msg_or_event callback; the app answers it at once, then pulls (kf/sync_msg) and answers
  * (kf/send_msg). The baseline stays the Telegram-webhook echo bot, so both channels' ratios are comparable.
  *
@@ -38,8 +38,8 @@ import type { Update } from 'grammy/types';
 import { start, type Running } from '../server/main.ts';
 import { loadConfig, REPO_ROOT } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
-import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/helpers/telegram.ts';
-import { WECOM } from '../test/helpers/wecom.ts';
+import { BOT_INFO, BOT_TOKEN, WEBHOOK_SECRET } from '../test/fakes/bot-api.ts';
+import { WECOM } from '../test/fakes/wecom-api.ts';
 import { startNodeFlags } from './node-flags.ts';
 import { serveWebhook } from './webhook-server.ts';
 import { startPeer, type Peer } from './peer-bot.ts';

@@ -1,7 +1,8 @@
 import type { Running } from '../../server/main.ts';
 import { freshDatabase, type TestPlace } from './db.ts';
 import { memoryLogger } from './log.ts';
-import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from './telegram.ts';
+import { startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from './telegram.ts';
 import { newLead } from './leads.ts';
 import type { Actor, NewLead } from '../../server/intake/leads.ts';
 import { scopeOf } from '../../server/staff/accounts.ts';

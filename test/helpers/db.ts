@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../server/config.ts';
-import { installedPgliteVersion, openDatabase } from '../../server/db/index.ts';
+import { installedPgliteVersion, openDatabase, type Database } from '../../server/db/index.ts';
 import { MIGRATIONS_DIR } from '../../server/db/history.ts';
 
 /** Which database this test project runs on: the embedded one, or the PostgreSQL server in TEST_DATABASE_URL. */
@@ -41,6 +41,24 @@ export async function freshDatabase(opts: { empty?: boolean } = {}): Promise<Tes
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * freshDatabase, opened and migrated (nothing to migrate on the migrated copy, as a start would find it);
+ * `close()` closes it, then removes it.
+ */
+export async function openFreshDatabase(): Promise<{ place: TestPlace; db: Database; close(): Promise<void> }> {
+  const place = await freshDatabase();
+  const db = await openDatabase(place);
+  await db.migrate();
+  return {
+    place,
+    db,
+    close: async () => {
+      await db.close();
+      await place.cleanup();
     },
   };
 }

@@ -1,5 +1,20 @@
-import type { NewLead } from '../../server/intake/leads.ts';
+import { createIntake, type NewLead } from '../../server/intake/leads.ts';
 import type { Move } from '../../server/intake/procedure.ts';
+import { createCrypto } from '../../server/crypto.ts';
+import { loadDeployment, type Deployment } from '../../server/deployment.ts';
+import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
+import { openFreshDatabase, TEST_ENCRYPTION_KEY } from './db.ts';
+
+/**
+ * A fresh database of the test file's own (openFreshDatabase) with intake on it, as the app wires it without the
+ * forwarding outbox: the sample deployment unless another is given, personal data encrypted with the tests' key.
+ * `close()` closes the database, then removes it.
+ */
+export async function freshIntake(opts: { deployment?: Deployment } = {}) {
+  const fresh = await openFreshDatabase();
+  const intake = createIntake({ db: fresh.db, crypto: createCrypto(Buffer.from(TEST_ENCRYPTION_KEY, 'base64')), deployment: opts.deployment ?? loadDeployment(SAMPLE_DEPLOYMENT) });
+  return { ...fresh, intake };
+}
 
 /** A complete lead as the self-report would hand it to intake; override what a test cares about. */
 let seq = 0;

@@ -4,7 +4,7 @@ import { start, type Running } from '../../server/main.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
+import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../fakes/bot-api.ts';
 
 // Logging in to the county console over HTTP, as a browser does, on both databases: links from the bot, the
 // session cookie, the limits on links and sessions, the headers every page carries. (The pages themselves are

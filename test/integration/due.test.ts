@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../server/db/index.ts';
-import { createCrypto } from '../../server/crypto.ts';
-import { createIntake, type Intake } from '../../server/intake/leads.ts';
+import type { Database } from '../../server/db/index.ts';
+import type { Intake } from '../../server/intake/leads.ts';
 import { deadlinesDue, followUpsDue, openCounts } from '../../server/intake/due.ts';
-import { loadDeployment } from '../../server/deployment.ts';
-import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
-import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
-import { newLead } from '../helpers/leads.ts';
+import { TEST_DB } from '../helpers/db.ts';
+import { freshIntake, newLead } from '../helpers/leads.ts';
 
 // What the reminder scheduler asks intake for: a deadline or follow-up falling on the last day asked about is due
 // (a cadre is nudged on the day itself, not a day late), one a day later is not; a visited lead carries the
@@ -14,19 +11,13 @@ import { newLead } from '../helpers/leads.ts';
 const ZERO = '00000000-0000-0000-0000-000000000000';
 
 describe(`what is due, ${TEST_DB}`, () => {
-  let place: TestPlace;
   let db: Database;
   let intake: Intake;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    place = await freshDatabase();
-    db = await openDatabase(place);
-    await db.migrate();
-    intake = createIntake({ db, crypto: createCrypto(Buffer.alloc(32, 5)), deployment: loadDeployment(SAMPLE_DEPLOYMENT) });
+    ({ db, intake, close } = await freshIntake());
   });
-  afterAll(async () => {
-    await db.close();
-    await place.cleanup();
-  });
+  afterAll(() => close());
 
   it('counts a deadline or follow-up on the day asked about as due, the day after as not, and reads the latest visit judgement', async () => {
     const at = new Date('2026-12-01T02:00:00Z');

@@ -10,7 +10,7 @@ import { createForwarding, type Forwarding } from '../../server/intake/forwardin
 import { createOutbox } from '../../server/outbox/outbox.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
-import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { openFreshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
 
@@ -54,9 +54,7 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
   let db: Database;
   let closeReceiver: (() => Promise<void>) | undefined;
   beforeEach(async () => {
-    place = await freshDatabase();
-    db = await openDatabase(place);
-    await db.migrate();
+    ({ place, db } = await openFreshDatabase());
   });
   afterEach(async () => {
     await db.close();

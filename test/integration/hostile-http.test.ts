@@ -6,7 +6,8 @@ import { createTokens } from '../../server/intake/tokens.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { startFakeBotApi, startWithTelegram, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, WEBHOOK_SECRET, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 // What an unauthenticated or hostile caller can make the HTTP side do: grow the metrics without bound, put a raw
 // path in the log, make the server parse a body before it knows who is asking, or answer 500 to a client's mistake.

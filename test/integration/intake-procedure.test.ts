@@ -1,27 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../server/db/index.ts';
-import { createCrypto } from '../../server/crypto.ts';
-import { createIntake, type Intake } from '../../server/intake/leads.ts';
-import { newLead } from '../helpers/leads.ts';
-import { loadDeployment } from '../../server/deployment.ts';
-import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
-import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import type { Database } from '../../server/db/index.ts';
+import type { Intake } from '../../server/intake/leads.ts';
+import { freshIntake, newLead } from '../helpers/leads.ts';
+import { TEST_DB } from '../helpers/db.ts';
 
-const deployment = loadDeployment(SAMPLE_DEPLOYMENT);
 describe(`intake procedure on ${TEST_DB}`, () => {
-  let place: TestPlace;
   let db: Database;
   let intake: Intake;
+  let close: () => Promise<void>;
   beforeEach(async () => {
-    place = await freshDatabase();
-    db = await openDatabase(place);
-    await db.migrate();
-    intake = createIntake({ db, crypto: createCrypto(Buffer.alloc(32, 3)), deployment });
+    ({ db, intake, close } = await freshIntake());
   });
-  afterEach(async () => {
-    await db.close();
-    await place.cleanup();
-  });
+  afterEach(() => close());
 
   it('routes a lead to its village, township and county, numbers it, and records its receipt as the first event', async () => {
     const r = await intake.receiveLead(newLead({ villageCode: '530925205202' }), new Date('2026-11-30T17:00:00Z')); // 01:00 on 1 Dec in Shanghai

@@ -5,8 +5,8 @@ import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace
 import { createMediaKeeper } from '../../server/intake/media.ts';
 import { createCrypto } from '../../server/crypto.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
-import { startFakeWecom, bothChannels, type FakeWecom } from '../helpers/wecom.ts';
+import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startFakeWecom, bothChannels, type FakeWecom } from '../fakes/wecom-api.ts';
 import { reportScript } from '../../bench/script.ts';
 import { newLead } from '../helpers/leads.ts';
 

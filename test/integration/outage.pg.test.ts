@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../../server/config.ts';
 import { createCrypto } from '../../server/crypto.ts';
 import { freshDatabase, TEST_ENCRYPTION_KEY } from '../helpers/db.ts';
 import { spawnServer } from '../helpers/process.ts';
-import { BOT_TOKEN, WEBHOOK_SECRET, startFakeBotApi, telegramPerson } from '../helpers/telegram.ts';
+import { BOT_TOKEN, WEBHOOK_SECRET, startFakeBotApi, telegramPerson } from '../fakes/bot-api.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 /** Resolves once `check` holds; polls the condition (the event itself), up to `timeoutMs`. */

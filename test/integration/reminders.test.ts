@@ -7,7 +7,8 @@ import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { startFakeBotApi, startWithTelegram, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 // The scheduler and the staff outbox on a real database: ticks with a fake clock, messages handed to a recording
 // sender instead of a messenger.

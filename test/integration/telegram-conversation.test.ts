@@ -3,7 +3,8 @@ import { start, type Running } from '../../server/main.ts';
 import { TELEGRAM_CAPS } from '../../bot/channels/telegram/index.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { BOT_INFO, BOT_TOKEN, startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { BOT_INFO, BOT_TOKEN, startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 type Person = ReturnType<typeof telegramPerson>;
 const NOW = new Date('2026-11-24T02:00:00Z');

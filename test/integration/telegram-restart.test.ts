@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Running } from '../../server/main.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 // /restart ("从头重新填", locales/*/bot.json commands.restart and the help text) in the middle of a report: every
 // answer so far is dropped and the report starts again from its first question, as on a new report.

@@ -5,7 +5,8 @@ import { REPO_ROOT } from '../../server/config.ts';
 import type { Running } from '../../server/main.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 const NOW = new Date('2026-11-24T02:00:00Z'); // 10:00 in Asia/Shanghai
 

@@ -4,7 +4,8 @@ import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 // Staff on the bot, through the Telegram adapter: joining, new-report cards, taps that move a lead, scope,
 // tasks, contact-person follow-ups, and the platform's limits (429 retry_after, 403 blocked).

@@ -6,7 +6,8 @@ import { createCrypto, resolveMasterKey } from '../../server/crypto.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { startFakeBotApi, startWithTelegram, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
+import { startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { startWithTelegram } from '../helpers/telegram.ts';
 
 // Updates that fail: a poison update must not hold back the others, a lost reply must reach the person once, and
 // nothing a caller typed may reach the log through a database error.

@@ -7,8 +7,8 @@ import { zonedInstant } from '../../server/time.ts';
 import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
-import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../helpers/telegram.ts';
-import { encryptedCallback, kfEventXml, OPEN_KFID, postCallback, startFakeWecom, bothChannels, WECOM, type FakeWecom } from '../helpers/wecom.ts';
+import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { encryptedCallback, kfEventXml, OPEN_KFID, postCallback, startFakeWecom, bothChannels, WECOM, type FakeWecom } from '../fakes/wecom-api.ts';
 
 // WeCom through its callbacks and a local fake of its API: households on 微信客服, staff on the self-built app.
 

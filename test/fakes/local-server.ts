@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * The plain node:http server the benchmark's fake APIs run on: reads each request body whole, answers JSON, keeps
- * connections alive longer than the clients do (so a pooled socket is never reset under load), and ignores a client
- * that closes its connection mid-request.
+ * The plain node:http server the fake APIs (test/fakes/) and the fault benchmark's receiver run on: reads each
+ * request body whole, answers JSON, keeps connections alive longer than the clients do (so a pooled socket is never
+ * reset under load), and ignores a client that closes its connection mid-request. `close()` drops every connection
+ * at once: stop the clients first.
  */
 export async function serveLocal(handle: (req: IncomingMessage, res: ServerResponse, raw: Buffer) => void) {
   const server: Server = createServer((req, res) => {
