@@ -8,6 +8,7 @@ import { freshDatabase, testConfig, TEST_DB, TEST_ENCRYPTION_KEY, type TestPlace
 import { memoryLogger } from '../helpers/log.ts';
 import { newLead } from '../helpers/leads.ts';
 import { BOT_INFO, startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
+import { buttons } from '../../bot/buttons.ts';
 import { encryptedCallback, kfEventXml, OPEN_KFID, postCallback, startFakeWecom, bothChannels, WECOM, type FakeWecom } from '../fakes/wecom-api.ts';
 
 // WeCom through its callbacks and a local fake of its API: households on 微信客服, staff on the self-built app.
@@ -305,6 +306,33 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     await app.db.prisma.wecomCursor.deleteMany();
     await app.wecom!.pull(OPEN_KFID, undefined);
     expect(fake.sentTo('wmRedeliver')).toHaveLength(1);
+  });
+
+  it('one message a page, two people at once: each person\'s messages are handled in the order written, and the cursor ends past them all', async () => {
+    await fake.close();
+    fake = await startFakeWecom({ pageSize: 1 });
+    const app = await boot();
+    const start = buttons.start.encode({ what: 'new' });
+    // written in this order: A's greeting, B's greeting, A's tap on 开始申报, B's tap on it
+    fake.queue('wmOrderA', '你好');
+    fake.queue('wmOrderB', '你好');
+    fake.queue('wmOrderA', '开始申报', start);
+    fake.queue('wmOrderB', '开始申报', start);
+    expect((await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()))).status).toBe(200);
+    await app.wecom!.settled();
+    expect(fake.calls.filter((x) => x.path === 'kf/sync_msg').length).toBeGreaterThanOrEqual(4); // a page a message
+    for (const who of ['wmOrderA', 'wmOrderB']) {
+      const heads = fake.sentTo(who).map((b) => String((b.msgmenu as { head_content?: string } | undefined)?.head_content ?? (b.text as { content: string }).content));
+      // the welcome first, then the report's first question: the tap was not taken before the greeting
+      expect(heads).toHaveLength(2);
+      expect(heads[0]).toContain('申报');
+      expect(heads[1]).toMatch(/谁/);
+    }
+    // everything is handled: the stored cursor is past the last page, and a pull from it finds nothing new
+    const before = fake.calls.length;
+    await app.wecom!.pull(OPEN_KFID, undefined);
+    expect(fake.sentTo('wmOrderA')).toHaveLength(2);
+    expect(fake.calls.slice(before).filter((x) => x.path === 'kf/sync_msg')).toHaveLength(1);
   });
 
   it('a restart between the callback and sync_msg loses nothing', async () => {

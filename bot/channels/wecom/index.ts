@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { randomBytes } from 'node:crypto';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Database } from '../../../server/db/index.ts';
@@ -222,7 +223,8 @@ export function createWecom(
   /** Records a callback once: true when it is new (to handle), false for a redelivery. */
   const recordCallback = (platformId: string, payload: Record<string, string>) => conversations.recordOnly('wecom-callback', platformId, payload);
 
-  // One pull at a time per account; a callback during a pull makes it pull again after.
+  // One pull at a time per account; a callback during a pull makes it fetch again at once, without waiting for the
+  // messages already fetched to be handled (they are handled meanwhile, each person's in order).
   const pulling = new Map<string, { again: boolean; token: string | undefined; done: Promise<boolean> }>();
   /** Resolves true when everything was pulled and handled; false when it failed (logged; pulled again later). */
   function pull(openKfId: string, token: string | undefined): Promise<boolean> {
@@ -234,13 +236,17 @@ export function createWecom(
     }
     const state = { again: false, token, done: Promise.resolve(true) };
     state.done = (async () => {
+      const handling = createPageHandling(openKfId);
       try {
+        let cursor = (await db.prisma.wecomCursor.findUnique({ where: { openKfId } }))?.cursor ?? '';
         do {
           state.again = false;
-          await syncOnce(openKfId, state.token);
+          cursor = await fetchPages(openKfId, cursor, state.token, handling);
         } while (state.again);
+        await handling.settled();
         return true;
       } catch (e) {
+        await handling.settled().catch(() => undefined);
         logger.error({ openKfId, err: { ...errorFields(e), ...(e instanceof WecomApiError ? { errcode: e.errcode } : {}) } }, 'wecom kf pull failed; the next callback or sweep pulls again');
         return false;
       } finally {
@@ -251,11 +257,11 @@ export function createWecom(
     return state.done;
   }
 
-  /** Pulls everything after the stored cursor, page by page; the cursor is saved after each page is handled. */
-  async function syncOnce(openKfId: string, token: string | undefined) {
+  /** Fetches every page after `cursor`, hands each to `handling`, and returns the cursor after the last one. */
+  async function fetchPages(openKfId: string, from: string, token: string | undefined, handling: ReturnType<typeof createPageHandling>): Promise<string> {
+    let cursor = from;
     let useToken = token;
     for (;;) {
-      const cursor = (await db.prisma.wecomCursor.findUnique({ where: { openKfId } }))?.cursor ?? '';
       let page: { next_cursor?: string; has_more?: number; msg_list?: KfMessage[] };
       try {
         page = await kfApi.post('kf/sync_msg', { cursor, ...(useToken ? { token: useToken } : {}), limit: 1000, open_kfid: openKfId });
@@ -266,35 +272,44 @@ export function createWecom(
         }
         throw e;
       }
-      await handlePage(openKfId, page.msg_list ?? []);
-      if (page.next_cursor !== undefined && page.next_cursor !== cursor) {
-        const next = page.next_cursor;
-        await db.prisma.wecomCursor.upsert({ where: { openKfId }, create: { openKfId, cursor: next, updatedAt: new Date() }, update: { cursor: next, updatedAt: new Date() } });
-      }
-      if (!page.has_more) return;
+      const next = page.next_cursor !== undefined && page.next_cursor !== cursor ? page.next_cursor : undefined;
+      handling.page(page.msg_list ?? [], next);
+      if (next !== undefined) cursor = next;
+      if (!page.has_more) return cursor;
     }
   }
 
   /**
-   * A page of messages: each person's in the order they wrote them, different people side by side (at most
-   * PAGE_CONCURRENCY at once), as Telegram's webhook handles different people's updates in parallel.
+   * The messages of one pull's pages: each person's in the order they wrote them (across pages too), different
+   * people side by side (at most PAGE_CONCURRENCY at once), as Telegram's webhook handles different people's
+   * updates in parallel. The stored cursor moves past a page only once it and every page before it are handled:
+   * after a failure it stays, and the next pull fetches again (each message is handled only once).
    */
-  async function handlePage(openKfId: string, list: KfMessage[]) {
-    const byPerson = new Map<string, KfMessage[]>();
-    for (const msg of list) {
-      const who = msg.event?.external_userid ?? msg.external_userid ?? '';
-      let mine = byPerson.get(who);
-      if (!mine) byPerson.set(who, (mine = []));
-      mine.push(msg);
-    }
-    const queues = [...byPerson.values()];
-    const worker = async () => {
-      for (let q = queues.shift(); q; q = queues.shift()) for (const msg of q) await handleKf(openKfId, msg);
+  function createPageHandling(openKfId: string) {
+    const limit = pLimit(PAGE_CONCURRENCY);
+    const people = new Map<string, Promise<void>>();
+    let saved: Promise<void> = Promise.resolve();
+    return {
+      page(list: KfMessage[], next: string | undefined) {
+        const handled = list.map((msg) => {
+          const who = msg.event?.external_userid ?? msg.external_userid ?? '';
+          const mine = (people.get(who) ?? Promise.resolve()).then(() => limit(() => handleKf(openKfId, msg)));
+          const tail = mine.catch(() => undefined);
+          people.set(who, tail);
+          void tail.then(() => {
+            if (people.get(who) === tail) people.delete(who);
+          });
+          return mine;
+        });
+        const before = saved;
+        saved = Promise.all([before, Promise.all(handled)]).then(async () => {
+          if (next !== undefined) await db.prisma.wecomCursor.upsert({ where: { openKfId }, create: { openKfId, cursor: next, updatedAt: new Date() }, update: { cursor: next, updatedAt: new Date() } });
+        });
+        saved.catch(() => undefined); // awaited by settled()
+      },
+      /** Waits for every page handed over; rejects with the first failure. */
+      settled: () => saved,
     };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(PAGE_CONCURRENCY, queues.length) }, worker));
-    const failed = results.find((r) => r.status === 'rejected');
-    // the cursor does not move past a page that failed: it is pulled again (each message is handled only once)
-    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   async function handleKf(openKfId: string, msg: KfMessage) {
