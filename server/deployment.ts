@@ -127,11 +127,16 @@ export const deploymentSchema = z
      * that carry their words) after their last answer, the outbox's rows once sent or given up, reminder keys.
      */
     retention: z
-      .strictObject({
+      // `staffMessageDays` was the name before staff messages and county deliveries shared one outbox: still read
+      .preprocess((v) => {
+        if (!v || typeof v !== 'object' || !('staffMessageDays' in v)) return v;
+        const { staffMessageDays, ...rest } = v as Record<string, unknown>;
+        return 'outboxDays' in rest ? v : { ...rest, outboxDays: staffMessageDays };
+      }, z.strictObject({
         draftDays: z.number().int().min(1).max(365).default(30),
         outboxDays: z.number().int().min(1).max(365).default(30),
         reminderKeyDays: z.number().int().min(30).max(3650).default(180),
-      })
+      }))
       .default({ draftDays: 30, outboxDays: 30, reminderKeyDays: 180 }),
     /** Local days off and make-up working days, on top of the national holiday calendar. */
     calendar: z

@@ -118,7 +118,9 @@ export function createForwarding(deps: { db: Database; outbox: Outbox; crypto: C
     const key = randomUUID();
     const payload = { event, idempotencyKey: key, occurredAt: now.toISOString(), lead: formPayload(lead, crypto, deployment), ...extra };
     // the payload is stored as the exact body sent, so a retry sends the same bytes
-    await outbox.enqueue(tx, [{ kind: 'county', lane: LANE, thread: leadId, key, leadId, event, payload }], now);
+    // the thread is the lead's id as stored (lower case): an id the caller wrote in capitals names the same lead, and
+    // must not start a thread of its own that the lead's earlier events would not hold back
+    await outbox.enqueue(tx, [{ kind: 'county', lane: LANE, thread: lead.id, key, leadId: lead.id, event, payload }], now);
   }
 
   return {
@@ -127,7 +129,12 @@ export function createForwarding(deps: { db: Database; outbox: Outbox; crypto: C
     deliverDue: (now = new Date()) => outbox.deliverDue('county', now),
     /** Deliveries by state, oldest first; `countyCode`: only those about leads of that county (the console's 人员). */
     async list(state?: string, opts: { countyCode?: string; id?: bigint } = {}) {
-      const leadIds = opts.countyCode ? (await db.prisma.lead.findMany({ where: { countyCode: opts.countyCode }, select: { id: true } })).map((l) => l.id) : undefined;
+      // only the leads of that county that have deliveries (in this state): not every lead of the county
+      const leadIds = opts.countyCode
+        ? (await db.prisma.$queryRaw<Array<{ id: string }>>`
+            SELECT DISTINCT o.lead_id::text AS id FROM outbox o JOIN lead l ON l.id = o.lead_id
+            WHERE o.kind = 'county' AND l.county_code = ${opts.countyCode} AND (${state ?? null}::text IS NULL OR o.state = ${state ?? null})`).map((r) => r.id)
+        : undefined;
       return outbox.list('county', state, { ...(leadIds ? { leadIds } : {}), ...(opts.id !== undefined ? { id: opts.id } : {}) });
     },
     /** An operator sends a failed or dead delivery again now. */

@@ -117,8 +117,12 @@ export function createOutbox(deps: { db: Database; crypto: Crypto; deployment: D
         SELECT o.id, o.thread, o.staff_id::text AS staff_id, o.lead_id::text AS lead_id, o.key, o.payload, o.attempts FROM outbox o
         WHERE o.lane = ${name} AND o.state IN ('pending', 'failed') AND o.next_attempt_at <= ${now}
           AND (o.locked_until IS NULL OR o.locked_until < ${now})
-          AND (NOT ${lane.inOrder === true} OR NOT EXISTS (
-            SELECT 1 FROM outbox e WHERE e.lane = o.lane AND e.thread = o.thread AND e.id < o.id AND e.state IN ('pending', 'failed', 'dead')))
+          -- a thread offers its oldest due row only, so one chat with a backlog cannot fill the batch and starve the
+          -- others; in order (a lead's events), any older row not sent holds the rest, a dead one or one waiting too
+          AND NOT EXISTS (
+            SELECT 1 FROM outbox e WHERE e.lane = o.lane AND e.thread = o.thread AND e.id < o.id
+              AND CASE WHEN ${lane.inOrder === true} THEN e.state IN ('pending', 'failed', 'dead')
+                       ELSE e.state IN ('pending', 'failed') AND e.next_attempt_at <= ${now} END)
         ORDER BY o.id LIMIT ${budget * 4} FOR UPDATE SKIP LOCKED`;
       if (candidates.length === 0) return [];
       const threads = [...new Set(candidates.map((c) => c.thread))];

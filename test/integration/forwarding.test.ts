@@ -8,6 +8,7 @@ import { createCrypto } from '../../server/crypto.ts';
 import { createIntake } from '../../server/intake/leads.ts';
 import { createForwarding, type Forwarding } from '../../server/intake/forwarding.ts';
 import { createOutbox } from '../../server/outbox/outbox.ts';
+import { createDeliveries } from '../../server/staff/deliveries.ts';
 import { loadDeployment } from '../../server/deployment.ts';
 import { SAMPLE_DEPLOYMENT } from '../../server/config.ts';
 import { openFreshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
@@ -105,7 +106,8 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     const forwarding = { url: rx.url, secret: SECRET, maxAttempts: 6, timeoutMs: 2000 };
     let { outbox, intake } = wire(forwarding);
     const { id } = await intake.receiveLead(newLead(), T0);
-    await intake.move(id, { to: 'assigned' }, 'system', T0);
+    // the move names the lead in capitals, as some county systems print ids: still the same lead's thread
+    await intake.move(id.toUpperCase(), { to: 'assigned' }, 'system', T0);
     expect(await outbox.deliverDue(T0)).toEqual({ sent: 0, failed: 1, dead: 0, paused: 0 }); // the move waits behind the failed receipt
     expect(await outbox.deliverDue(T0)).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 }); // not due yet
     const row = await db.prisma.outbox.findFirstOrThrow({ where: { event: 'lead.received' } });
@@ -225,5 +227,24 @@ describe(`forwarding to the county system, ${TEST_DB}`, () => {
     expect(await core.purge(later(31 * 24 * 60))).toBe(1);
     expect(await outbox.list('sent')).toHaveLength(0);
     expect(await outbox.list('dead')).toHaveLength(1);
+  });
+
+  it('a lead\'s event given up holds its later events until an operator sends it again; staff message commands never see it', async () => {
+    const rx = await receiver({ failFirst: 1, status: 503 });
+    closeReceiver = rx.close;
+    const { outbox, intake, core } = wire({ url: rx.url, secret: SECRET, maxAttempts: 1, timeoutMs: 2000 });
+    const { id } = await intake.receiveLead(newLead(), T0);
+    expect(await outbox.deliverDue(T0)).toMatchObject({ dead: 1 });
+    await intake.move(id, { to: 'assigned' }, 'system', later(1));
+    expect(await outbox.deliverDue(later(2))).toEqual({ sent: 0, failed: 0, dead: 0, paused: 0 }); // held behind the dead receipt
+    expect(rx.received).toHaveLength(1);
+    // the staff messages' commands (`npm run cli -- deliveries list|retry`) are about staff messages only
+    const deliveries = createDeliveries({ outbox: core, crypto, maxAttempts: 3 });
+    const [dead] = await outbox.list('dead');
+    expect(await deliveries.list()).toEqual([]);
+    expect(await deliveries.retry(dead!.id, later(3))).toBe(false);
+    expect(await outbox.retry(dead!.id, later(3))).toBe(true);
+    expect(await outbox.deliverDue(later(3))).toMatchObject({ sent: 2 });
+    expect(rx.received.slice(1).map((r) => JSON.parse(r.body).event)).toEqual(['lead.received', 'lead.moved']);
   });
 });

@@ -270,6 +270,25 @@ describe(`reminders on ${TEST_DB}`, () => {
     expect(sent).toHaveLength(3);
   });
 
+  it('a chat with a backlog at its cap does not hold back another chat behind it', async () => {
+    const app = await boot();
+    app.deliveries.registerSender('telegram', {
+      ratePerSecond: 2,
+      perChat: { perMinute: 1, perHour: 1000 },
+      send: async (chatId, message) => {
+        sent.push({ chatId, message });
+        return { ok: true };
+      },
+    });
+    await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));
+    await leadsOn(app, '2026-11-10', 10); // ten notices to c1, more than the budget's worth of candidates
+    await staffMember(app, 'village_cadre', V2, 'c2', at('2026-11-10'));
+    await leadsOn(app, '2026-11-10', 1, V2); // then one to c2
+    const t0 = at('2026-11-10', '10:00');
+    for (let s = 0; s < 3; s++) await app.deliveries.deliverDue(new Date(t0.getTime() + s * 1000));
+    expect(sent.map((s) => s.chatId).sort()).toEqual(['c1', 'c2']);
+  });
+
   it('a person who blocked the bot is marked unreachable and their township reviewer is told once', async () => {
     const app = await boot();
     const cadre = await staffMember(app, 'village_cadre', V1, 'c1', at('2026-11-10'));

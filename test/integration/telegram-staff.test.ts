@@ -1,3 +1,4 @@
+import { buttons } from '../../bot/buttons.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Running } from '../../server/main.ts';
 import { zonedInstant } from '../../server/time.ts';
@@ -126,6 +127,16 @@ describe(`staff on Telegram, ${TEST_DB}`, () => {
     });
     expect(forged.texts[0]).toBe('没有这条申报，或不在您负责的范围内。');
     expect((await app.intake.leadWithClocks(lead.id))!.lead.stage).toBe('received');
+    // nor open its card (name and phone) with a made-up "open" tap, old style or new
+    for (const [n, data] of [`lead:${lead.id}`, buttons.lead.encode({ leadId: lead.id })].entries()) {
+      const peek = await otherCadre.deliver({
+        update_id: 990101 + n,
+        callback_query: { id: `y${n}`, from: { id: 7102, is_bot: false, first_name: 'T' }, chat_instance: 'c', data, message: { message_id: 1, date: 0, chat: { id: 7102, type: 'private' }, text: '' } },
+      });
+      expect(peek.texts[0]).toBe('没有这条申报，或不在您负责的范围内。');
+      expect(peek.texts.join('\n')).not.toContain('13912345678');
+      expect(peek.texts.join('\n')).not.toContain('赵大山');
+    }
 
     let r = await cadre.tap('初判符合');
     expect(r.calls.some((c) => c.method === 'editMessageText')).toBe(true); // the card itself is updated

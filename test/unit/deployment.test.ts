@@ -90,6 +90,8 @@ describe('deployment file', () => {
   it('keeps drafts 30 days, staff messages 30 and reminder keys 180 unless it says otherwise, and refuses a retention outside its range by name', () => {
     expect(parseDeployment(good, '/tmp/county.yaml').retention).toEqual({ draftDays: 30, outboxDays: 30, reminderKeyDays: 180 });
     expect(parseDeployment(`${good}retention: { draftDays: 7 }\n`, '/tmp/county.yaml').retention).toEqual({ draftDays: 7, outboxDays: 30, reminderKeyDays: 180 });
+    // the name the setting had before the one outbox is still read
+    expect(parseDeployment(`${good}retention: { staffMessageDays: 14 }\n`, '/tmp/county.yaml').retention).toEqual({ draftDays: 30, outboxDays: 14, reminderKeyDays: 180 });
     const problems = problemsOf(() => parseDeployment(`${good}retention: { draftDays: 0, reminderKeyDays: 10 }\n`, '/tmp/county.yaml'));
     expect(problems.map((p) => p.replace(/ \(line \d+\)/, ''))).toEqual(expect.arrayContaining([expect.stringMatching(/^retention\.draftDays: /), expect.stringMatching(/^retention\.reminderKeyDays: /)]));
   });
