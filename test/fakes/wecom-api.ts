@@ -41,6 +41,8 @@ export type FakeWecomOptions = {
    * fake records every call and replays from any cursor, an empty one from the first message.
    */
   lean?: boolean;
+  /** a test's hold on a call: the fake answers a call to this path only once the promise returned settles */
+  before?: (path: string) => Promise<void> | undefined;
 };
 
 /**
@@ -230,7 +232,11 @@ export async function startFakeWecom(opts: FakeWecomOptions = {}) {
     }
   }
 
-  const server = await serveLocal(handle);
+  const server = await serveLocal((req, res, raw) => {
+    const gate = opts.before?.(new URL(req.url ?? '/', 'http://fake').pathname.replace(/^\/cgi-bin\//, ''));
+    if (gate) void gate.then(() => handle(req, res, raw));
+    else handle(req, res, raw);
+  });
   const now = () => Math.floor(Date.now() / 1000);
   return {
     url: server.url,

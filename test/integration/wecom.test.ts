@@ -335,6 +335,32 @@ describe(`WeCom channel, ${TEST_DB}`, () => {
     expect(fake.calls.slice(before).filter((x) => x.path === 'kf/sync_msg')).toHaveLength(1);
   });
 
+  it('a message announced while the one before is still being answered is pulled too', async () => {
+    let release!: () => void;
+    let holding: (() => void) | undefined;
+    const held = new Promise<void>((r) => (holding = r));
+    await fake.close();
+    fake = await startFakeWecom({
+      // the first answer hangs until released: the pull is busy with its page when the second callback comes
+      before: (path) => {
+        if (path !== 'kf/send_msg' || !holding) return undefined;
+        holding();
+        holding = undefined;
+        return new Promise<void>((r) => (release = r));
+      },
+    });
+    const app = await boot();
+    fake.queue('wmBusy', '你好');
+    expect((await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()))).status).toBe(200);
+    await held;
+    fake.queue('wmBusy', '开始申报', buttons.start.encode({ what: 'new' }));
+    expect((await postCallback(app.url, '/wecom/kf/callback', encryptedCallback(kfEventXml()))).status).toBe(200);
+    release();
+    await app.wecom!.settled();
+    await waitFor(() => fake.sentTo('wmBusy').length === 2);
+    expect(String((fake.sentTo('wmBusy')[1]!.msgmenu as { head_content?: string } | undefined)?.head_content ?? (fake.sentTo('wmBusy')[1]!.text as { content: string }).content)).toMatch(/谁/);
+  });
+
   it('a restart between the callback and sync_msg loses nothing', async () => {
     let app = await boot();
     fake.queue('wmRestart', '你好');

@@ -239,11 +239,14 @@ export function createWecom(
       const handling = createPageHandling(openKfId);
       try {
         let cursor = (await db.prisma.wecomCursor.findUnique({ where: { openKfId } }))?.cursor ?? '';
+        // a callback that came while the last pages were being handled fetches again too
         do {
-          state.again = false;
-          cursor = await fetchPages(openKfId, cursor, state.token, handling);
+          do {
+            state.again = false;
+            cursor = await fetchPages(openKfId, cursor, state.token, handling);
+          } while (state.again);
+          await handling.settled();
         } while (state.again);
-        await handling.settled();
         return true;
       } catch (e) {
         await handling.settled().catch(() => undefined);
