@@ -56,6 +56,7 @@ export function normalizeAnswer(s: string): string {
     .replace(/[。｡]/g, '.')
     .replace(/[\u2010-\u2015\u2212\uFE63]/g, '-')
     .replace(/[〜]/g, '~')
+    .replace(/[‘’]/g, "'")
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -241,12 +242,15 @@ export const MAX_MONEY_YUAN = 10_000_000;
 const UNKNOWN_WORDS = new Set([
   '不知道', '不清楚', '不晓得', '不知', '说不清', '说不清楚', '说不好', '不确定', '不好说', '不记得', '记不清',
   '记不清楚', '记不得', '忘了', '忘记了', '没算过', '算不清', '算不出来', '不懂', '不太清楚', '不太确定', '不太知道',
+  // the English questions' own answers (their examples say "don't know" and "none")
+  "don't know", 'dont know', 'do not know', 'not sure', 'unknown',
 ]);
 
 /** Answers meaning "none": amount 0. */
 const NONE_WORDS = new Set([
   '没有', '无', '没', '没得', '没收入', '没有收入', '无收入', '零收入', '没钱', '没有钱', '一分没有', '一分都没有',
   '一分钱没有', '一分钱都没有', '没有了',
+  'none', 'nothing', 'no income',
 ]);
 
 const MONEY_PREFIXES = ['大概是', '大约是', '大概', '大约', '大致', '约', '差不多', '估计', '将近', '接近', '¥', 'rmb', '人民币'];
@@ -278,6 +282,15 @@ function stripAffixes(s: string, prefixes: readonly string[], suffixes: readonly
   return t;
 }
 
+/** "不知道" and the like: unknown; "没有" / "无": 0; anything else: undefined. `t` is normalised and lower-cased. */
+function moneyWord(t: string): Money | undefined {
+  const bare = stripAffixes(t.replace(/\s/g, ''), [], ['吧', '啊', '呀', '哦', '呢', '的']);
+  const words = stripAffixes(t, [], ['吧', '啊', '呀', '哦', '呢', '的']).trim();
+  if (UNKNOWN_WORDS.has(bare) || UNKNOWN_WORDS.has(words)) return { kind: 'unknown' };
+  if (NONE_WORDS.has(bare) || NONE_WORDS.has(words)) return { kind: 'amount', yuan: 0 };
+  return undefined;
+}
+
 /**
  * An amount of money in yuan. "不知道" and the like give `{ kind: 'unknown' }`; "没有" / "无" / "0" give 0.
  * Approximation words (大概, 约, 左右, 多, 差不多) and currency words (元, 块, 块钱) are dropped.
@@ -286,10 +299,8 @@ function stripAffixes(s: string, prefixes: readonly string[], suffixes: readonly
 export function parseMoney(s: string): ParseResult<Money> {
   let t = stripOuterPunctuation(normalizeAnswer(s).toLowerCase().replace(/\s+/g, ' '));
   if (t === '') return fail('empty');
-  const compact = t.replace(/\s/g, '');
-  const bare = stripAffixes(compact, [], ['吧', '啊', '呀', '哦', '呢', '的']);
-  if (UNKNOWN_WORDS.has(bare)) return ok({ kind: 'unknown' });
-  if (NONE_WORDS.has(bare)) return ok({ kind: 'amount', yuan: 0 });
+  const word = moneyWord(t);
+  if (word) return ok(word);
 
   let negative = false;
   if (/^[-负]/.test(t)) {

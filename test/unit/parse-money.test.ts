@@ -96,6 +96,10 @@ describe('parseMoney', () => {
     ['说不清', unknown],
     ['不确定', unknown],
     ['不知道啊', unknown],
+    // the English questions' examples
+    ["don't know", unknown],
+    ['Don’t know.', unknown],
+    ['none', amount(0)],
     // approximations
     ['大概3000', amount(3000)],
     ['约3000', amount(3000)],
