@@ -4,7 +4,7 @@ export { MAX_MONEY_YUAN, PARSE_ERRORS, assessedYuan, describeMoney, isApproximat
 export { parsePhone } from './phone.ts';
 export type { IdNumber } from './id-number.ts';
 export { parseIdNumber, residentIdCheckChar } from './id-number.ts';
-export type { DatePrecision, EventDate } from './date.ts';
-export { EARLIEST_EVENT_DATE, parseEventDate } from './date.ts';
+export type { DatePrecision, EventDate, SpokenDate, SpokenDatePrecision } from './date.ts';
+export { EARLIEST_EVENT_DATE, describeDate, parseEventDate, parseSpokenDate } from './date.ts';
 export { parseChoiceNumbers, parseYesNo } from './choices.ts';
 export { onlyNumbers, parsePlaceText, townshipKey, villageKey } from './place.ts';
