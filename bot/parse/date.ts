@@ -255,6 +255,11 @@ function readDate(s: string, now: Date, timeZone: string): ParseResult<Exclude<S
   if ((m = /^(\d+)年多(?:以)?前$/.exec(t))) return finish(today.y - Number(m[1]), 1, 1, 'year');
   if ((m = /^(\d+)个多月(?:以)?前$/.exec(t))) return monthsAgo(Number(m[1]));
   if (/^半年多(?:以)?前$/.test(t)) return monthsAgo(6);
+  // 年初, 年底: this year's beginning, the latest end of a year (last year's until December)
+  if (t === '年初') return finish(today.y, 1, 1, 'month');
+  if (t === '年底' || t === '年末') return finish(today.m === 12 ? today.y : today.y - 1, 12, 1, 'month');
+  // 去年这个时候 ("时候" is dropped above): this month, that year
+  if ((m = /^(去年|前年|大前年)这个?$/.exec(t))) return finish(today.y - YEAR_WORDS.get(m[1]!)!, today.m, 1, 'month');
   // 前几天, 最近, 前段时间
   const recent = RECENT_WORDS.get(t);
   if (recent !== undefined) {

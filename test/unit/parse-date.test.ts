@@ -151,6 +151,9 @@ describe('parseSpokenDate: times as people say them', () => {
     ['最近', month('2026-11-01')],
     ['前段时间', month('2026-10-01')],
     ['前阵子吧', month('2026-10-01')],
+    ['年初', month('2026-01-01')],
+    ['年底', month('2025-12-01')],
+    ['去年这个时候', month('2025-11-01')],
     // seasons: this year's when it has begun, else last year's
     ['今年开春', season('2026-03-01')],
     ['开春的时候', season('2026-03-01')],

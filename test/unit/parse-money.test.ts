@@ -169,6 +169,7 @@ describe('parseSpokenMoney: amounts as people say them', () => {
     ['两三万', range(20000, 30000)],
     ['一两千', range(1000, 2000)],
     ['八九千块钱吧', range(8000, 9000)],
+    ['有个七八千吧', range(7000, 8000)],
     ['三五千', range(3000, 5000)],
     ['五六百', range(500, 600)],
     ['一万五六', range(15000, 16000)],
