@@ -56,6 +56,7 @@ export function normalizeAnswer(s: string): string {
     .replace(/[。｡]/g, '.')
     .replace(/[\u2010-\u2015\u2212\uFE63]/g, '-')
     .replace(/[〜]/g, '~')
+    .replace(/[‘’]/g, "'")
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -241,12 +242,15 @@ export const MAX_MONEY_YUAN = 10_000_000;
 const UNKNOWN_WORDS = new Set([
   '不知道', '不清楚', '不晓得', '不知', '说不清', '说不清楚', '说不好', '不确定', '不好说', '不记得', '记不清',
   '记不清楚', '记不得', '忘了', '忘记了', '没算过', '算不清', '算不出来', '不懂', '不太清楚', '不太确定', '不太知道',
+  // the English questions' own answers (their examples say "don't know" and "none")
+  "don't know", 'dont know', 'do not know', 'not sure', 'unknown',
 ]);
 
 /** Answers meaning "none": amount 0. */
 const NONE_WORDS = new Set([
   '没有', '无', '没', '没得', '没收入', '没有收入', '无收入', '零收入', '没钱', '没有钱', '一分没有', '一分都没有',
   '一分钱没有', '一分钱都没有', '没有了',
+  'none', 'nothing', 'no income',
 ]);
 
 const MONEY_PREFIXES = ['大概是', '大约是', '大概', '大约', '大致', '约', '差不多', '估计', '将近', '接近', '¥', 'rmb', '人民币'];
@@ -278,18 +282,26 @@ function stripAffixes(s: string, prefixes: readonly string[], suffixes: readonly
   return t;
 }
 
+/** "不知道" and the like: unknown; "没有" / "无": 0; anything else: undefined. `t` is normalised and lower-cased. */
+function moneyWord(t: string): Money | undefined {
+  const bare = stripAffixes(t.replace(/\s/g, ''), [], ['吧', '啊', '呀', '哦', '呢', '的']);
+  const words = stripAffixes(t, [], ['吧', '啊', '呀', '哦', '呢', '的']).trim();
+  if (UNKNOWN_WORDS.has(bare) || UNKNOWN_WORDS.has(words)) return { kind: 'unknown' };
+  if (NONE_WORDS.has(bare) || NONE_WORDS.has(words)) return { kind: 'amount', yuan: 0 };
+  return undefined;
+}
+
 /**
  * An amount of money in yuan. "不知道" and the like give `{ kind: 'unknown' }`; "没有" / "无" / "0" give 0.
  * Approximation words (大概, 约, 左右, 多, 差不多) and currency words (元, 块, 块钱) are dropped.
- * Up to 10,000,000 yuan, rounded to cents.
+ * Up to 10,000,000 yuan, rounded to cents. Ranges ("七八千") and month figures ("每月3000") are refused: the flow
+ * stores `Money`. parseSpokenMoney reads them.
  */
 export function parseMoney(s: string): ParseResult<Money> {
   let t = stripOuterPunctuation(normalizeAnswer(s).toLowerCase().replace(/\s+/g, ' '));
   if (t === '') return fail('empty');
-  const compact = t.replace(/\s/g, '');
-  const bare = stripAffixes(compact, [], ['吧', '啊', '呀', '哦', '呢', '的']);
-  if (UNKNOWN_WORDS.has(bare)) return ok({ kind: 'unknown' });
-  if (NONE_WORDS.has(bare)) return ok({ kind: 'amount', yuan: 0 });
+  const word = moneyWord(t);
+  if (word) return ok(word);
 
   let negative = false;
   if (/^[-负]/.test(t)) {
@@ -309,6 +321,255 @@ export function parseMoney(s: string): ParseResult<Money> {
   if (negative && v > 0) return fail('negative');
   if (v > MAX_MONEY_YUAN) return fail('too_large');
   return ok({ kind: 'amount', yuan: Math.round(v * 100) / 100 });
+}
+
+/**
+ * A money answer as it was said: an exact amount, an amount said roughly (大概8000, 万把块), or a range
+ * (七八千, 3到4千, 一千多), in yuan. A range is always approximate. `perMonth`: the person gave a month's figure
+ * (一个月一千多); the values are kept as said, per month, and `perYear` / `assessedYuan` make them yearly (×12).
+ * The amount and unknown shapes are `Money`'s, so a `Money` is a `SpokenMoney`.
+ */
+export type SpokenMoney =
+  | { kind: 'amount'; yuan: number; approximate?: true; perMonth?: true }
+  | { kind: 'range'; from: number; to: number; approximate: true; perMonth?: true }
+  | { kind: 'unknown' };
+
+type Affix = { word: string; approximate?: boolean; perMonth?: boolean; under?: boolean };
+
+/** Words before the number. Longer words first where one starts another. */
+const SPOKEN_PREFIXES: Affix[] = [
+  ...['大概是', '大约是', '大概有', '大约有', '大概', '大约', '大致', '约莫', '约', '差不多有', '差不多', '估计有', '估计', '估摸着', '可能有', '可能', '应该有', '将近', '接近', '快要', '快', '近']
+    .map((word) => ({ word, approximate: true })),
+  // 不到一万: a little under 10,000 (see `readPoint`)
+  ...['还不到', '不到', '不足'].map((word) => ({ word, under: true })),
+  ...['平均每个月', '平均每月', '平均一个月', '每个月', '一个月', '每月', '月均', '月收入', '月入'].map((word) => ({ word, perMonth: true })),
+  ...['一年到头', '一年下来', '一整年', '一年', '每年', '全年', '年收入'].map((word) => ({ word })),
+  ...['¥', 'rmb', '人民币', '也就是', '也就', '就是', '就', '才', '只有', '能有', '一共是', '一共有', '一共', '总共有', '总共', '加起来', '算下来', '有个', '有', '是']
+    .map((word) => ({ word })),
+];
+/** Words after the number. 多 / 来 / 余 / 出头 / 把 are not here: they are part of the number (`readPoint`). */
+const SPOKEN_SUFFIXES: Affix[] = [
+  ...['左右', '上下', '前后', '的样子', '样子', '这样', '那样'].map((word) => ({ word, approximate: true })),
+  // 一万不到
+  ...['还不到', '不到'].map((word) => ({ word, under: true })),
+  ...['一个月', '每个月', '每月', '/月'].map((word) => ({ word, perMonth: true })),
+  ...['一年', '每年', '/年', '之间'].map((word) => ({ word })),
+  ...['块钱', '块', '元钱', '元', '圆', '人民币', 'rmb', '钱', '吧', '啊', '呀', '哦', '呢', '的', '了'].map((word) => ({ word })),
+];
+/** Currency words a side of a range may carry: "3000元到4000元". */
+const CURRENCY = ['块钱', '块', '元钱', '元', '圆'];
+
+const CN_DIGIT = '一二两三四五六七八九';
+const UNIT_CHARS = '十百千万亿拾佰仟萬億kw';
+
+/** The place of a number's last non-zero digit: 3000 → 1000, 3500 → 100, 12000 → 1000, 2.5 → 0.1. */
+function lastPlace(n: number): number {
+  if (!Number.isInteger(n)) {
+    const decimals = String(n).split('.')[1]?.length ?? 0;
+    return 10 ** -decimals;
+  }
+  let p = 1;
+  while (n !== 0 && n % (p * 10) === 0) p *= 10;
+  return p;
+}
+
+/** The value of a run of unit characters ("万", "千万", "" = 1), or undefined if it is not one. */
+function unitValue(units: string): number | undefined {
+  if (units === '') return 1;
+  return parseChineseNumber(`1${units}`);
+}
+
+type Reading = { from: number; to: number; approximate: boolean } | ParseError;
+
+const point = (v: number | undefined, approximate = false): Reading => (v === undefined ? 'not_a_number' : { from: v, to: v, approximate });
+const between = (from: number | undefined, to: number | undefined): Reading =>
+  from === undefined || to === undefined || !(from < to) ? 'not_a_number' : { from, to, approximate: true };
+
+/**
+ * One number as said aloud, with its rough-amount words. The readings (a choice; the words are vague):
+ * - 多 / 余 after a number: up to one more of its last digit's place. 一千多 1,000–2,000; 三千多 3,000–4,000;
+ *   3500多 3,500–3,600; 十多万 (多 before the unit) 100,000–200,000; 一万二多 12,000–13,000.
+ * - 出头 (and 挂零, 多点, 多一点): just over, up to a fifth of that place more. 一万出头 10,000–12,000;
+ *   三千出头 3,000–3,200.
+ * - 不到 (and 不足) before a number: just under, down to a fifth of that place less. 不到一万 8,000–10,000.
+ * - 来 and 把 (十来万, 一千来块, 万把块, 千把块): "about that much, a little less or more" (现代汉语词典): an
+ *   approximate amount, not a range. 十来万 ≈ 100,000; 万把块 ≈ 10,000.
+ * - Two neighbouring digits (一两千, 七八千, 两三万, 一万五六, 二三十万, 十一二万) and 三五 (三五千): from the
+ *   first to the second. 七八千 7,000–8,000; 一万五六 15,000–16,000.
+ * - 几: a digit from 2 to 9 in front (几千 2,000–9,000; 几十 20–90), from 1 to 9 after a unit or 十 (十几万
+ *   110,000–190,000; 一万几 11,000–19,000).
+ */
+function readPoint(raw: string): Reading {
+  // 一万块出头, 一千块多: the currency word said before the rough word
+  let s = raw.replace(/(?:块钱|块|元)(?=出头|挂零|多|来|余)/, '');
+  // 万把 / 千五 / 百来块: a leading 万, 千 or 百 is one of them (十 already is: 十二).
+  if (/^[万千百萬]/.test(s)) s = `一${s}`;
+  if (/^\d+\.\d{3,}$/.test(s)) return 'too_many_decimals';
+
+  let m: RegExpExecArray | null;
+  if ((m = /^(.+?)(?:出头|挂零|多一点|多点)$/.exec(s))) {
+    const v = parseChineseNumber(m[1]!);
+    return v === undefined || v === 0 ? 'not_a_number' : between(v, v + lastPlace(v) / 5);
+  }
+  if ((m = new RegExp(`^(.*[${UNIT_CHARS}])把$`).exec(s))) return point(parseChineseNumber(m[1]!), true);
+  if ((m = new RegExp(`^(.*[\\d${CN_DIGIT}${UNIT_CHARS}])来([${UNIT_CHARS}]*)$`).exec(s))) return point(parseChineseNumber(m[1]! + m[2]!), true);
+  if ((m = new RegExp(`^(.*[\\d${CN_DIGIT}${UNIT_CHARS}])[多余]([${UNIT_CHARS}]*)$`).exec(s))) {
+    const before = parseChineseNumber(m[1]!);
+    const unit = unitValue(m[2]!);
+    if (before === undefined || before === 0 || unit === undefined) return 'not_a_number';
+    const from = parseChineseNumber(m[1]! + m[2]!);
+    return from === undefined ? 'not_a_number' : between(from, from + lastPlace(before) * unit);
+  }
+  if ((m = /^(.*?)几(.*)$/.exec(s))) {
+    const [head, tail] = [m[1]!, m[2]!];
+    const low = head === '' ? '二' : '一';
+    return between(parseChineseNumber(`${head}${low}${tail}`), parseChineseNumber(`${head}九${tail}`));
+  }
+  // 七八千, 一万五六, 三五千: only with a unit somewhere, so "二三" alone stays a digit string.
+  if (new RegExp(`[${UNIT_CHARS}]`).test(s) && (m = new RegExp(`^(.*?)([${CN_DIGIT}])([${CN_DIGIT}])(.*)$`).exec(s))) {
+    const [head, a, b, tail] = [m[1]!, m[2]!, m[3]!, m[4]!];
+    const [x, y] = [DIGITS.get(a)!, DIGITS.get(b)!];
+    if (y === x + 1 || (x === 3 && y === 5)) return between(parseChineseNumber(head + a + tail), parseChineseNumber(head + b + tail));
+  }
+  return point(parseChineseNumber(s));
+}
+
+function stripCurrency(s: string): string {
+  return stripAffixes(s, [], CURRENCY);
+}
+
+/**
+ * A range said with 到 / 至 / - / ~ ("3000到4000", "3-4千", "三到四万", "一万到一万五", "3k-4k"), or with a
+ * comma between two single digits ("3、4千"). A left side without a unit takes the right side's ("3到4千" is
+ * 3,000–4,000) unless that makes it larger than the right side ("3000到4千"). Each side may be rough
+ * ("一万出头到两万"): the range runs from the left's start to the right's end.
+ */
+function readRange(s: string): Reading | undefined {
+  const m =
+    /^(.+?)(?:到|至|-|~)(.+)$/.exec(s) ??
+    new RegExp(`^([\\d${CN_DIGIT}]),([\\d${CN_DIGIT}][${UNIT_CHARS}].*)$`).exec(s);
+  if (!m) return undefined;
+  let left = stripCurrency(m[1]!);
+  const right = stripCurrency(m[2]!);
+  const r = readPoint(right);
+  if (typeof r === 'string') return r;
+  const unit = new RegExp(`[${UNIT_CHARS}]$`).exec(right)?.[0];
+  if (unit && !new RegExp(`[${UNIT_CHARS}]`).test(left)) {
+    const scaled = readPoint(left + unit);
+    if (typeof scaled !== 'string' && scaled.to <= r.to) left += unit;
+  }
+  const l = readPoint(left);
+  if (typeof l === 'string') return l;
+  if (l.from === r.to) return point(l.from, true);
+  return between(l.from, r.to);
+}
+
+/**
+ * A money answer as people say it, typed or dictated: exact ("3000", "两千五"), rough ("大概8000", "万把块",
+ * "十来万"), or a range ("七八千", "三四千块", "两三万", "一千多", "一万出头", "3到4千", "3000~4000"), per year or
+ * per month ("一个月一千多", "每月3000", "1500元/月"). "不知道" → unknown; "没有" → 0. The readings of the rough
+ * words are in `readPoint`. Errors are parseMoney's: 'empty', 'not_a_number', 'negative', 'too_large'
+ * (over 10,000,000 yuan, the top of a range included), 'too_many_decimals'.
+ *
+ * parseMoney stays as it was (a single amount, rough words dropped, ranges and month figures refused) for the
+ * flow that stores `Money`; this is its successor once answers keep a SpokenMoney.
+ */
+export function parseSpokenMoney(s: string): ParseResult<SpokenMoney> {
+  let t = stripOuterPunctuation(normalizeAnswer(s).toLowerCase().replace(/\s+/g, ' '));
+  if (t === '') return fail('empty');
+  const word = moneyWord(t);
+  if (word) return ok(word);
+
+  t = t.replace(/ (?=\D)|(?<=\D) /g, '');
+  let approximate = false;
+  let perMonth = false;
+  let under = false;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const a of SPOKEN_PREFIXES) {
+      if (t.startsWith(a.word) && t.length > a.word.length) {
+        t = t.slice(a.word.length);
+        approximate ||= Boolean(a.approximate);
+        perMonth ||= Boolean(a.perMonth);
+        under ||= Boolean(a.under);
+        changed = true;
+      }
+    }
+    for (const a of SPOKEN_SUFFIXES) {
+      if (t.endsWith(a.word) && t.length > a.word.length) {
+        t = t.slice(0, -a.word.length);
+        approximate ||= Boolean(a.approximate);
+        perMonth ||= Boolean(a.perMonth);
+        under ||= Boolean(a.under);
+        changed = true;
+      }
+    }
+  }
+  if (/^[-负]/.test(t)) {
+    const r = readPoint(t.slice(1));
+    return fail(typeof r !== 'string' && r.to > 0 ? 'negative' : 'not_a_number');
+  }
+
+  let r = readRange(t) ?? readPoint(t);
+  if (typeof r === 'string') return fail(r);
+  if (under) {
+    if (r.from !== r.to || r.to === 0) return fail('not_a_number');
+    r = between(r.to - lastPlace(r.to) / 5, r.to);
+    if (typeof r === 'string') return fail(r);
+  }
+  if (r.to > MAX_MONEY_YUAN) return fail('too_large');
+  const cents = (v: number) => Math.round(v * 100) / 100;
+  const month = perMonth ? ({ perMonth: true } as const) : {};
+  if (r.from === r.to) {
+    return ok({ kind: 'amount', yuan: cents(r.from), ...(approximate || r.approximate ? { approximate: true as const } : {}), ...month });
+  }
+  return ok({ kind: 'range', from: cents(r.from), to: cents(r.to), approximate: true, ...month });
+}
+
+/** A monthly answer as a year's (×12, `perMonth` dropped); any other answer as it is. */
+export function perYear(m: SpokenMoney): SpokenMoney {
+  if (m.kind === 'unknown' || !m.perMonth) return m;
+  const x12 = (v: number) => Math.round(v * 1200) / 100;
+  if (m.kind === 'amount') return { kind: 'amount', yuan: x12(m.yuan), ...(m.approximate ? { approximate: true as const } : {}) };
+  return { kind: 'range', from: x12(m.from), to: x12(m.to), approximate: true };
+}
+
+/** The yuan a year the assessment counts: the amount, or a range's middle; a monthly answer ×12; null if unknown. */
+export function assessedYuan(m: SpokenMoney): number | null {
+  const y = perYear(m);
+  if (y.kind === 'unknown') return null;
+  if (y.kind === 'amount') return y.yuan;
+  return Math.round((y.from + y.to) * 50) / 100;
+}
+
+/** Whether the figure is not exact (a range or a rough amount): the assessment flags what rests on it. */
+export function isApproximate(m: SpokenMoney): boolean {
+  return m.kind !== 'unknown' && m.approximate === true;
+}
+
+/** As `Money` (what answers store and the assessment reads today): the yearly amount, or a range's middle. */
+export function toMoney(m: SpokenMoney): Money {
+  const yuan = assessedYuan(m);
+  return yuan === null ? { kind: 'unknown' } : { kind: 'amount', yuan };
+}
+
+type Translate = (key: string, params?: Record<string, unknown>) => string;
+
+/**
+ * The summary's words for a money answer, from the locale keys summary.unknown, summary.yuan ("3,000 元"),
+ * summary.yuan_about ("约 3,000 元"), summary.yuan_range ("约 7,000–8,000 元") and summary.per_month (the month's
+ * figure and the year's: "每月约 1,000–2,000 元，全年约 12,000–24,000 元"). Numbers are written 7,000.
+ */
+export function describeMoney(m: SpokenMoney, t: Translate): string {
+  const n = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  const words = (x: SpokenMoney): string => {
+    if (x.kind === 'unknown') return t('summary.unknown');
+    if (x.kind === 'range') return t('summary.yuan_range', { from: n(x.from), to: n(x.to) });
+    return t(x.approximate ? 'summary.yuan_about' : 'summary.yuan', { amount: n(x.yuan) });
+  };
+  if (m.kind === 'unknown' || !m.perMonth) return words(m);
+  const { perMonth: _, ...month } = m;
+  return t('summary.per_month', { amount: words(month), year: words(perYear(m)) });
 }
 
 const COUNT_PREFIXES = ['一共是', '一共有', '一共', '总共', '共有', '共', '家里有', '家里', '我家有', '我家', '全家', '一家', '有'];
