@@ -430,7 +430,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     return answered(state, ctx, step, r.value);
   }
   if (!step.parser) return miss(state, ctx, step.kind === 'media' ? 'media_expected' : 'use_buttons');
-  const parsed = step.parser(ctx, state.answers).safeParse(input.text);
+  const parsed = step.parser({ ...ctx, misses: state.misses }, state.answers).safeParse(input.text);
   if (!parsed.success) return miss(state, ctx, parsed.error.issues[0]?.message ?? 'generic');
   return answered(state, ctx, step, parsed.data);
 }

@@ -34,6 +34,8 @@ export type StepKind = 'text' | 'count' | 'money' | 'phone' | 'idNumber' | 'date
 export type FlowContext = {
   t: (key: string, params?: Record<string, unknown>) => string;
   now: Date;
+  /** wrong answers to the question being asked, so far (a parser may take more after a few) */
+  misses?: number;
 };
 
 /** A question. Its words live in locales under `<ns>:steps.<id>.*` (prompt, label, example). */

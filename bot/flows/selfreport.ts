@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Answers, Flow, FlowContext, Option, Step } from '../engine/types.ts';
-import { parseCount, parseEventDate, parseIdNumber, parseMoney, parsePhone, type Money, type ParseResult } from '../parse/index.ts';
+import { describeDate, describeMoney, parseCount, parseIdNumber, parsePhone, parseSpokenDate, parseSpokenMoney, type Money, type ParseResult, type SpokenDate } from '../parse/index.ts';
 import { maskIdNumber } from '../parse/id-number.ts';
 import { EXCLUSIONS, HOUSEHOLD_TYPES, INCOME_FIELDS, RISK_TYPES } from '../../server/intake/assessment.ts';
 
@@ -25,10 +25,8 @@ const hasRisk = (risk: string) => (a: Answers) => Array.isArray(a.risks) && (a.r
 const label = (step: string) => (v: unknown, ctx: FlowContext) => ctx.t(`options.${step}.${String(v)}`);
 const labels = (step: string) => (v: unknown, ctx: FlowContext) =>
   (v as string[]).length ? (v as string[]).map((id) => ctx.t(`options.${step}.${id}`)).join('、') : ctx.t('summary.none');
-const money = (v: unknown, ctx: FlowContext) => {
-  const m = v as Money;
-  return m.kind === 'unknown' ? ctx.t('summary.unknown') : ctx.t('summary.yuan', { amount: m.yuan.toLocaleString('en-US') });
-};
+/** As it was said: "约 7,000–8,000 元", a month's figure with the year's beside it. */
+const money = (v: unknown, ctx: FlowContext) => describeMoney(v as Money, ctx.t);
 const yesno = (v: unknown, ctx: FlowContext) => ctx.t(v ? 'summary.yes' : 'summary.no');
 
 const text = (min: number, max: number) => () =>
@@ -45,7 +43,8 @@ const income = (id: (typeof INCOME_FIELDS)[number]): Step => ({
   id,
   kind: 'money',
   optional: true,
-  parser: () => fromParser(parseMoney),
+  // ranges and rough amounts are kept as said (七八千, 一个月一千多); the assessment counts a range's middle
+  parser: () => fromParser(parseSpokenMoney),
   display: money,
 });
 
@@ -108,8 +107,10 @@ export const selfReportFlow: Flow = {
     {
       id: 'whenHappened',
       kind: 'date',
-      parser: (ctx) => fromParser((s) => parseEventDate(s, ctx.now)),
-      display: (v) => (v as { date: string; precision: string }).date.slice(0, (v as { precision: string }).precision === 'year' ? 4 : (v as { precision: string }).precision === 'month' ? 7 : 10),
+      // a season, the Spring Festival, 大前年 are placed; after two answers it could not place, the third is kept
+      // as the person's words rather than refused again
+      parser: (ctx) => fromParser((s) => parseSpokenDate(s, ctx.now, { keepUnplaced: (ctx.misses ?? 0) >= 2 })),
+      display: (v, ctx) => describeDate(v as SpokenDate, ctx.t),
     },
     { id: 'media', kind: 'media', optional: true, display: (v, ctx) => ctx.t('summary.media', { count: (v as unknown[]).length }) },
   ],

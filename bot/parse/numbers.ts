@@ -234,7 +234,7 @@ export function parseChineseNumber(s: string): number | undefined {
 }
 
 export type { Money } from '../../server/intake/answers.ts';
-import type { Money } from '../../server/intake/answers.ts';
+import { isApproximate, perYear, yuanOf, type Money } from '../../server/intake/answers.ts';
 
 export const MAX_MONEY_YUAN = 10_000_000;
 
@@ -329,10 +329,7 @@ export function parseMoney(s: string): ParseResult<Money> {
  * (一个月一千多); the values are kept as said, per month, and `perYear` / `assessedYuan` make them yearly (×12).
  * The amount and unknown shapes are `Money`'s, so a `Money` is a `SpokenMoney`.
  */
-export type SpokenMoney =
-  | { kind: 'amount'; yuan: number; approximate?: true; perMonth?: true }
-  | { kind: 'range'; from: number; to: number; approximate: true; perMonth?: true }
-  | { kind: 'unknown' };
+export type SpokenMoney = Money;
 
 type Affix = { word: string; approximate?: boolean; perMonth?: boolean; under?: boolean };
 
@@ -527,31 +524,16 @@ export function parseSpokenMoney(s: string): ParseResult<SpokenMoney> {
 }
 
 /** A monthly answer as a year's (×12, `perMonth` dropped); any other answer as it is. */
-export function perYear(m: SpokenMoney): SpokenMoney {
-  if (m.kind === 'unknown' || !m.perMonth) return m;
-  const x12 = (v: number) => Math.round(v * 1200) / 100;
-  if (m.kind === 'amount') return { kind: 'amount', yuan: x12(m.yuan), ...(m.approximate ? { approximate: true as const } : {}) };
-  return { kind: 'range', from: x12(m.from), to: x12(m.to), approximate: true };
-}
-
 /** The yuan a year the assessment counts: the amount, or a range's middle; a monthly answer ×12; null if unknown. */
-export function assessedYuan(m: SpokenMoney): number | null {
-  const y = perYear(m);
-  if (y.kind === 'unknown') return null;
-  if (y.kind === 'amount') return y.yuan;
-  return Math.round((y.from + y.to) * 50) / 100;
-}
+export const assessedYuan = (m: SpokenMoney): number | null => yuanOf(m);
 
-/** Whether the figure is not exact (a range or a rough amount): the assessment flags what rests on it. */
-export function isApproximate(m: SpokenMoney): boolean {
-  return m.kind !== 'unknown' && m.approximate === true;
-}
-
-/** As `Money` (what answers store and the assessment reads today): the yearly amount, or a range's middle. */
+/** As a single amount (what a reader wanting one figure takes): the yearly amount, or a range's middle. */
 export function toMoney(m: SpokenMoney): Money {
   const yuan = assessedYuan(m);
   return yuan === null ? { kind: 'unknown' } : { kind: 'amount', yuan };
 }
+
+export { isApproximate, perYear };
 
 type Translate = (key: string, params?: Record<string, unknown>) => string;
 

@@ -37,7 +37,7 @@ export type VisitForm = ReturnType<typeof visitForm>;
 export function visitForm(lead: LeadDoc, opts: { phones: 'full' | 'masked'; link: string }) {
   const i = lead.income;
   const type = HOUSEHOLD_TYPES.find((t) => t === lead.householdType) ?? null;
-  const when = lead.whenHappened as { date?: unknown } | null;
+  const when = lead.whenHappened as { date?: unknown; words?: unknown } | null;
   return {
     id: lead.id,
     receiptNo: lead.receiptNo,
@@ -64,7 +64,7 @@ export function visitForm(lead: LeadDoc, opts: { phones: 'full' | 'masked'; link
     hardships: Array.isArray(lead.risks) ? (lead.risks as string[]) : [],
     disasterType: typeof lead.disasterType === 'string' ? lead.disasterType : null,
     whatHappened: typeof lead.whatHappened === 'string' && lead.whatHappened.trim() ? lead.whatHappened : null,
-    whenHappened: typeof when?.date === 'string' ? when.date : null,
+    whenHappened: typeof when?.date === 'string' ? when.date : typeof when?.words === 'string' ? when.words : null,
     preliminary: (CATEGORIES as readonly string[]).includes(lead.category) ? lead.category : null,
   };
 }

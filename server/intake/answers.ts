@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { EXCLUSIONS, HOUSEHOLD_TYPES, INCOME_FIELDS, RISK_TYPES, type IncomeField } from './assessment.ts';
+import { moneySchema } from './money.ts';
+
+export { isApproximate, moneySchema, perYear, yuanOf, type Money } from './money.ts';
 
 /**
  * What a lead's `answers` column holds: the household's answers as the report kept them, beside the structured
@@ -8,12 +11,16 @@ import { EXCLUSIONS, HOUSEHOLD_TYPES, INCOME_FIELDS, RISK_TYPES, type IncomeFiel
  * never as a failure, and never as 0.
  */
 
-/** An amount of money as answered: yuan, or "I don't know" (never 0). */
-export const moneySchema = z.discriminatedUnion('kind', [z.object({ kind: z.literal('amount'), yuan: z.number() }), z.object({ kind: z.literal('unknown') })]);
-export type Money = z.infer<typeof moneySchema>;
-
 /** When it happened, as precisely as the person said. */
-export const eventDateSchema = z.object({ date: z.string(), precision: z.enum(['day', 'month', 'year']) });
+export const eventDateSchema = z.union([
+  z.object({ date: z.string(), precision: z.enum(['day', 'month', 'season', 'year']) }),
+  // what could not be placed on a calendar, kept as the person said it
+  z.object({ precision: z.literal('unknown'), words: z.string() }),
+]);
+export type EventDateAnswer = z.infer<typeof eventDateSchema>;
+
+/** When it happened, for a sheet's cell: the date as precise as it was said, or the person's own words. */
+export const eventDateText = (d: EventDateAnswer | undefined): string | null => (d === undefined ? null : 'date' in d ? d.date : d.words);
 
 const loose = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
 /** A list of known values: what is not one of them (from an older flow) is left out, not the whole list. */
@@ -48,6 +55,3 @@ export function readAnswers(json: unknown): LeadAnswers {
   const r = leadAnswersSchema.safeParse(json ?? {});
   return r.success ? r.data : leadAnswersSchema.parse({});
 }
-
-/** The yuan of an amount answered, or null for "I don't know" and no answer. */
-export const yuanOf = (m: Money | undefined): number | null => (m?.kind === 'amount' ? m.yuan : null);

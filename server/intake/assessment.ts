@@ -1,4 +1,4 @@
-import type { Money } from './answers.ts';
+import { isApproximate, yuanOf, type Money } from './money.ts';
 /**
  * The preliminary assessment computed on submit (DOMAIN.md, from the data-collection form's notes, annex 3):
  *   A33 = A28 + A29 + A30 + A31 − A32; A34 = A33 / household size
@@ -63,8 +63,9 @@ function nearestFen(fenAmount: number): number {
 
 export function assess(input: AssessmentInput): Assessment {
   const known = (field: IncomeField): number | null => {
-    const v = input.incomes[field];
-    return v.kind === 'amount' ? fen(v.yuan) : null;
+    // a range counts at its middle, a month's figure ×12 (flagged below)
+    const v = yuanOf(input.incomes[field]);
+    return v === null ? null : fen(v);
   };
   const parts = (['a28', 'a29', 'a30', 'a31', 'a32'] as const).map(known);
   const a33f = parts.every((p) => p !== null) ? parts[0]! + parts[1]! + parts[2]! + parts[3]! - parts[4]! : null;
@@ -85,6 +86,7 @@ export function assess(input: AssessmentInput): Assessment {
   if (sudden) flags.push('sudden_event');
   if (flags.length > 0) flags.unshift('attention');
   if (INCOME_FIELDS.some((f) => input.incomes[f].kind === 'unknown')) flags.push('income_incomplete');
+  if (INCOME_FIELDS.some((f) => isApproximate(input.incomes[f]))) flags.push('income_approximate');
   if (a33f !== null && a33f < 0) flags.push('costs_exceed_income');
   if (input.householdType === 'monitored') flags.push('already_monitored');
   if (input.householdType === 'unsure') flags.push('household_type_unsure');

@@ -10,7 +10,7 @@ import { scopeWhere } from './tokens.ts';
 import { PLACE_COLUMN, villagesIn, type Scope } from '../places/scope.ts';
 import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
 import { maskPhone } from '../mask.ts';
-import { moneySchema, readAnswers, yuanOf } from './answers.ts';
+import { eventDateText, moneySchema, readAnswers, yuanOf } from './answers.ts';
 import { Prisma } from '../db/generated/client.ts';
 
 /**
@@ -167,7 +167,7 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         flags: flags.join(' '),
         greenChannel: yes(l.greenChannel),
         whatHappened: text(a.whatHappened),
-        whenHappened: text(when?.date),
+        whenHappened: text(eventDateText(when)),
         nextDeadline: due,
         overdue: due ? yes(due < today) : null,
       };

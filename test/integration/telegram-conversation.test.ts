@@ -167,6 +167,48 @@ describe(`Telegram conversation, ${TEST_DB}`, () => {
     expect(lead.flags).toContain('income_incomplete');
   });
 
+  it('takes money and dates as an old farmer says them: ranges, a month\'s figure, a season; the third unplaceable date is kept as said', async () => {
+    const p = personOn(await boot(), 6013);
+    await fillUpTo(p, 'a28');
+    await p.say('七八千吧'); // wages
+    await p.say('一个月一千多'); // production
+    for (const a of ['没有', '三千', '五百', '没有', '两千']) await p.say(a);
+    await p.tap('选好了');
+    await p.say('丈夫去年摔伤腿，干不了重活');
+    let r = await p.say('那会儿');
+    expect(r.texts[0]).toContain('❗ ');
+    r = await p.say('忘了');
+    expect(r.texts[0]).toContain('❗ ');
+    await p.say('栽秧子那阵'); // the third time: kept as the person's words
+    const summary = await p.tap('没有，跳过');
+    expect(summary.texts[0]).toContain('约 7,000–8,000 元');
+    expect(summary.texts[0]).toContain('每月约 1,000–2,000 元，全年约 12,000–24,000 元');
+    expect(summary.texts[0]).toContain('栽秧子那阵');
+    await signAndSubmit(p);
+    const lead = await running!.db.prisma.lead.findFirstOrThrow();
+    const answers = lead.answers as Record<string, unknown>;
+    expect(answers.a28).toEqual({ kind: 'range', from: 7000, to: 8000, approximate: true });
+    expect(answers.a29).toEqual({ kind: 'range', from: 1000, to: 2000, approximate: true, perMonth: true });
+    expect(answers.whenHappened).toEqual({ precision: 'unknown', words: '栽秧子那阵' });
+    // counted at the ranges' middles, the month's figure ×12: 7,500 + 18,000 + 0 + 3,000 − 500 = 28,000 for 3 people
+    expect(Number(lead.a33)).toBe(28000);
+    expect(Number(lead.a34)).toBeCloseTo(9333.33, 2);
+    expect(lead.flags).toContain('income_approximate');
+    expect(lead.flags).not.toContain('income_incomplete');
+  });
+
+  it('places "前年秋收的时候" at a season', async () => {
+    const p = personOn(await boot(), 6014);
+    await fillUpTo(p, 'whenHappened');
+    await p.say('前年秋收的时候');
+    const summary = await p.tap('没有，跳过');
+    expect(summary.texts[0]).toMatch(/2024/);
+    await signAndSubmit(p);
+    const lead = await running!.db.prisma.lead.findFirstOrThrow();
+    expect((lead.answers as Record<string, unknown>).whenHappened).toEqual({ date: expect.stringMatching(/^2024-09/), precision: 'season' });
+    expect(lead.flags).not.toContain('income_approximate');
+  });
+
   it('re-asks wrong answers with a reason and an example, and keeps what was entered', async () => {
     const p = personOn(await boot(), 6004);
     await fillUpTo(p, 'householdSize');

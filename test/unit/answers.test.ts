@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readAnswers, yuanOf } from '../../server/intake/answers.ts';
+import { eventDateText, isApproximate, readAnswers, yuanOf } from '../../server/intake/answers.ts';
 
 // A lead's answers as every reader sees them (API, exports, forwarding, cards): typed, and lenient with what an
 // older flow stored, so one odd field never breaks a county's export or turns into a 0.
@@ -41,5 +41,29 @@ describe("a lead's answers", () => {
       expect(a.householdSize).toBeUndefined();
       expect(yuanOf(a.a28)).toBeNull();
     }
+  });
+});
+
+describe('answers as people gave them', () => {
+  it('keeps a range, a rough amount and a month figure; every reader counts a year, a range at its middle', () => {
+    const a = readAnswers({
+      a28: { kind: 'range', from: 7000, to: 8000, approximate: true },
+      a29: { kind: 'range', from: 1000, to: 2000, approximate: true, perMonth: true },
+      a31: { kind: 'amount', yuan: 10000, approximate: true },
+      a32: { kind: 'amount', yuan: 800, perMonth: true },
+      whenHappened: { precision: 'unknown', words: '栽秧子那阵' },
+    });
+    expect(a.a28).toEqual({ kind: 'range', from: 7000, to: 8000, approximate: true });
+    expect([a.a28, a.a29, a.a31, a.a32].map(yuanOf)).toEqual([7500, 18000, 10000, 9600]);
+    expect([a.a28, a.a29, a.a31, a.a32, a.a30].map(isApproximate)).toEqual([true, true, true, false, false]);
+    expect(eventDateText(a.whenHappened)).toBe('栽秧子那阵');
+    expect(eventDateText(readAnswers({ whenHappened: { date: '2024-09-01', precision: 'season' } }).whenHappened)).toBe('2024-09-01');
+  });
+
+  it('a range without its ends, or a date of an unknown precision, reads as missing, not as 0', () => {
+    const a = readAnswers({ a28: { kind: 'range', from: 7000 }, whenHappened: { date: '2024', precision: 'decade' } });
+    expect(a.a28).toBeUndefined();
+    expect(yuanOf(a.a28)).toBeNull();
+    expect(a.whenHappened).toBeUndefined();
   });
 });
