@@ -1,3 +1,4 @@
+import { moneySchema, yuanOf } from '../intake/money.ts';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import compression from 'compression';
@@ -541,7 +542,8 @@ export function consoleRouter(deps: ConsoleDeps) {
   /** The assessment spelled out, line by line, as the cadre would check it by hand. */
   function arithmetic(lead: NonNullable<Awaited<ReturnType<Queries['get']>>>, h: ReturnType<typeof helpers>): string[] {
     const i = lead.income;
-    const amount = (v: unknown) => (v && typeof v === 'object' && (v as { kind?: string }).kind === 'amount' ? (v as { yuan: number }).yuan : null);
+    // the yuan a year the assessment counted: a range at its middle, a month's figure ×12
+    const amount = (v: unknown) => yuanOf(moneySchema.safeParse(v).data);
     const size = typeof lead.householdSize === 'number' ? lead.householdSize : null;
     const y = (n: number | null) => (n === null ? h.t('calc.unknown') : h.num(n));
     const lines: string[] = [];
