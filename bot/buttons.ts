@@ -267,8 +267,30 @@ const yesNo = (family: string, prefix: string) =>
   });
 /** Agreeing to the consent text, or not. */
 const consent = yesNo('consent', 'consent:');
-/** Confirming a cancel, or going on. */
-const cancel = yesNo('cancel', 'cancel:');
+const CANCELS = ['yes', 'no', 'delete'] as const;
+const CANCEL_WORD = same(CANCELS);
+/** "取消": pause and keep what was filled in (yes, as version 1 had it), throw the unsent draft away (delete), or go on (no). */
+const cancel = codec<{ answer: (typeof CANCELS)[number] }>('cancel', {
+  write: (v) => [CANCEL_WORD.write(v.answer)],
+  read: (f) => {
+    const answer = CANCEL_WORD.read(f[0]);
+    return only(f, 1, answer && { answer });
+  },
+  v1: oneOfV1('cancel:', YES_NO, (answer) => ({ answer })),
+});
+
+const DETAILS = ['now', 'later'] as const;
+const DETAILS_WORD = same(DETAILS);
+/** After a receipt, and in "my reports": add the household's details to a report now (which one), or later. */
+const details = codec<{ what: 'now'; leadId: string } | { what: 'later'; leadId?: undefined }>('details', {
+  write: (v) => (v.what === 'now' ? [DETAILS_WORD.write(v.what), uuid.write(v.leadId)] : [DETAILS_WORD.write(v.what)]),
+  read: (f) => {
+    const what = DETAILS_WORD.read(f[0]);
+    if (what === 'later') return only(f, 1, { what });
+    const leadId = uuid.read(f[1]);
+    return what === 'now' && leadId !== undefined ? only(f, 2, { what, leadId }) : undefined;
+  },
+});
 
 /** Step ids and option ids are the flow's own words (bot/flows/): short enough for both to fit one id. */
 const STEP = word(24);
@@ -322,7 +344,7 @@ const township = place('township', 'tw:');
 const village = place('village', 'vl:');
 
 /** Every family, by the name it has in its ids. */
-export const buttons = { tasks, lead, act, pick_contact, desk, start, withdraw, nav, summary, edit, consent, cancel, option, township, village } as const;
+export const buttons = { tasks, lead, act, pick_contact, desk, start, withdraw, nav, summary, edit, consent, cancel, details, option, township, village } as const;
 
 export type Family = keyof typeof buttons;
 type ValueOf<C> = C extends Codec<infer T> ? T : never;

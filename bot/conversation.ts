@@ -8,12 +8,13 @@ import type { Logger } from '../server/log.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { LANGUAGES, tFor, type Language } from '../server/i18n.ts';
 import { addDays } from '../server/time.ts';
-import { render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
-import { emptyState, type Capabilities, type Inbound, type Outbound, type State } from './engine/types.ts';
-import { selfReportFlow } from './flows/selfreport.ts';
+import { begin, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
+import { emptyState, type Answers, type Capabilities, type Flow, type Inbound, type Outbound, type State } from './engine/types.ts';
+import { CONDITIONS, DETAIL_FIELDS, detailsFlow, selfReportFlow } from './flows/selfreport.ts';
 import type { Money } from './parse/index.ts';
-import type { HouseholdType, IncomeField, RiskType, Exclusion } from '../server/intake/assessment.ts';
+import type { IncomeField, RiskType } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
+import { buttons as ids } from './buttons.ts';
 import { errorFields, isTransient } from '../server/errors.ts';
 import type { Desk } from './desk.ts';
 import { createScreens } from './screens.ts';
@@ -33,6 +34,8 @@ export type Turn = { who: Who; platformId: string; payload: unknown; input: Inbo
 export type TurnResult = { replies: Outbound[]; duplicate: boolean };
 
 const flow = selfReportFlow;
+/** The flow a state is walking: the report, or the details added after its receipt. */
+export const flowOf = (state: State): Flow => (state.flow === 'details' ? detailsFlow : selfReportFlow);
 /** Failed handlings (or sends) of one update before it is dead-lettered and no longer retried. */
 export const MAX_UPDATE_ATTEMPTS = 5;
 /**
@@ -49,24 +52,30 @@ export function placeTree(d: Deployment): PlaceTree {
   };
 }
 
-/** The consent text as shown (its version from the deployment, its words from locales) and the hash of exactly that text. */
-export function consentFor(deployment: Deployment, t: TFunction) {
+/**
+ * The consent text as shown (its version from the deployment, its words from locales) and the hash of exactly that
+ * text. A proxy signs on the household's behalf (本人受……委托), naming the relation; the household's own consent is
+ * taken at the visit.
+ */
+export function consentFor(deployment: Deployment, t: TFunction, answers: Answers = {}) {
   const version = deployment.consent.version;
-  const text = t(`consent.${version}`, { county: deployment.counties[0]!.name });
+  const proxy = answers.reporter === 'family' || answers.reporter === 'other';
+  const params = { county: deployment.counties[0]!.name, head: String(answers.headName ?? ''), relation: answers.relation ? t(`relation_noun.${String(answers.relation)}`) : '' };
+  const text = proxy ? t(`consent.${version}_proxy`, { ...params, defaultValue: t(`consent.${version}`, params) }) : t(`consent.${version}`, params);
   return { version, text, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
 }
 
-/** Everything the engine needs for one turn, in one language. */
-export function makeEngineContext(deployment: Deployment, lng: Language, caps: Capabilities, now: Date, places = placeTree(deployment)): EngineContext {
+/** Everything the engine needs for one turn, in one language, for the flow being walked (the report by default). */
+export function makeEngineContext(deployment: Deployment, lng: Language, caps: Capabilities, now: Date, places = placeTree(deployment), walking: Flow = flow): EngineContext {
   const t = tFor(lng, 'bot');
-  return { t: (k, p) => t(k, p ?? {}), now, flow, caps, places, consent: consentFor(deployment, t) };
+  return { t: (k, p) => t(k, p ?? {}), now, flow: walking, caps, places, consent: (answers) => consentFor(deployment, t, answers) };
 }
 
 export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; metrics?: Metrics; now?: () => Date; desk?: Desk }) {
   const { db, crypto, intake, deployment, logger } = deps;
   const clock = deps.now ?? (() => new Date());
   const places = placeTree(deployment);
-  const engineContext = (lng: Language, caps: Capabilities, now: Date) => makeEngineContext(deployment, lng, caps, now, places);
+  const engineContext = (lng: Language, caps: Capabilities, now: Date, walking: Flow = flow) => makeEngineContext(deployment, lng, caps, now, places, walking);
 
   const screens = createScreens({ intake, places, flow, engineContext });
 
@@ -90,12 +99,19 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     return screens.converse(turn, row, ctx, converse);
   }
 
+  /**
+   * The lead the short report makes: the details (household, incomes, when) are not known yet and come later
+   * (intake.addDetails). A proxy's own phone is kept beside the household's; the household's, when given, is the
+   * lead's phone (the one duplicates are found by).
+   */
   function leadFrom(turn: Turn, state: State, now: Date) {
     const a = state.answers;
     const place = a.place as { township: string; village: string };
     const incomes = Object.fromEntries(INCOME_FIELDS.map((f) => [f, (a[f] as Money | undefined) ?? { kind: 'unknown' }])) as Record<IncomeField, Money>;
-    const { phone, idNumber, signature, ...rest } = a;
+    const { phone, householdPhone, idNumber, signature, media, ...rest } = a;
     const proxy = a.reporter !== 'self';
+    const conditions = Array.isArray(a.conditions) ? (a.conditions as string[]) : [];
+    const has = (c: (typeof CONDITIONS)[number]) => conditions.includes(c) || a[c] === true;
     return {
       submissionKey: `${turn.who.channel}:${turn.platformId}`,
       channel: turn.who.channel,
@@ -103,21 +119,17 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       reporterRelation: proxy ? `${String(a.reporter)}:${String(a.relation)}` : null,
       villageCode: place.village,
       headName: String(a.headName),
-      phone: String(phone),
+      phone: String(householdPhone ?? phone),
+      reporterPhone: proxy ? String(phone) : null,
       idNumber: (idNumber as string | null | undefined) ?? null,
-      householdSize: Number(a.householdSize),
-      householdType: a.householdType as HouseholdType,
+      householdSize: null,
+      householdType: null,
       incomes,
       risks: (a.risks as RiskType[]) ?? [],
-      guarantees: {
-        housingUnsafe: a.housingUnsafe === true,
-        childOutOfSchool: a.childOutOfSchool === true,
-        waterUnsafe: a.waterUnsafe === true,
-        noMedicalInsurance: a.noMedicalInsurance === true,
-      },
-      exclusions: ((a.exclusions as string[] | undefined) ?? []).filter((x) => x !== 'none') as Exclusion[],
-      eventDescribed: Boolean(a.whatHappened) && Boolean(a.whenHappened),
-      answers: { ...rest, media: undefined },
+      guarantees: { housingUnsafe: has('housingUnsafe'), childOutOfSchool: has('childOutOfSchool'), waterUnsafe: has('waterUnsafe'), noMedicalInsurance: has('noMedicalInsurance') },
+      exclusions: [],
+      eventDescribed: false,
+      answers: rest,
       consent: {
         textVersion: state.consent!.version,
         textHash: state.consent!.hash,
@@ -126,7 +138,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         typedName: String(signature),
         sensitiveNoticeAt: state.sensitiveNoticeAt ? new Date(state.sensitiveNoticeAt) : null,
       },
-      attachments: (a.media as Array<{ kind: string; fileId: string }> | undefined) ?? [],
+      attachments: (media as Array<{ kind: string; fileId: string }> | undefined) ?? [],
     };
   }
 
@@ -282,26 +294,46 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       // reason being asked): a household answering the report's questions costs nothing here
       const maybeStaff = deps.desk && turn.caps.staffDesk !== false && (!existing || row.state.at === null || row.state.desk !== undefined || turn.input.kind === 'command' || (turn.input.kind === 'choice' && deps.desk.owns(turn.input.id)));
       row.staff = maybeStaff ? await deps.desk!.member(who.channel, who.userId) : undefined;
-      const ctx = engineContext(row.language, turn.caps, now);
+      const ctx = engineContext(row.language, turn.caps, now, flowOf(row.state));
       let result = await converse(turn, row, ctx);
       let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
       let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, deployment.retention.draftDays);
 
-      if (result.effect?.type === 'cancelled') {
+      const details = result.state.flow === 'details' && result.state.leadId ? result.state.leadId : undefined;
+      if (details && (result.effect?.type === 'save' || result.effect?.type === 'cancelled')) {
+        // the details given so far are saved to the report, whether all were answered or the person paused
+        const saved = await intake.addDetails(who.channel, who.userId, details, detailAnswers(result.state.answers), now);
+        const said = result.effect.type === 'save' ? ctx.t(saved === 'added' ? 'details.saved' : `details.${saved}`) : saved === 'added' ? undefined : ctx.t(`details.${saved}`);
+        result = { state: emptyState(flow.version), out: said ? [...result.out, { text: said }] : result.out };
+        status = 'idle';
+      } else if (result.effect?.type === 'cancelled') {
         result = { ...result, state: { ...result.state, resumeAt: result.state.at, at: null } };
         status = 'cancelled';
         draftExpiresAt = addDaysDate(now, deployment.retention.draftDays);
+      } else if (result.effect?.type === 'deleted') {
+        // the unsent draft is thrown away: nothing of it is kept
+        result = { ...result, state: emptyState(flow.version) };
+        status = 'idle';
       }
       if (result.effect?.type === 'submit') {
         const lead = leadFrom(turn, result.state, now);
         lead.consent.language = row.language;
         const received = await intake.receiveLead(lead, now);
         const days = deployment.procedure.identificationDays;
-        result = {
-          state: { ...emptyState(flow.version) },
-          out: [{ text: ctx.t('receipt.done', { receipt: received.receiptNo, days, by: addDays(received.reportedOn, days) }) }],
-        };
-        status = 'idle';
+        const proxy = lead.reporterRelation !== null;
+        const receipt = ctx.t(proxy ? 'receipt.done_proxy' : 'receipt.done', { receipt: received.receiptNo, days, by: addDays(received.reportedOn, days) });
+        // staff filing for a household (替农户申报) are with it: the details follow at once; a household is offered them
+        const staff = deps.desk && turn.caps.staffDesk !== false ? (row.staff ?? (await deps.desk.member(who.channel, who.userId))) : undefined;
+        const detailsCtx = engineContext(row.language, turn.caps, now, detailsFlow);
+        const carried = { reporter: result.state.answers.reporter, relation: result.state.answers.relation };
+        if (staff) {
+          const first = begin(detailsFlow.version, detailsCtx, carried);
+          result = { state: { ...first.state, flow: 'details', leadId: received.id }, out: [{ text: `${receipt}\n\n${ctx.t('details.at_once')}` }, ...first.out] };
+          status = 'active';
+        } else {
+          result = { state: { ...emptyState(flow.version) }, out: [detailsOffer(ctx, receipt, received.id)] };
+          status = 'idle';
+        }
         draftExpiresAt = null;
         logger.info({ channel: who.channel, lead: received.id, category: received.assessment.category }, 'self-report submitted');
         deps.metrics?.reportsSubmitted.inc({ channel: who.channel });
@@ -483,6 +515,18 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     },
   };
   return self;
+}
+
+/** The answers of the details flow, and only those (the reporter and relation carried in for its words are not saved). */
+export function detailAnswers(a: Answers): Answers {
+  return Object.fromEntries(DETAIL_FIELDS.filter((f) => a[f] !== undefined).map((f) => [f, a[f]]));
+}
+
+/** The receipt, with the offer to add the details now or later (typed words where there are no buttons). */
+export function detailsOffer(ctx: EngineContext, receipt: string, leadId: string): Outbound {
+  const text = `${receipt}\n\n${ctx.t('details.offer')}`;
+  if (!ctx.caps.buttons) return { text: `${text}\n${ctx.t('details.offer_words')}` };
+  return { text, buttons: [[{ id: ids.details.encode({ what: 'now', leadId }), label: ctx.t('details.now') }], [{ id: ids.details.encode({ what: 'later' }), label: ctx.t('details.later') }]] };
 }
 
 class ConcurrentTurn extends Error {}

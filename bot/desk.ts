@@ -4,7 +4,7 @@ import { placeIndex, type Deployment, type StaffRole } from '../server/deploymen
 import { isLeadId, type Actor, type Intake, type RecordDetails, type RecordKind } from '../server/intake/leads.ts';
 import { latestJudgement, publicityMinimumEnd, type Move, type MoveRefusal, type Stage } from '../server/intake/procedure.ts';
 import { memoT, type Language } from '../server/i18n.ts';
-import { readAnswers } from '../server/intake/answers.ts';
+import { missingDetails, readAnswers } from '../server/intake/answers.ts';
 import type { Logger } from '../server/log.ts';
 import { createCalendar } from '../server/calendar.ts';
 import type { Reminder } from '../server/reminders/planner.ts';
@@ -69,7 +69,9 @@ export function createDesk(deps: { intake: Intake; accounts: StaffAccounts; deli
       headName: lead.headName,
       // the phone is for the village staff who visit; township and county see the rest
       phone: placeKindOf(staff.role) === 'village' ? crypto.decrypt(lead.phoneEnc) : undefined,
+      reporterPhone: placeKindOf(staff.role) === 'village' && lead.reporterPhoneEnc ? crypto.decrypt(lead.reporterPhoneEnc) : undefined,
       householdSize: a.householdSize,
+      missing: missingDetails(lead.answers),
       risks: a.risks,
       category: lead.category,
       flags,

@@ -3,6 +3,7 @@ import type { Language } from '../server/i18n.ts';
 import { FINAL, type Stage } from '../server/intake/procedure.ts';
 import { begin, handle, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
 import type { Answers, Capabilities, Flow, Outbound, State } from './engine/types.ts';
+import { detailsFlow } from './flows/selfreport.ts';
 import { parseYesNo } from './parse/index.ts';
 import type { Row, Turn, Who } from './conversation.ts';
 import { buttons as ids, isStale, readButton } from './buttons.ts';
@@ -15,7 +16,7 @@ import { buttons as ids, isStale, readButton } from './buttons.ts';
 
 export type Converse = (turn: Turn, row: Row, ctx: EngineContext) => Promise<Result & { language?: Language; status?: string }>;
 
-export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: Flow; engineContext: (lng: Language, caps: Capabilities, now: Date) => EngineContext }) {
+export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: Flow; engineContext: (lng: Language, caps: Capabilities, now: Date, walking?: Flow) => EngineContext }) {
   const { intake, places, flow, engineContext } = deps;
 
   /** Turns a deep-link payload ("v530925102208") into prefilled answers. */
@@ -42,11 +43,30 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
     return `${tw?.name ?? ''}${tw?.villages.find((v) => v.code === p?.village)?.name ?? ''}`;
   }
 
+  /** "My reports": each with its stage, and the details still to add offered until the visit (a button each, or typed 补充). */
   async function statusMessage(who: Who, ctx: EngineContext): Promise<Outbound> {
     const leads = await intake.leadsOfReporter(who.channel, who.userId);
     if (leads.length === 0) return { text: ctx.t('status.none') };
-    const lines = leads.map((l) => ctx.t('status.line', { receipt: l.receiptNo, date: l.createdAt.toISOString().slice(0, 10), stage: ctx.t(`stage.${l.stage}`) }));
-    return { text: `${ctx.t('status.title')}\n\n${lines.join('\n')}` };
+    const lines = leads.map((l) => ctx.t(l.detailsOpen ? 'status.line_details' : 'status.line', { receipt: l.receiptNo, date: l.createdAt.toISOString().slice(0, 10), stage: ctx.t(`stage.${l.stage}`) }));
+    const text = `${ctx.t('status.title')}\n\n${lines.join('\n')}`;
+    const open = leads.filter((l) => l.detailsOpen);
+    if (open.length === 0) return { text };
+    if (!ctx.caps.buttons) return { text: `${text}\n\n${ctx.t('details.offer_words')}` };
+    return { text, buttons: open.map((l) => [{ id: ids.details.encode({ what: 'now', leadId: l.id }), label: ctx.t('details.add_to', { receipt: l.receiptNo }) }]) };
+  }
+
+  /**
+   * Starts the details of one of the person's reports (the newest open one when none is named): the questions
+   * already answered are not asked again. Refused, in words, once the visit has recorded them.
+   */
+  async function startDetails(who: Who, row: Row, ctx: EngineContext, caps: Capabilities, leadId?: string): Promise<Result & { status?: string }> {
+    const found = await intake.detailsOf(who.channel, who.userId, leadId);
+    if (!found) return { state: row.state, out: [{ text: ctx.t('details.not_found') }] };
+    if (!found.open) return { state: row.state, out: [{ text: ctx.t('details.too_late') }] };
+    const dctx = engineContext(row.language, caps, ctx.now, detailsFlow);
+    const r = begin(detailsFlow.version, dctx, found.answers);
+    if (r.state.at === 'summary' || r.state.at === null) return { state: row.state, out: [{ text: ctx.t('details.nothing_left') }] };
+    return { state: { ...r.state, flow: 'details', leadId: found.id }, out: [{ text: ctx.t('details.intro', { receipt: found.receiptNo }) }, ...r.out], status: 'active' };
   }
 
   /**
@@ -64,6 +84,12 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
     const command = input.kind === 'command' ? input.name : tapped?.family === 'start' ? tapped.what : undefined;
     // Any command leaves a withdrawal that was being confirmed.
     if (command && state.withdrawing) return again(turn, { ...row, state: { ...state, withdrawing: undefined } }, ctx);
+    // the details of a report sent: now (after the receipt, or from "my reports"), or later
+    if (tapped?.family === 'details') {
+      if (tapped.what === 'later') return { state, out: [{ text: t('details.later_ok') }, ...(inFlow ? [render(state, ctx)] : [])] };
+      if (inFlow && state.flow !== 'details') return { state, out: [{ text: t('details.finish_first') }, render(state, ctx)] };
+      return startDetails(who, row, ctx, turn.caps, tapped.leadId);
+    }
     switch (command) {
       case 'start': {
         const prefill = prefillFrom(input.kind === 'command' ? input.arg : '');
@@ -139,6 +165,12 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
         const word = input.text.trim().toLowerCase();
         if (t('welcome.start_words').split('|').includes(word)) return again({ ...turn, input: { kind: 'choice', id: ids.start.encode({ what: hasDraft ? 'resume' : 'new' }) } }, row, ctx);
         if (t('welcome.resume_words').split('|').includes(word)) return again({ ...turn, input: { kind: 'choice', id: ids.start.encode({ what: 'resume' }) } }, row, ctx);
+        if (t('details.start_words').split('|').includes(word)) return startDetails(who, row, ctx, turn.caps);
+        // "家里房子被水冲坏了，想申报": a hardship told straight away starts the report, keeping the words as what happened
+        if (!hasDraft && toldHardship(input.text, t)) {
+          const r = begin(flow.version, ctx, { ...(state.prefill ?? {}), whatHappened: input.text.trim() });
+          return { ...r, state: { ...r.state, prefill: state.prefill }, out: [{ text: t('welcome.story_kept') }, ...r.out], status: 'active' };
+        }
       }
       const shown = await again({ ...turn, input: { kind: 'command', name: 'start', arg: '' } }, row, ctx);
       // a button no longer understood (an old message's, or garbled): said so above the welcome or the staff menu
@@ -150,4 +182,16 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
 
 
   return { converse };
+}
+
+/**
+ * Whether words typed at the welcome tell of a hardship (and so start a report) rather than greet: long enough to
+ * be a story, or naming one of the locale's hardship words.
+ */
+export function toldHardship(text: string, t: (key: string) => string): boolean {
+  const s = text.trim();
+  if (s.startsWith('/')) return false;
+  const letters = [...s.replace(/[\s\p{P}\p{S}\d]/gu, '')].length;
+  if (letters >= 8) return true;
+  return letters >= 4 && t('welcome.hardship_words').split('|').some((w) => w && s.includes(w));
 }

@@ -15,11 +15,15 @@ export type EngineContext = FlowContext & {
   flow: Flow;
   caps: Capabilities;
   places: PlaceTree;
-  /** the consent text to show and sign, with its version and hash */
-  consent: { version: string; text: string; hash: string };
+  /** the consent text to show and sign for these answers (a proxy signs on the household's behalf), with its version and hash */
+  consent: (answers: Answers) => { version: string; text: string; hash: string };
 };
 
-export type Effect = { type: 'submit' } | { type: 'cancelled' } | { type: 'stopped' };
+/**
+ * What the caller must do: submit the report (the summary's flow, signed), save the answers (a flow that ends by
+ * saving), keep the draft for later (cancelled: paused), or drop it (deleted).
+ */
+export type Effect = { type: 'submit' } | { type: 'save' } | { type: 'cancelled' } | { type: 'deleted' } | { type: 'stopped' };
 export type Result = { state: State; out: Outbound[]; effect?: Effect };
 
 const SUMMARY = 'summary';
@@ -28,6 +32,8 @@ const CONSENT = 'consent';
 const SIGNATURE = 'signature';
 const CONFIRM_CANCEL = 'confirm_cancel';
 const STOPPED = 'stopped';
+/** Places that are not a step of the flow. */
+const SPECIAL = new Set([SUMMARY, EDIT_PICK, CONSENT, SIGNATURE, CONFIRM_CANCEL, STOPPED]);
 
 /** The navigation buttons' ids, and what a typed "back", "skip", "done" stands for. */
 const NAV = {
@@ -75,10 +81,17 @@ function firstMissing(flow: Flow, answers: Answers): string | undefined {
   return applicable(flow, answers).find((s) => !s.optional && answers[s.id] === undefined)?.id;
 }
 
-/** Drops answers to steps that no longer apply (e.g. relation after switching to "myself"). */
+/** Drops answers to steps that no longer apply (e.g. relation after switching to "myself"); what no step asks (the photos sent with the story) stays. */
 function prune(flow: Flow, answers: Answers): Answers {
   const keep = new Set(applicable(flow, answers).map((s) => s.id));
-  return Object.fromEntries(Object.entries(answers).filter(([k]) => keep.has(k)));
+  const asked = new Set(flow.steps.map((s) => s.id));
+  return Object.fromEntries(Object.entries(answers).filter(([k]) => keep.has(k) || !asked.has(k)));
+}
+
+/** Words every prompt of the flow may use ({{household}}), and the i18next context of its prompts ("proxy"). */
+function flowParams(ctx: EngineContext, answers: Answers): Record<string, unknown> {
+  const context = ctx.flow.context?.(answers);
+  return { ...(ctx.flow.params?.(ctx, answers) ?? {}), ...(context ? { context } : {}) };
 }
 
 function rows(buttons: Button[], perRow: number): Button[][] {
@@ -126,7 +139,12 @@ function renderButtons(state: State, ctx: EngineContext): Button[][] {
   }
   if (at === CONSENT) return [[{ id: ids.consent.encode({ answer: 'yes' }), label: t('engine.buttons.consent_yes') }], [{ id: ids.consent.encode({ answer: 'no' }), label: t('engine.buttons.consent_no') }]];
   if (at === SIGNATURE) return [[{ id: NAV.back, label: t('engine.buttons.back') }]];
-  if (at === CONFIRM_CANCEL) return [[{ id: ids.cancel.encode({ answer: 'yes' }), label: t('engine.buttons.cancel_yes') }, { id: ids.cancel.encode({ answer: 'no' }), label: t('engine.buttons.cancel_no') }]];
+  if (at === CONFIRM_CANCEL) {
+    // "取消" means a pause; throwing away what was filled in is its own button (a report already sent has nothing to throw away)
+    const pause = [{ id: ids.cancel.encode({ answer: 'yes' }), label: t(`engine.buttons.${ctx.flow.end === 'save' ? 'pause_details' : 'pause'}`) }];
+    const remove = ctx.flow.end === 'save' ? [] : [[{ id: ids.cancel.encode({ answer: 'delete' }), label: t('engine.buttons.delete_draft') }]];
+    return [pause, ...remove, [{ id: ids.cancel.encode({ answer: 'no' }), label: t('engine.buttons.cancel_no') }]];
+  }
   if (at === STOPPED) return [[{ id: NAV.back, label: t('engine.buttons.back') }]];
   const step = stepById(ctx.flow, at);
   if (!step) return [];
@@ -173,27 +191,57 @@ function renderButtons(state: State, ctx: EngineContext): Button[][] {
     }
     case 'media':
       return [[{ id: NAV.done, label: t((state.media?.length ?? 0) > 0 ? 'engine.buttons.media_done' : 'engine.buttons.media_none') }], nav].filter((r) => r.length);
-    default:
+    default: {
+      // a question answered in words or by a voice note / photo: once one has come, "done" instead of "skip"
+      const sent = step.media ? mediaOf(state.answers).length : 0;
+      if (sent > 0) return [[{ id: NAV.done, label: t('engine.buttons.media_done') }], nav.filter((b) => b.id !== NAV.skip)].filter((r) => r.length);
       return [nav].filter((r) => r.length);
+    }
   }
 }
 
-function progressLine(state: State, ctx: EngineContext, step: Step): string {
-  const steps = applicable(ctx.flow, state.answers);
-  const n = steps.findIndex((s) => s.id === step.id) + 1;
-  return ctx.t('engine.progress', { n, total: steps.length });
+/** The counted steps of the flow, and the summary when it has one: the total never changes mid-way. */
+function progressTotal(flow: Flow): number {
+  return flow.steps.filter((s) => s.counted !== false).length + (flow.end === 'save' ? 0 : 1);
+}
+
+/**
+ * "第 3/8 步": a follow-up question (the relation after "for my parents", the disaster's kind) shares the number of
+ * the counted question before it, so the total is the same for everyone.
+ */
+function progressLine(ctx: EngineContext, at: string): string {
+  const idx = ctx.flow.steps.findIndex((s) => s.id === at);
+  const total = progressTotal(ctx.flow);
+  const n = idx < 0 ? total : Math.max(1, ctx.flow.steps.slice(0, idx + 1).filter((s) => s.counted !== false).length);
+  return ctx.t(ctx.flow.progressKey ?? 'engine.progress', { n, total });
 }
 
 function summaryText(state: State, ctx: EngineContext): string {
   const lines = applicable(ctx.flow, state.answers)
     .filter((s) => s.kind !== 'notice')
-    .map((s) => ctx.t('engine.summary_line', { label: ctx.t(`steps.${s.id}.label`), value: displayValue(s, state.answers, ctx) }));
-  return `${ctx.t('engine.summary_title')}\n\n${lines.join('\n')}\n\n${ctx.t('engine.summary_hint')}`;
+    .map((s) => ctx.t('engine.summary_line', { label: ctx.t(`steps.${s.id}.label`, flowParams(ctx, state.answers)), value: displayValue(s, state.answers, ctx) }));
+  return `${progressLine(ctx, SUMMARY)}\n${ctx.t('engine.summary_title')}\n\n${lines.join('\n')}\n\n${ctx.t('engine.summary_hint')}`;
+}
+
+/** Photos and voice notes sent with an answer (kept in the answers under `media`). */
+function mediaOf(answers: Answers): Array<{ kind: string; fileId: string }> {
+  return Array.isArray(answers.media) ? (answers.media as Array<{ kind: string; fileId: string }>) : [];
+}
+
+/** What the screen offers to tap, named: a re-ask says these, not "the buttons below" when there is only "back". */
+function offered(state: State, ctx: EngineContext): string {
+  const labels = currentButtons(state, ctx)
+    .filter((b) => b.id !== NAV.back && b.id !== NAV.more)
+    .map((b) => ctx.t('engine.quoted', { label: b.label.replace(/^✅ /, '') }));
+  if (labels.length === 0) return ctx.t(state.at === SIGNATURE ? 'errors.signature' : 'engine.only_back');
+  return ctx.t('engine.tap_one_of', { labels: labels.join(ctx.t('engine.or')) });
 }
 
 export function displayValue(step: Step, answers: Answers, ctx: EngineContext): string {
   const v = answers[step.id];
-  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0 && step.kind !== 'multi')) return ctx.t('summary.skipped');
+  const unanswered = v === undefined || v === null || (Array.isArray(v) && v.length === 0 && step.kind !== 'multi');
+  // a story told by voice notes alone has no words, but is not skipped
+  if (unanswered && !(step.media && step.display && mediaOf(answers).length > 0)) return ctx.t('summary.skipped');
   if (step.kind === 'place') {
     const p = v as { township: string; village: string };
     const tw = ctx.places.townships.find((x) => x.code === p.township);
@@ -213,17 +261,17 @@ export function render(state: State, ctx: EngineContext): Outbound {
     case EDIT_PICK:
       return present(ctx, t('engine.edit_pick'), buttons);
     case CONSENT:
-      return present(ctx, `${ctx.consent.text}\n\n${t('engine.consent_question')}`, buttons);
+      return present(ctx, `${ctx.consent(state.answers).text}\n\n${t('engine.consent_question')}`, buttons);
     case SIGNATURE:
-      return present(ctx, t('engine.signature', { relation: '' }), buttons);
+      return present(ctx, t('engine.signature', flowParams(ctx, state.answers)), buttons);
     case CONFIRM_CANCEL:
-      return present(ctx, t('engine.cancel_question'), buttons);
+      return present(ctx, t(ctx.flow.end === 'save' ? 'engine.cancel_question_details' : 'engine.cancel_question'), buttons);
     case STOPPED:
       return present(ctx, t('engine.stopped'), buttons);
   }
   const step = stepById(ctx.flow, state.at);
   if (!step) return { text: t('engine.nothing_open') };
-  const params = step.params?.(ctx, state.answers) ?? {};
+  const params = { ...flowParams(ctx, state.answers), ...(step.params?.(ctx, state.answers) ?? {}) };
   let prompt = t(`steps.${step.id}.prompt`, params);
   if (step.kind === 'place' && state.township) {
     prompt = t('engine.pick_village', { township: ctx.places.townships.find((x) => x.code === state.township)?.name ?? '' });
@@ -232,7 +280,8 @@ export function render(state: State, ctx: EngineContext): Outbound {
   if (step.kind === 'multi' && !ctx.caps.buttons) prompt += `\n${t('engine.multi_hint_numbers')}`;
   if (step.kind === 'place' && !state.township) prompt += `\n${t('engine.place_search_hint')}`;
   if (step.kind === 'media' && (state.media?.length ?? 0) > 0) prompt += `\n${t('engine.media_received', { count: state.media!.length })}`;
-  return present(ctx, `${progressLine(state, ctx, step)}\n${prompt}`, buttons);
+  if (step.media && mediaOf(state.answers).length > 0) prompt += `\n${t('engine.story_media_received', { count: mediaOf(state.answers).length })}`;
+  return present(ctx, `${progressLine(ctx, step.id)}\n${prompt}`, buttons);
 }
 
 function say(state: State, ctx: EngineContext, before?: string): Result {
@@ -257,15 +306,20 @@ function answered(state: State, ctx: EngineContext, step: Step, value: unknown):
   if (step.kind === 'notice' && step.id === 'sensitiveNotice' && value === true) base.sensitiveNoticeAt = ctx.now.toISOString();
   if (step.kind === 'notice' && value === false && step.stopsOnNo) return goTo(base, ctx, STOPPED);
   const next = nextAt(ctx.flow, answers, step.id, Boolean(state.editing), state.prefilled);
+  // a flow that ends by saving (the details after a receipt) has no summary: the caller saves the answers
+  if (next === SUMMARY && ctx.flow.end === 'save') return { state: { ...base, at: null, editing: false }, out: [], effect: { type: 'save' } };
   if (next === SUMMARY) return goTo({ ...base, editing: false }, ctx, SUMMARY);
   return goTo(base, ctx, next);
 }
+
+/** Errors that mean "answer with what is on the screen": the re-ask names what it offers. */
+const TAP_ERRORS = new Set(['use_buttons', 'yesno_unclear', 'choice_format']);
 
 /** A wrong answer: the reason and an example, then the same question again; every earlier answer stays. */
 function miss(state: State, ctx: EngineContext, code: string): Result {
   const step = stepById(ctx.flow, state.at);
   const misses = state.misses + 1;
-  const parts = [`❗ ${ctx.t(`errors.${code}`, { defaultValue: ctx.t('errors.generic') })}`];
+  const parts = [`❗ ${TAP_ERRORS.has(code) ? offered(state, ctx) : ctx.t(`errors.${code}`, { defaultValue: ctx.t('errors.generic') })}`];
   if (step) {
     const example = ctx.t(`steps.${step.id}.example`, { defaultValue: '' });
     if (example) parts.push(ctx.t('engine.example', { example }));
@@ -294,14 +348,22 @@ export function begin(flowVersion: number, ctx: EngineContext, prefill: Answers 
 
 /** Handles one inbound message for a person who is inside the flow (state.at is set). */
 export function handle(state: State, input: Inbound, ctx: EngineContext): Result {
+  // a draft of an earlier version of the flow, at a question that is no longer asked: on to the first one unanswered
+  if (state.at && !SPECIAL.has(state.at) && !stepById(ctx.flow, state.at)) {
+    return goTo({ ...state, history: [] }, ctx, firstMissing(ctx.flow, state.answers) ?? SUMMARY);
+  }
   // Typed words and numbers stand for the buttons on screen.
   if (input.kind === 'text') {
     const nav = navWord(ctx, input.text);
     if (nav) return handle(state, nav === 'cancel' || nav === 'restart' || nav === 'help' ? { kind: 'command', name: nav, arg: '' } : { kind: 'choice', id: NAV[nav] }, ctx);
     const buttons = currentButtons(state, ctx);
+    const step = stepById(ctx.flow, state.at);
+    // "没有", "无", "都没有" where the screen has a "none of these" button: that answer, and on
+    if (step?.kind === 'multi' && step.exclusive && ctx.t('engine.words.none').split('|').includes(input.text.trim().toLowerCase().replace(/[。.!！]+$/u, ''))) {
+      return finishMulti({ ...state, picking: [step.exclusive] }, ctx, step);
+    }
     const byLabel = buttons.find((b) => b.label.replace(/^✅ /, '') === input.text.trim());
     if (byLabel) return handle(state, { kind: 'choice', id: byLabel.id }, ctx);
-    const step = stepById(ctx.flow, state.at);
     // A place name may hold a numeral (三和村, 五一村): at the place question only digits pick a button
     if (step?.kind === 'place' && !onlyNumbers(input.text)) {
       const found = placeFound(state, ctx, step, input.text);
@@ -350,7 +412,8 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     const nav = b.family === 'nav' ? b.to : undefined;
     if (nav === 'back') return back(state, ctx);
     if (at === CONFIRM_CANCEL && b.family === 'cancel') {
-      if (b.answer === 'yes') return { state: { ...state, at: state.returnTo ?? null, returnTo: undefined }, out: [{ text: ctx.t('engine.cancelled') }], effect: { type: 'cancelled' } };
+      if (b.answer === 'yes') return { state: { ...state, at: state.returnTo ?? null, returnTo: undefined }, out: [{ text: ctx.t(ctx.flow.end === 'save' ? 'engine.paused_details' : 'engine.cancelled') }], effect: { type: 'cancelled' } };
+      if (b.answer === 'delete' && ctx.flow.end !== 'save') return { state: { ...state, at: null, returnTo: undefined }, out: [{ text: ctx.t('engine.deleted') }], effect: { type: 'deleted' } };
       return say({ ...state, at: state.returnTo ?? firstMissing(ctx.flow, state.answers) ?? SUMMARY, returnTo: undefined }, ctx);
     }
     if (at === SUMMARY && b.family === 'summary') {
@@ -358,7 +421,8 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
         // Nothing is signed while a required answer is missing: ask it first, then come back here.
         const missing = firstMissing(ctx.flow, state.answers);
         if (missing) return goTo({ ...state, editing: true }, ctx, missing);
-        return goTo({ ...state, consent: { version: ctx.consent.version, hash: ctx.consent.hash, shownAt: ctx.now.toISOString() } }, ctx, CONSENT);
+        const consent = ctx.consent(state.answers);
+        return goTo({ ...state, consent: { version: consent.version, hash: consent.hash, shownAt: ctx.now.toISOString() } }, ctx, CONSENT);
       }
       return goTo(state, ctx, EDIT_PICK);
     }
@@ -379,6 +443,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
       if (nav === 'more') return redraw({ ...state, page: (state.page ?? 0) + 1 }, ctx);
       if (step.kind === 'multi' && nav === 'done') return finishMulti(state, ctx, step);
       if (step.kind === 'media' && nav === 'done') return answered({ ...state, media: undefined }, ctx, step, state.media ?? []);
+      if (step.media && nav === 'done') return answered(state, ctx, step, state.answers[step.id] ?? null);
       if (step.kind === 'place') {
         if (nav === 'township') return redraw({ ...state, township: undefined, page: undefined }, ctx);
         if (b.family === 'township') return redraw({ ...state, township: b.code, page: undefined }, ctx);
@@ -411,6 +476,11 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
   // Media, and typed answers to the question on screen.
   const step = stepById(ctx.flow, at);
   if (input.kind === 'media') {
+    if (step?.media) {
+      const sent = mediaOf(state.answers);
+      if (sent.length >= 5) return say(state, ctx, ctx.t('engine.media_full'));
+      return say({ ...state, answers: { ...state.answers, media: [...sent, { kind: input.media, fileId: input.fileId }] } }, ctx);
+    }
     if (step?.kind !== 'media') return say(state, ctx, ctx.t('engine.media_later'));
     if ((state.media?.length ?? 0) >= 5) return say(state, ctx, ctx.t('engine.media_full'));
     return say({ ...state, media: [...(state.media ?? []), { kind: input.media, fileId: input.fileId }] }, ctx);
@@ -422,7 +492,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     if (name.length < 2 || name.length > 20 || !/^[\p{L}·• ]+$/u.test(name)) return say(state, ctx, `❗ ${ctx.t('errors.signature')}`);
     return { state: { ...state, answers: { ...state.answers, signature: name } }, out: [], effect: { type: 'submit' } };
   }
-  if (!step) return say(state, ctx, ctx.t('engine.use_buttons'));
+  if (!step) return say(state, ctx, offered(state, ctx));
   if (step.kind === 'place') return placeSearch(state, ctx, step, input.text);
   if (step.kind === 'yesno' || step.kind === 'notice') {
     const r = parseYesNo(input.text);

@@ -57,6 +57,10 @@ export type Step = {
   params?: (ctx: FlowContext, a: Answers) => Record<string, unknown>;
   /** a notice step: answering "no" stops the report here */
   stopsOnNo?: boolean;
+  /** false: a follow-up of the question before it, shown with its number in the progress line */
+  counted?: boolean;
+  /** a question answered in words or by voice notes and photos (kept in the answers' `media`), or both */
+  media?: boolean;
 };
 
 export type Flow = {
@@ -64,6 +68,14 @@ export type Flow = {
   version: number;
   ns: string;
   steps: Step[];
+  /** what follows the last question: the summary, consent and signature ('summary', the default), or saving the answers as they are */
+  end?: 'summary' | 'save';
+  /** the progress line's locale key ("第 {{n}}/{{total}} 步") */
+  progressKey?: string;
+  /** words every prompt may use (who the household is to the person: 您家, 您父母家, 这户人家) */
+  params?: (ctx: FlowContext, a: Answers) => Record<string, unknown>;
+  /** the i18next context of the prompts ('proxy': the `prompt_proxy` text where there is one) */
+  context?: (a: Answers) => string | undefined;
 };
 
 /** Conversation state: stored (encrypted) in one row per person and channel. Nothing lives in memory. */
@@ -97,6 +109,10 @@ export type State = {
   prefill?: Answers;
   /** steps answered by such a link: not asked, still shown in the summary and editable */
   prefilled?: string[];
+  /** the flow being walked, when it is not the report itself: 'details', the household's details after a receipt */
+  flow?: 'details';
+  /** the report those details add to */
+  leadId?: string;
 };
 
 export const emptyState = (flowVersion: number): State => ({ flowVersion, at: null, answers: {}, history: [], misses: 0 });

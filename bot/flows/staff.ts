@@ -18,7 +18,11 @@ export type CardLead = {
   headName: string;
   /** shown to village staff only */
   phone?: string | undefined;
+  /** a proxy's own phone, shown to village staff only */
+  reporterPhone?: string | undefined;
   householdSize: unknown;
+  /** the details the household has not added yet (asked after the receipt) */
+  missing?: readonly string[];
   risks: string[];
   category: string;
   flags: string[];
@@ -95,8 +99,10 @@ export function leadCard(lead: CardLead, staff: { id: string; role: StaffRole },
   const lines = [
     ...(opts.done ? [opts.done, ''] : []),
     `${opts.title ?? t('desk.card_title')} ${lead.receiptNo}`,
-    t('desk.card_who', { place: lead.place, name: lead.headName, size: lead.householdSize ?? '?' }),
+    t(typeof lead.householdSize === 'number' ? 'desk.card_who' : 'desk.card_who_no_size', { place: lead.place, name: lead.headName, size: lead.householdSize }),
     ...(lead.phone ? [t('desk.card_phone', { phone: lead.phone })] : []),
+    ...(lead.reporterPhone ? [t('desk.card_reporter_phone', { phone: lead.reporterPhone })] : []),
+    ...(lead.missing?.length ? [t('desk.card_missing', { parts: lead.missing.map((m) => t(`missing.${m}`)).join(t('missing_separator')) })] : []),
     ...(lead.risks.length ? [t('desk.card_risks', { risks: lead.risks.map((r) => t(`desk.risk.${r}`)).join('、') })] : []),
     t('desk.card_category', { category: t(`desk.category.${lead.category}`) }),
     ...(lead.flags.length ? [t('desk.card_flags', { flags: lead.flags.map((f) => t(`desk.flag.${f.startsWith('exclusion_') ? 'exclusion' : f}`, { what: t(`options.exclusions.${f.slice(10)}`) })).join('；') })] : []),

@@ -55,3 +55,16 @@ export function readAnswers(json: unknown): LeadAnswers {
   const r = leadAnswersSchema.safeParse(json ?? {});
   return r.success ? r.data : leadAnswersSchema.parse({});
 }
+
+/** The details a report can still lack (asked after the receipt), in the order they are asked. */
+export const DETAIL_PARTS = ['whenHappened', 'householdSize', 'labourers', 'householdType', 'incomes', 'exclusions'] as const;
+export type DetailPart = (typeof DETAIL_PARTS)[number];
+
+/**
+ * What a report still lacks of its details (never asked, as against answered "不知道"): the card, the lead page
+ * and the exports say these plainly. A report made before the short path had them all from the start.
+ */
+export function missingDetails(json: unknown): DetailPart[] {
+  const raw = (json ?? {}) as Record<string, unknown>;
+  return DETAIL_PARTS.filter((part) => (part === 'incomes' ? INCOME_FIELDS.some((f) => raw[f] === undefined || raw[f] === null) : raw[part] === undefined || raw[part] === null));
+}

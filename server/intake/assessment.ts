@@ -28,8 +28,9 @@ export const ASSESSED_CATEGORIES = ['unstable_escaped', 'marginal', 'sudden_hard
 export type Category = (typeof ASSESSED_CATEGORIES)[number];
 
 export type AssessmentInput = {
-  householdSize: number;
-  householdType: HouseholdType;
+  /** null until the details after the receipt give it: nothing is counted per person, and the lead says so */
+  householdSize: number | null;
+  householdType: HouseholdType | null;
   incomes: Record<IncomeField, Amount>;
   risks: RiskType[];
   guarantees: { housingUnsafe: boolean; childOutOfSchool: boolean; waterUnsafe: boolean; noMedicalInsurance: boolean };
@@ -72,7 +73,8 @@ export function assess(input: AssessmentInput): Assessment {
   const a35 = known('a35');
   const a36 = known('a36');
   const a37f = a33f !== null && a35 !== null && a36 !== null ? a33f + a35 - a36 : null;
-  const perHead = (f: number | null) => (f === null ? null : nearestFen(f / input.householdSize));
+  const size = input.householdSize;
+  const perHead = (f: number | null) => (f === null || !size ? null : nearestFen(f / size));
   const a34f = perHead(a33f);
   const a38f = perHead(a37f);
 
@@ -85,6 +87,7 @@ export function assess(input: AssessmentInput): Assessment {
   const sudden = input.risks.includes('disaster') || input.risks.includes('accident');
   if (sudden) flags.push('sudden_event');
   if (flags.length > 0) flags.unshift('attention');
+  if (size === null) flags.push('details_pending');
   if (INCOME_FIELDS.some((f) => input.incomes[f].kind === 'unknown')) flags.push('income_incomplete');
   if (INCOME_FIELDS.some((f) => isApproximate(input.incomes[f]))) flags.push('income_approximate');
   if (a33f !== null && a33f < 0) flags.push('costs_exceed_income');

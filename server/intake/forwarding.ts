@@ -112,7 +112,7 @@ export function createForwarding(deps: { db: Database; outbox: Outbox; crypto: C
   }
 
   /** Called inside the transaction of a change: the event goes out if and only if the change is committed. */
-  async function enqueue(tx: Tx, leadId: string, event: 'lead.received' | 'lead.moved' | 'lead.recorded', extra: Record<string, unknown> = {}, now = new Date()) {
+  async function enqueue(tx: Tx, leadId: string, event: 'lead.received' | 'lead.moved' | 'lead.recorded' | 'lead.details_added', extra: Record<string, unknown> = {}, now = new Date()) {
     if (!forwarding) return;
     const lead = await tx.lead.findUniqueOrThrow({ where: { id: leadId } });
     const key = randomUUID();

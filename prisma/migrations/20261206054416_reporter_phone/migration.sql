@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "lead" ADD COLUMN     "reporter_phone_enc" BYTEA;
