@@ -273,14 +273,17 @@ class Recorder {
   }
 }
 
-/** The update was the report's last: count it as completed when the receipt number came back. */
-function finished(t: Target, o: Outcome, rec: Recorder) {
+/** The update was the report's last: count it as completed (its receipt number came back on the way: noted). */
+function finished(_t: Target, _o: Outcome, rec: Recorder) {
   rec.reports++;
-  if (t.kind === 'ours' || t.kind === 'wecom') {
-    for (const text of o.texts) {
-      const m = /回执号：(\S+)/.exec(text);
-      if (m) receipts.add(m[1]!);
-    }
+}
+
+/** A receipt number in an answer (the report is submitted before its details are added, mid-script). */
+function noteReceipt(t: Target, o: Outcome) {
+  if (t.kind !== 'ours' && t.kind !== 'wecom') return;
+  for (const text of o.texts) {
+    const m = /回执号：(\S+)/.exec(text);
+    if (m) receipts.add(m[1]!);
   }
 }
 
@@ -303,6 +306,7 @@ async function closedLoop(phase: string, t: Target, people: Person[], rec: Recor
           try {
             const o = await runStep(t, p);
             rec.add(o);
+            noteReceipt(t, o);
             if (p.step === p.script.length - 1) finished(t, o, rec);
           } catch (e) {
             rec.errors++;
@@ -383,6 +387,7 @@ async function openLoop(t: Target, firstId: number): Promise<LoadResult> {
     try {
       const o = await runStep(t, p);
       rec.add(o);
+      noteReceipt(t, o);
       p.step++;
       if (p.step === p.script.length) {
         finished(t, o, rec);

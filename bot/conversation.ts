@@ -17,7 +17,7 @@ import { INCOME_FIELDS } from '../server/intake/assessment.ts';
 import { buttons as ids } from './buttons.ts';
 import { errorFields, isTransient } from '../server/errors.ts';
 import type { Desk } from './desk.ts';
-import { createScreens } from './screens.ts';
+import { createScreens, type Converse } from './screens.ts';
 import type { StaffMember } from '../server/staff/accounts.ts';
 import type { ChannelPort, InboundUpdate } from './channels/port.ts';
 
@@ -83,7 +83,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
   type Stored = { id: string; state: Uint8Array; version: number; language: string; status: string; draftExpiresAt: Date | null };
 
   /** A turn that is not the staff desk's goes to the household's screens and the flow (bot/screens.ts). */
-  async function converse(turn: Turn, row: Row, ctx: EngineContext): Promise<Result & { language?: Language; status?: string }> {
+  async function converse(turn: Turn, row: Row, ctx: EngineContext): Promise<Awaited<ReturnType<Converse>>> {
     const { input, who } = turn;
     const state = row.state;
     const t = ctx.t;
@@ -296,6 +296,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       row.staff = maybeStaff ? await deps.desk!.member(who.channel, who.userId) : undefined;
       const ctx = engineContext(row.language, turn.caps, now, flowOf(row.state));
       let result = await converse(turn, row, ctx);
+      // details left part-way for something else: kept, as a pause would keep them
+      if (result.detailsLeft) await intake.addDetails(who.channel, who.userId, result.detailsLeft.leadId, detailAnswers(result.detailsLeft.answers), now);
       let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
       let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, deployment.retention.draftDays);
 

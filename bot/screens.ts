@@ -2,7 +2,7 @@ import type { Intake } from '../server/intake/leads.ts';
 import type { Language } from '../server/i18n.ts';
 import { FINAL, type Stage } from '../server/intake/procedure.ts';
 import { begin, handle, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
-import type { Answers, Capabilities, Flow, Outbound, State } from './engine/types.ts';
+import { emptyState, type Answers, type Capabilities, type Flow, type Outbound, type State } from './engine/types.ts';
 import { detailsFlow } from './flows/selfreport.ts';
 import { parseYesNo } from './parse/index.ts';
 import type { Row, Turn, Who } from './conversation.ts';
@@ -14,7 +14,8 @@ import { buttons as ids, isStale, readButton } from './buttons.ts';
  * database but for intake's reads and the withdrawal itself: the turn (bot/conversation.ts) records, loads, saves.
  */
 
-export type Converse = (turn: Turn, row: Row, ctx: EngineContext) => Promise<Result & { language?: Language; status?: string }>;
+/** detailsLeft: the details of a report being added when the person went elsewhere (/start, a new report): saved as they are. */
+export type Converse = (turn: Turn, row: Row, ctx: EngineContext) => Promise<Result & { language?: Language; status?: string; detailsLeft?: { leadId: string; answers: Answers } }>;
 
 export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: Flow; engineContext: (lng: Language, caps: Capabilities, now: Date, walking?: Flow) => EngineContext }) {
   const { intake, places, flow, engineContext } = deps;
@@ -73,7 +74,7 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
    * Everything that is not a step of the flow: start, status, withdraw, language, and idle chatter; `again` runs a
    * turn from the top (the staff desk included), as when a command leaves a withdrawal that was being confirmed.
    */
-  async function converse(turn: Turn, row: Row, ctx: EngineContext, again: Converse): Promise<Result & { language?: Language; status?: string }> {
+  async function converse(turn: Turn, row: Row, ctx: EngineContext, again: Converse): Promise<Awaited<ReturnType<Converse>>> {
     const { input, who } = turn;
     const state = row.state;
     const t = ctx.t;
@@ -84,6 +85,12 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
     const command = input.kind === 'command' ? input.name : tapped?.family === 'start' ? tapped.what : undefined;
     // Any command leaves a withdrawal that was being confirmed.
     if (command && state.withdrawing) return again(turn, { ...row, state: { ...state, withdrawing: undefined } }, ctx);
+    // Leaving the details for the welcome, a new report or another report's details: what was given is saved, and
+    // the rest of the turn runs outside them
+    if (state.flow === 'details' && state.leadId && (command === 'start' || command === 'new' || tapped?.family === 'details')) {
+      const r = await again(turn, { ...row, state: emptyState(flow.version) }, engineContext(row.language, turn.caps, ctx.now));
+      return { ...r, status: r.status ?? (r.state.at ? 'active' : 'idle'), detailsLeft: { leadId: state.leadId, answers: state.answers } };
+    }
     // the details of a report sent: now (after the receipt, or from "my reports"), or later
     if (tapped?.family === 'details') {
       if (tapped.what === 'later') return { state, out: [{ text: t('details.later_ok') }, ...(inFlow ? [render(state, ctx)] : [])] };
@@ -100,6 +107,8 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
       // outside a report, starting again means a new one: a draft kept by /cancel is dropped, as inside one
       case 'restart':
       case 'new': {
+        // /restart in the details: the details from their first question
+        if (command === 'restart' && state.flow === 'details') return handle(state, { kind: 'command', name: 'restart', arg: '' }, ctx);
         const r = begin(flow.version, ctx, state.prefill ?? {});
         return { ...r, status: 'active' };
       }

@@ -123,8 +123,7 @@ function pageOf<T>(items: T[], page: number, size: number): { items: T[]; more: 
 function navRow(ctx: EngineContext, state: State, step: Step | undefined): Button[] {
   const nav: Button[] = [];
   if (state.history.length > 0 || state.editing) nav.push({ id: NAV.back, label: ctx.t('engine.buttons.back') });
-  // (the media step has its own "none, skip" button)
-  if (step?.optional && step.kind !== 'media') nav.push({ id: NAV.skip, label: ctx.t('engine.buttons.skip') });
+  if (step?.optional) nav.push({ id: NAV.skip, label: ctx.t('engine.buttons.skip') });
   return nav;
 }
 
@@ -189,8 +188,6 @@ function renderButtons(state: State, ctx: EngineContext): Button[][] {
         nav,
       ].filter((r) => r.length);
     }
-    case 'media':
-      return [[{ id: NAV.done, label: t((state.media?.length ?? 0) > 0 ? 'engine.buttons.media_done' : 'engine.buttons.media_none') }], nav].filter((r) => r.length);
     default: {
       // a question answered in words or by a voice note / photo: once one has come, "done" instead of "skip"
       const sent = step.media ? mediaOf(state.answers).length : 0;
@@ -279,7 +276,6 @@ export function render(state: State, ctx: EngineContext): Outbound {
   if (step.kind === 'multi' && ctx.caps.buttons) prompt += `\n${t(ctx.caps.multiSelect === false ? 'engine.multi_hint_menu' : 'engine.multi_hint')}`;
   if (step.kind === 'multi' && !ctx.caps.buttons) prompt += `\n${t('engine.multi_hint_numbers')}`;
   if (step.kind === 'place' && !state.township) prompt += `\n${t('engine.place_search_hint')}`;
-  if (step.kind === 'media' && (state.media?.length ?? 0) > 0) prompt += `\n${t('engine.media_received', { count: state.media!.length })}`;
   if (step.media && mediaOf(state.answers).length > 0) prompt += `\n${t('engine.story_media_received', { count: mediaOf(state.answers).length })}`;
   return present(ctx, `${progressLine(ctx, step.id)}\n${prompt}`, buttons);
 }
@@ -292,7 +288,7 @@ function say(state: State, ctx: EngineContext, before?: string): Result {
 /** Moves to `at`, remembering where we were for "back". */
 function goTo(state: State, ctx: EngineContext, at: string, before?: string): Result {
   const history = state.at && state.at !== at && state.at !== CONFIRM_CANCEL ? [...state.history, state.at] : state.history;
-  return say({ ...state, at, history, misses: 0, picking: undefined, page: undefined, township: undefined, media: undefined }, ctx, before);
+  return say({ ...state, at, history, misses: 0, picking: undefined, page: undefined, township: undefined }, ctx, before);
 }
 
 /** The same question redrawn after a toggle or a page turn: channels that can edit replace the tapped message. */
@@ -397,8 +393,11 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
         return say({ ...state, returnTo: state.at, at: CONFIRM_CANCEL }, ctx);
       case 'help':
         return say(state, ctx, ctx.t('engine.help'));
-      case 'restart':
-        return begin(state.flowVersion, ctx, state.prefill ?? {});
+      case 'restart': {
+        // the same flow again from its first question (the details of the same report stay the details)
+        const r = begin(state.flowVersion, ctx, state.prefill ?? {});
+        return state.flow ? { ...r, state: { ...r.state, flow: state.flow, leadId: state.leadId } } : r;
+      }
       default:
         return say(state, ctx, ctx.t('engine.unknown_command'));
     }
@@ -442,7 +441,6 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
       if (nav === 'skip' && step.optional) return answered(state, ctx, step, skipValue(step));
       if (nav === 'more') return redraw({ ...state, page: (state.page ?? 0) + 1 }, ctx);
       if (step.kind === 'multi' && nav === 'done') return finishMulti(state, ctx, step);
-      if (step.kind === 'media' && nav === 'done') return answered({ ...state, media: undefined }, ctx, step, state.media ?? []);
       if (step.media && nav === 'done') return answered(state, ctx, step, state.answers[step.id] ?? null);
       if (step.kind === 'place') {
         if (nav === 'township') return redraw({ ...state, township: undefined, page: undefined }, ctx);
@@ -481,9 +479,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
       if (sent.length >= 5) return say(state, ctx, ctx.t('engine.media_full'));
       return say({ ...state, answers: { ...state.answers, media: [...sent, { kind: input.media, fileId: input.fileId }] } }, ctx);
     }
-    if (step?.kind !== 'media') return say(state, ctx, ctx.t('engine.media_later'));
-    if ((state.media?.length ?? 0) >= 5) return say(state, ctx, ctx.t('engine.media_full'));
-    return say({ ...state, media: [...(state.media ?? []), { kind: input.media, fileId: input.fileId }] }, ctx);
+    return say(state, ctx, ctx.t('engine.media_later'));
   }
   if (at === SIGNATURE) {
     const missing = firstMissing(ctx.flow, state.answers);
@@ -499,7 +495,7 @@ export function handle(state: State, input: Inbound, ctx: EngineContext): Result
     if (!r.ok) return miss(state, ctx, r.error);
     return answered(state, ctx, step, r.value);
   }
-  if (!step.parser) return miss(state, ctx, step.kind === 'media' ? 'media_expected' : 'use_buttons');
+  if (!step.parser) return miss(state, ctx, 'use_buttons');
   const parsed = step.parser({ ...ctx, misses: state.misses }, state.answers).safeParse(input.text);
   if (!parsed.success) return miss(state, ctx, parsed.error.issues[0]?.message ?? 'generic');
   return answered(state, ctx, step, parsed.data);
@@ -510,7 +506,6 @@ function skipValue(step: Step): unknown {
     case 'money':
       return { kind: 'unknown' };
     case 'multi':
-    case 'media':
       return [];
     default:
       return null;

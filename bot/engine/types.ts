@@ -29,7 +29,7 @@ export type Answers = Record<string, unknown>;
 
 export type Option = { id: string; label: string };
 
-export type StepKind = 'text' | 'count' | 'money' | 'phone' | 'idNumber' | 'date' | 'single' | 'multi' | 'place' | 'yesno' | 'notice' | 'media';
+export type StepKind = 'text' | 'count' | 'money' | 'phone' | 'idNumber' | 'date' | 'single' | 'multi' | 'place' | 'yesno' | 'notice';
 
 export type FlowContext = {
   t: (key: string, params?: Record<string, unknown>) => string;
@@ -99,8 +99,6 @@ export type State = {
   consent?: { version: string; hash: string; shownAt: string; agreedAt?: string };
   /** a withdrawal being confirmed, beside whatever the person was doing (which `at` keeps) */
   withdrawing?: { leadId?: string };
-  /** photos and voice notes received at the media step */
-  media?: Array<{ kind: string; fileId: string }>;
   /** staff: a reason or note asked for after a tap on a lead card; the next text answers it */
   desk?: { awaiting: 'reason' | 'note'; leadId: string; action: string };
   /** a cancelled draft resumes here */

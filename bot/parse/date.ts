@@ -7,7 +7,7 @@
  *
  * Spoken forms too (readDate): 上上个月, 一年多前, 两个多月前, the Spring Festival (春节前, 过年的时候, 去年腊月) and
  * vague recent times (前几天, 最近, 前段时间) at month precision; seasons (今年开春, 秋收的时候, 去年冬天) at
- * 'season' precision in parseSpokenDate only, which can also keep what it cannot place as the person's words.
+ * 'season' precision. parseSpokenDate can also keep what it cannot place as the person's words.
  *
  * Errors: 'date_format' (not a date we understand), 'date_invalid' (a date that does not exist: 2月30日, 13月),
  * 'date_future' (after today, or 明天 / 明年 / 下个月), 'date_too_old' (before 1950).
@@ -15,7 +15,6 @@
 import { fail, normalizeAnswer, ok, parseChineseNumber, stripOuterPunctuation, type ParseResult } from './numbers.ts';
 
 export type DatePrecision = 'day' | 'month' | 'year';
-export type EventDate = { date: string; precision: DatePrecision };
 
 /**
  * A "when" answer as people say it (parseSpokenDate): placed at day, month, season or year precision, the date
@@ -139,9 +138,9 @@ function springFestival(y: number): Ymd {
 }
 
 /**
- * Every answer parseEventDate and parseSpokenDate place: parseEventDate's, plus seasons (今年开春, 去年秋收, 冬天),
- * the Spring Festival (春节前, 过年的时候, 去年腊月), 上上个月, 一年多前, 两个多月前 and vague recent times
- * (前几天, 最近, 前段时间).
+ * Every answer parseSpokenDate places: the dates and relative times at the top of this file, seasons (今年开春,
+ * 去年秋收, 冬天), the Spring Festival (春节前, 过年的时候, 去年腊月), 上上个月, 一年多前, 两个多月前 and vague
+ * recent times (前几天, 最近, 前段时间).
  */
 function readDate(s: string, now: Date, timeZone: string): ParseResult<Exclude<SpokenDate, { precision: 'unknown' }>> {
   const today = todayIn(now, timeZone);
@@ -296,22 +295,10 @@ function readDate(s: string, now: Date, timeZone: string): ParseResult<Exclude<S
 }
 
 /**
- * When something happened, at day, month or year precision (what answers store today): see the top of this file,
- * and readDate for the spoken forms it also places (上上个月, 春节前, 前几天, 一年多前). A season ("去年秋天") is
- * 'date_format' here: it needs parseSpokenDate's 'season' precision.
- */
-export function parseEventDate(s: string, now: Date, timeZone = 'Asia/Shanghai'): ParseResult<EventDate> {
-  const r = readDate(s, now, timeZone);
-  if (!r.ok) return r;
-  const { date, precision } = r.value;
-  return precision === 'season' ? fail('date_format') : ok({ date, precision });
-}
-
-/**
- * When something happened, as people say it: parseEventDate's answers, plus seasons at 'season' precision (今年开春,
- * 秋收的时候, 去年冬天). With `keepUnplaced`, an answer that cannot be placed ("农忙的时候", "好几年前", "记不清了")
- * is kept as the person's words at precision 'unknown' instead of 'date_format' (the flow turns it on when it
- * would otherwise ask a third time). A date that can be placed but is wrong (2月30日, a future date, before 1950)
+ * When something happened, as people say it: at day, month or year precision (see the top of this file and
+ * readDate), or at 'season' precision (今年开春, 秋收的时候, 去年冬天). With `keepUnplaced`, an answer that
+ * cannot be placed ("农忙的时候", "好几年前", "记不清了") is kept as the person's words at precision 'unknown'
+ * instead of 'date_format' (the flow turns it on when it would otherwise ask a third time). A date that can be placed but is wrong (2月30日, a future date, before 1950)
  * is refused either way, as is an empty answer.
  */
 export function parseSpokenDate(

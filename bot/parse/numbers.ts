@@ -234,7 +234,7 @@ export function parseChineseNumber(s: string): number | undefined {
 }
 
 export type { Money } from '../../server/intake/answers.ts';
-import { isApproximate, perYear, yuanOf, type Money } from '../../server/intake/answers.ts';
+import { isApproximate, perYear, type Money } from '../../server/intake/answers.ts';
 
 export const MAX_MONEY_YUAN = 10_000_000;
 
@@ -252,15 +252,6 @@ const NONE_WORDS = new Set([
   '一分钱没有', '一分钱都没有', '没有了',
   'none', 'nothing', 'no income',
 ]);
-
-const MONEY_PREFIXES = ['大概是', '大约是', '大概', '大约', '大致', '约', '差不多', '估计', '将近', '接近', '¥', 'rmb', '人民币'];
-const MONEY_SUFFIXES = [
-  '块钱', '块', '元钱', '元', '圆', '人民币', 'rmb', '钱', '左右', '上下', '出头', '的样子', '这样', '多', '来', '余',
-  '吧', '啊', '呀', '哦', '的', '了',
-];
-/** 多 / 来 / 余 / 几 between a numeral and a unit: "十多万", "三千多块", "十来万". */
-const APPROX_INFIX =
-  /(?<=[\d零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟kw])(?:多|来|余|几)(?=[十百千万亿拾佰仟元块kw]|$)/g;
 
 function stripAffixes(s: string, prefixes: readonly string[], suffixes: readonly string[]): string {
   let t = s;
@@ -292,41 +283,10 @@ function moneyWord(t: string): Money | undefined {
 }
 
 /**
- * An amount of money in yuan. "不知道" and the like give `{ kind: 'unknown' }`; "没有" / "无" / "0" give 0.
- * Approximation words (大概, 约, 左右, 多, 差不多) and currency words (元, 块, 块钱) are dropped.
- * Up to 10,000,000 yuan, rounded to cents. Ranges ("七八千") and month figures ("每月3000") are refused: the flow
- * stores `Money`. parseSpokenMoney reads them.
- */
-export function parseMoney(s: string): ParseResult<Money> {
-  let t = stripOuterPunctuation(normalizeAnswer(s).toLowerCase().replace(/\s+/g, ' '));
-  if (t === '') return fail('empty');
-  const word = moneyWord(t);
-  if (word) return ok(word);
-
-  let negative = false;
-  if (/^[-负]/.test(t)) {
-    negative = true;
-    t = t.slice(1).trim();
-  }
-  t = stripAffixes(t.replace(/ (?=\D)|(?<=\D) /g, ''), MONEY_PREFIXES, MONEY_SUFFIXES).replace(APPROX_INFIX, '');
-  if (/^[-负]/.test(t) && !negative) {
-    negative = true; // "大概-500"
-    t = t.slice(1);
-  }
-  // A plain amount with more than two decimals ("3.000", "3000.555") is most likely a mistyped separator.
-  if (/^\d+\.\d{3,}$/.test(t)) return fail('too_many_decimals');
-
-  const v = parseChineseNumber(t);
-  if (v === undefined) return fail('not_a_number');
-  if (negative && v > 0) return fail('negative');
-  if (v > MAX_MONEY_YUAN) return fail('too_large');
-  return ok({ kind: 'amount', yuan: Math.round(v * 100) / 100 });
-}
-
-/**
  * A money answer as it was said: an exact amount, an amount said roughly (大概8000, 万把块), or a range
  * (七八千, 3到4千, 一千多), in yuan. A range is always approximate. `perMonth`: the person gave a month's figure
- * (一个月一千多); the values are kept as said, per month, and `perYear` / `assessedYuan` make them yearly (×12).
+ * (一个月一千多); the values are kept as said, per month, and `perYear` / `yuanOf` (server/intake/money.ts) make
+ * them yearly (×12).
  * The amount and unknown shapes are `Money`'s, so a `Money` is a `SpokenMoney`.
  */
 export type SpokenMoney = Money;
@@ -465,11 +425,9 @@ function readRange(s: string): Reading | undefined {
  * A money answer as people say it, typed or dictated: exact ("3000", "两千五"), rough ("大概8000", "万把块",
  * "十来万"), or a range ("七八千", "三四千块", "两三万", "一千多", "一万出头", "3到4千", "3000~4000"), per year or
  * per month ("一个月一千多", "每月3000", "1500元/月"). "不知道" → unknown; "没有" → 0. The readings of the rough
- * words are in `readPoint`. Errors are parseMoney's: 'empty', 'not_a_number', 'negative', 'too_large'
- * (over 10,000,000 yuan, the top of a range included), 'too_many_decimals'.
- *
- * parseMoney stays as it was (a single amount, rough words dropped, ranges and month figures refused) for the
- * flow that stores `Money`; this is its successor once answers keep a SpokenMoney.
+ * words are in `readPoint`. Up to 10,000,000 yuan, rounded to cents. Errors: 'empty', 'not_a_number',
+ * 'negative', 'too_large' (over 10,000,000 yuan, the top of a range included), 'too_many_decimals' (a plain amount
+ * with more than two decimals, "3.000": most likely a mistyped separator).
  */
 export function parseSpokenMoney(s: string): ParseResult<SpokenMoney> {
   let t = stripOuterPunctuation(normalizeAnswer(s).toLowerCase().replace(/\s+/g, ' '));
@@ -521,16 +479,6 @@ export function parseSpokenMoney(s: string): ParseResult<SpokenMoney> {
     return ok({ kind: 'amount', yuan: cents(r.from), ...(approximate || r.approximate ? { approximate: true as const } : {}), ...month });
   }
   return ok({ kind: 'range', from: cents(r.from), to: cents(r.to), approximate: true, ...month });
-}
-
-/** A monthly answer as a year's (×12, `perMonth` dropped); any other answer as it is. */
-/** The yuan a year the assessment counts: the amount, or a range's middle; a monthly answer ×12; null if unknown. */
-export const assessedYuan = (m: SpokenMoney): number | null => yuanOf(m);
-
-/** As a single amount (what a reader wanting one figure takes): the yearly amount, or a range's middle. */
-export function toMoney(m: SpokenMoney): Money {
-  const yuan = assessedYuan(m);
-  return yuan === null ? { kind: 'unknown' } : { kind: 'amount', yuan };
 }
 
 export { isApproximate, perYear };

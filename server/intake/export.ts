@@ -10,7 +10,7 @@ import { scopeWhere } from './tokens.ts';
 import { PLACE_COLUMN, villagesIn, type Scope } from '../places/scope.ts';
 import { filterSql, maskIdNumber, type LeadFilters } from './queries.ts';
 import { maskPhone } from '../mask.ts';
-import { eventDateText, moneySchema, readAnswers, yuanOf } from './answers.ts';
+import { eventDateText, missingDetails, moneySchema, readAnswers, yuanOf } from './answers.ts';
 import { Prisma } from '../db/generated/client.ts';
 
 /**
@@ -29,10 +29,10 @@ export type PhoneShown = 'full' | 'masked';
 export type ExportOptions = { filters?: LeadFilters; phones?: PhoneShown };
 
 export const EXPORT_COLUMNS = [
-  'receiptNo', 'reportedOn', 'stage', 'province', 'city', 'county', 'township', 'village', 'phone',
+  'receiptNo', 'reportedOn', 'stage', 'province', 'city', 'county', 'township', 'village', 'phone', 'reporterPhone',
   'A3', 'A3_preliminary', 'A4', 'A5', 'A7', 'householdSize', 'labourers', 'A23', 'A24', 'A25', 'A26', 'A27', 'A27a',
   'A28', 'A29', 'A30', 'A31', 'A32', 'A33', 'A34', 'A35', 'A36', 'A37', 'A38',
-  'flags', 'greenChannel', 'whatHappened', 'whenHappened', 'nextDeadline', 'overdue',
+  'flags', 'detailsMissing', 'greenChannel', 'whatHappened', 'whenHappened', 'nextDeadline', 'overdue',
 ] as const;
 
 /**
@@ -59,6 +59,7 @@ type ExportLead = {
   villageCode: string;
   headName: string;
   phoneEnc: Uint8Array;
+  reporterPhoneEnc: Uint8Array | null;
   idNumberEnc: Uint8Array | null;
   answers: unknown;
   a33: number | null;
@@ -84,7 +85,7 @@ async function* leadsOf(db: Database, scope: Scope, batch: number, filters: Lead
   for (;;) {
     const rows = await db.prisma.$queryRaw<ExportLead[]>`
       SELECT id, receipt_no AS "receiptNo", stage, category, confirmed_category AS "confirmedCategory", village_code AS "villageCode",
-             head_name AS "headName", phone_enc AS "phoneEnc", id_number_enc AS "idNumberEnc", answers,
+             head_name AS "headName", phone_enc AS "phoneEnc", reporter_phone_enc AS "reporterPhoneEnc", id_number_enc AS "idNumberEnc", answers,
              a33::float8 AS a33, a34::float8 AS a34, a37::float8 AS a37, a38::float8 AS a38,
              flags, green_channel AS "greenChannel", possible_duplicates AS "possibleDuplicates",
              to_char(reported_on, 'YYYY-MM-DD') AS "reportedOn", to_char(next_deadline_due, 'YYYY-MM-DD') AS "nextDeadlineDue", created_at AS "createdAt"
@@ -122,6 +123,10 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
     return (l: ExportLead, visibleTwins: Set<string> | undefined): Array<string | number | null> => {
       const place = places.villages.get(l.villageCode);
       const a = readAnswers(l.answers);
+      const missing = (json: unknown) => {
+        const parts = missingDetails(json);
+        return parts.length ? parts.map((m) => tb(`missing.${m}`)).join(tb('missing_separator')) : null;
+      };
       const id = l.idNumberEnc ? crypto.decrypt(l.idNumberEnc) : null;
       const when = a.whenHappened;
       const due = l.nextDeadlineDue;
@@ -140,6 +145,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         township: place?.township.name ?? null,
         village: place?.village.name ?? null,
         phone: phones === 'full' ? crypto.decrypt(l.phoneEnc) : maskPhone(crypto.decrypt(l.phoneEnc)),
+        // a proxy's own phone, shown as the household's is
+        reporterPhone: l.reporterPhoneEnc ? (phones === 'full' ? crypto.decrypt(l.reporterPhoneEnc) : maskPhone(crypto.decrypt(l.reporterPhoneEnc))) : null,
         A3: l.confirmedCategory ? officialT(`official.A3.${l.confirmedCategory}`) : null,
         A3_preliminary: PRELIMINARY.has(l.category) ? officialT(`official.A3.${l.category}`) : null,
         A4: yes(a.householdType === 'escaped'),
@@ -165,6 +172,8 @@ export function createExports(deps: { db: Database; crypto: Crypto; deployment: 
         A37: l.a37,
         A38: l.a38,
         flags: flags.join(' '),
+        // what the household has not said yet (the details after its receipt): the visit fills it in
+        detailsMissing: missing(l.answers),
         greenChannel: yes(l.greenChannel),
         whatHappened: text(a.whatHappened),
         whenHappened: text(eventDateText(when)),

@@ -5,7 +5,7 @@ import type { Crypto } from '../crypto.ts';
 import { placeIndex, type Deployment } from '../deployment.ts';
 import { tFor } from '../i18n.ts';
 import type { Outbox } from '../outbox/outbox.ts';
-import { readAnswers, yuanOf } from './answers.ts';
+import { missingDetails, readAnswers, yuanOf } from './answers.ts';
 
 /**
  * Forwarding to the county's own system: the outbox's 'county' lane. A row is written in the same transaction as
@@ -49,6 +49,9 @@ export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: De
       village: { code: place.village.code, name: place.village.name },
     },
     phone: crypto.decrypt(lead.phoneEnc),
+    // a proxy's own phone (the household's is `phone`)
+    reporterPhone: lead.reporterPhoneEnc ? crypto.decrypt(lead.reporterPhoneEnc) : null,
+    reporterRelation: lead.reporterRelation,
     A3_preliminary: ['unstable_escaped', 'marginal', 'sudden_hardship'].includes(lead.category) ? t(`official.A3.${lead.category}`) : null,
     A4: a.householdType === 'escaped',
     members: [{ A5: lead.headName, A7: lead.idNumberEnc ? crypto.decrypt(lead.idNumberEnc) : null, A8: t('official.A8_head') }],
@@ -75,6 +78,8 @@ export function formPayload(lead: LeadForPayload, crypto: Crypto, deployment: De
     flags: lead.flags,
     greenChannel: lead.greenChannel,
     whatHappened: a.whatHappened ?? null,
+    // the household's details not added yet (asked after the receipt): the visit fills them in
+    detailsMissing: missingDetails(lead.answers),
     possibleDuplicates: lead.possibleDuplicates,
   };
 }

@@ -428,7 +428,8 @@ export function createIntake(deps: {
       if (!isLeadId(leadId)) return 'not_found';
       const fields = DETAIL_ANSWERS.filter((k) => given[k] !== undefined);
       if (fields.length === 0) return 'nothing';
-      return db.prisma.$transaction(async (tx) => {
+      // through the same queue as new leads: a change of a lead takes its village's tally rows to the end
+      return receiving(() => db.prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<Array<{ stage: string; answers: Record<string, unknown>; village_code: string; reported_on: Date; flags: string[] }>>`
           SELECT stage, answers, village_code, reported_on, flags FROM lead WHERE id = ${leadId}::uuid AND channel = ${channel} AND reporter_id = ${reporterId} FOR UPDATE`;
         const row = rows[0];
@@ -467,8 +468,8 @@ export function createIntake(deps: {
         });
         await tx.leadEvent.create({ data: { leadId, at: now, actor: 'household', kind: 'details_added', data: { fields } } });
         await deps.forwarding?.enqueue(tx, leadId, 'lead.details_added', { details: { fields, at: now.toISOString() } }, now);
-        return 'added';
-      });
+        return 'added' as const;
+      }));
     },
 
     /** The household withdraws its own report; refused once the procedure has ended. */

@@ -6,6 +6,7 @@ import { begin, handle, type Result } from '../../bot/engine/engine.ts';
 import { PARSE_ERRORS } from '../../bot/parse/index.ts';
 import { tFor } from '../../server/i18n.ts';
 import type { State } from '../../bot/engine/types.ts';
+import { detailsFlow } from '../../bot/flows/selfreport.ts';
 
 const deployment = loadDeployment(SAMPLE_DEPLOYMENT);
 const now = new Date('2026-11-24T02:00:00Z');
@@ -110,5 +111,54 @@ describe('every parser error has words in every language', () => {
   it.each(['zh-CN', 'en'] as const)('%s', (lng) => {
     const t = tFor(lng, 'bot');
     for (const code of PARSE_ERRORS) expect(t(`errors.${code}`), code).not.toBe(`errors.${code}`);
+  });
+});
+
+describe('the short report and its details', () => {
+  const proxyStart = { reporter: 'family', relation: 'child' };
+
+  it('a re-ask names what the screen offers: a notice its two buttons, a screen with only "back" says so', () => {
+    const notice = begin(2, buttons, proxyStart);
+    expect(notice.state.at).toBe('householdAgrees');
+    const r = handle(notice.state, { kind: 'text', text: '啥意思' }, buttons);
+    expect(r.out[0]!.text).toMatch(/^❗ 请点 “知道，也同意”或“还没问过”。/);
+    const stopped = handle(notice.state, { kind: 'choice', id: '2.option.householdAgrees.no' }, buttons);
+    expect(stopped.state.at).toBe('stopped');
+    const again = handle(stopped.state, { kind: 'text', text: '好的' }, buttons);
+    expect(again.out[0]!.text).toMatch(/^这里没有可以选的，请点“返回上一步”/);
+    expect(again.out[0]!.text).not.toContain('点下面的按钮');
+  });
+
+  it('typed 没有 / 无 / 都没有 answer "都没有" and move on; a typed option name only ticks it', () => {
+    const before = { reporter: 'self', place: { township: '530925102', village: '530925102208' }, headName: '李明', phone: '13812345678', sensitiveNotice: true, risks: ['illness'] };
+    for (const word of ['没有', '无', '都没有', '没有。']) {
+      const r = handle(begin(2, buttons, before).state, { kind: 'text', text: word }, buttons);
+      expect(r.state.answers.conditions, word).toEqual(['none']);
+      expect(r.state.at).toBe('whatHappened');
+    }
+    const ticked = handle(begin(2, buttons, before).state, { kind: 'text', text: '有孩子没上学' }, buttons);
+    expect(ticked.state.picking).toEqual(['childOutOfSchool']);
+    expect(ticked.state.at).toBe('conditions');
+  });
+
+  it('a draft of the old flow at a question no longer asked goes on at the first one unanswered, keeping its answers', () => {
+    const old: State = { flowVersion: 1, at: 'housingUnsafe', answers: { reporter: 'self', place: { township: '530925102', village: '530925102208' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 4 }, history: ['reporter'], misses: 0 };
+    const r = handle(old, { kind: 'text', text: '是' }, buttons);
+    expect(r.state.at).toBe('sensitiveNotice');
+    expect(r.state.answers.headName).toBe('李明');
+  });
+
+  it('the details count their own twelve steps and end by saving, not with a summary', () => {
+    const dctx = makeEngineContext(deployment, 'zh-CN', { buttons: true, maxButtons: 10, buttonsPerRow: 2 }, now, undefined, detailsFlow);
+    let r = begin(1, dctx, { reporter: 'self' });
+    expect(r.out[0]!.text).toBe('补充情况 第 1/12 步\n这事是什么时候发生的？说个大概就行。');
+    const prefilled = begin(1, dctx, { whenHappened: { date: '2026-07', precision: 'month' }, householdSize: 4, labourers: 2, householdType: 'escaped', a28: { kind: 'unknown' }, a29: { kind: 'unknown' }, a30: { kind: 'unknown' }, a31: { kind: 'unknown' }, a32: { kind: 'unknown' }, a35: { kind: 'unknown' } });
+    expect(prefilled.out[0]!.text).toMatch(/^补充情况 第 11\/12 步\n看病/);
+    r = handle(prefilled.state, { kind: 'text', text: '万把块' }, dctx);
+    expect(r.state.at).toBe('exclusions');
+    r = handle(r.state, { kind: 'text', text: '都没有' }, dctx);
+    expect(r.effect).toEqual({ type: 'save' });
+    expect(r.state.answers.a36).toMatchObject({ kind: 'amount', yuan: 10000, approximate: true });
+    expect(r.state.answers.exclusions).toEqual(['none']);
   });
 });
