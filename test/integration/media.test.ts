@@ -38,21 +38,31 @@ describe(`photos and voice notes kept with the lead, ${TEST_DB}`, () => {
     return app;
   }
 
-  /** Walks the whole report on Telegram; at the media step sends what `media` sends, then goes on. */
-  async function reportOnTelegram(app: Running, userId: number, media: (p: ReturnType<typeof telegramPerson>) => Promise<unknown>) {
+  /**
+   * Walks the whole report on Telegram; at the "what happened" step (answered in words or by voice notes and
+   * photos) sends what `media` sends instead of the words, taps "发好了", then goes on.
+   */
+  async function reportOnTelegram(app: Running, userId: number, media: (p: ReturnType<typeof telegramPerson>) => Promise<unknown>, sent: number) {
     const p = telegramPerson(`${app.url}/telegram/webhook`, tg, userId);
     let receipt = '';
+    let asked = '';
+    let told = false;
     for (const step of reportScript(userId)) {
-      if ('tap' in step && step.tap[0] === '没有，跳过') {
+      if ('say' in step && asked.includes('用一两句话说说发生了什么事')) {
         await media(p);
         const r = await p.tap('发好了');
         expect(r.texts.join('\n')).toContain('请核对您填的内容');
+        expect(r.texts.join('\n')).toContain(`• 发生了什么：发了 ${sent} 个语音或照片`);
+        asked = r.texts.join('\n');
+        told = true;
         continue;
       }
       const r = 'say' in step ? await p.say(step.say) : await p.tap(step.tap.find((l) => p.buttons().some((b) => b.includes(l)))!);
       if (step.expect) expect(r.texts.join('\n')).toContain(step.expect);
-      receipt = /\d{6}-\d{8}-\d{4}/.exec(r.texts.join('\n'))?.[0] ?? receipt;
+      asked = r.texts.join('\n');
+      receipt = /\d{6}-\d{8}-\d{4}/.exec(asked)?.[0] ?? receipt;
     }
+    expect(told).toBe(true);
     return receipt;
   }
 
@@ -82,7 +92,7 @@ describe(`photos and voice notes kept with the lead, ${TEST_DB}`, () => {
     const receipt = await reportOnTelegram(app, 6101, async (p) => {
       expect((await p.photo('photo-roof')).texts[0]).toContain('已收到 1 个');
       expect((await p.voice('voice-1')).texts[0]).toContain('已收到 2 个');
-    });
+    }, 2);
     expect(receipt).not.toBe('');
     let { lead, rows } = await attachmentsOf(app, receipt);
     expect(rows.map((r) => [r.kind, r.fetchedAt])).toEqual([['photo', null], ['voice', null]]);
@@ -105,8 +115,8 @@ describe(`photos and voice notes kept with the lead, ${TEST_DB}`, () => {
 
   it('turns a WeChat voice note (AMR, which no browser plays) into WAV, and keeps a 微信客服 photo', async () => {
     const app = await boot();
-    // the Telegram test above walks the media step through the flow; here the lead is made as the flow makes it,
-    // with the media ids 微信客服 gave, and the files are fetched through the WeCom adapter
+    // the Telegram test above sends them through the flow (at its "what happened" step); here the lead is made as
+    // the flow makes it, with the media ids 微信客服 gave, and the files are fetched through the WeCom adapter
     const kfUser = 'wmMediaVoice';
     const voice = fake.queueMedia(kfUser, 'voice', amrVoice(), 'audio/amr');
     const photo = fake.queueMedia(kfUser, 'image', JPEG, 'image/jpeg');

@@ -11,7 +11,7 @@ import { startWithTelegram } from '../helpers/telegram.ts';
 type Person = ReturnType<typeof telegramPerson>;
 const NOW = new Date('2026-11-24T02:00:00Z');
 
-/** A report for a relative, with a natural disaster, up to the question about unsafe housing. */
+/** A report for a relative (their own phone beside the son's), with a natural disaster, up to the 有没有这些情况 question. */
 async function proxyReportSoFar(p: Person) {
   await p.tap('替家里人');
   await p.tap('我是他们的子女');
@@ -20,15 +20,12 @@ async function proxyReportSoFar(p: Person) {
   await p.tap('平掌村');
   await p.say('王芳');
   await p.say('13987654321');
-  await p.say('53092519900101123X');
-  await p.say('5');
-  await p.say('2');
-  await p.tap('脱贫户');
+  await p.say('13600002222');
   await p.tap('同意，继续');
   await p.tap('遭了自然灾害');
   await p.tap('选好了');
   const r = await p.tap('洪水');
-  expect(r.texts[0]).toContain('住的房子有安全问题吗');
+  expect(r.texts[0]).toMatch(/^第 6\/8 步\n您父母家有没有下面这些情况？/);
 }
 
 /** The household's own report, from the township question to the summary. */
@@ -37,19 +34,12 @@ async function ownReportFromPlace(p: Person) {
   await p.tap('冰岛村');
   await p.say('张三丰');
   await p.say('13711112222');
-  await p.tap('跳过');
-  await p.say('2');
-  await p.say('1');
-  await p.tap('一般农户');
   await p.tap('同意，继续');
   await p.tap('有人生病');
   await p.tap('选好了');
-  for (let i = 0; i < 4; i++) await p.tap('不是');
-  for (const a of ['3000', '0', '0', '0', '0', '0', '0']) await p.say(a);
+  await p.tap('都没有');
   await p.tap('选好了');
-  await p.say('老伴住院，花了很多钱');
-  await p.say('上个月');
-  return p.tap('没有，跳过');
+  return p.say('老伴住院，花了很多钱');
 }
 
 describe(`/restart on Telegram, ${TEST_DB}`, () => {
@@ -86,21 +76,24 @@ describe(`/restart on Telegram, ${TEST_DB}`, () => {
     expect(p.buttons()).toEqual(firstButtons);
     expect((await p.say('返回')).texts[0]).toContain('这已经是第一步了。');
 
+    // asked about one's own household (您家), not the parents' (您父母家) any more, and as step 2 of 8
     const next = await p.tap('我自己家');
-    expect(next.texts[0]).toContain('这户人家住在哪个乡镇？');
+    expect(next.texts[0]).toMatch(/^第 2\/8 步\n您家住在哪个乡镇？/);
     const summary = (await ownReportFromPlace(p)).texts[0]!;
     expect(summary).toContain('户主姓名：张三丰');
     expect(summary).toContain('勐库镇 冰岛村');
-    for (const old of ['王芳', '平掌村', '13987654321', '123X', '洪水', '自然灾害', '子女', '脱贫户']) expect(summary).not.toContain(old);
+    expect(summary).toContain('联系电话：13711112222');
+    for (const old of ['王芳', '平掌村', '13987654321', '13600002222', '洪水', '自然灾害', '子女', '父母', '您的电话', '和这户的关系']) expect(summary).not.toContain(old);
 
     await p.tap('没问题');
     await p.tap('我同意');
     const done = await p.say('张三丰');
     expect(done.texts[0]).toContain('回执号：530925-20261124-0001');
     const lead = await running!.db.prisma.lead.findFirstOrThrow();
-    expect(lead).toMatchObject({ headName: '张三丰', villageCode: '530925102208', reporterRelation: null, idNumberEnc: null });
+    expect(lead).toMatchObject({ headName: '张三丰', villageCode: '530925102208', reporterRelation: null, reporterPhoneEnc: null, idNumberEnc: null });
     expect((lead.answers as Record<string, unknown>).risks).toEqual(['illness']);
     expect((lead.answers as Record<string, unknown>).disasterType).toBeUndefined();
+    expect((lead.answers as Record<string, unknown>).householdPhone).toBeUndefined();
   });
 
   it('typing 重新开始 at the signature submits nothing and starts again', async () => {
@@ -127,7 +120,7 @@ describe(`/restart on Telegram, ${TEST_DB}`, () => {
     const first = await p.tap('开始申报');
     await proxyReportSoFar(p);
     await p.say('/cancel');
-    await p.tap('是');
+    expect((await p.tap('先停下')).texts[0]).toContain('已填的内容保留 30 天');
     const r = await p.say('/restart');
     expect(r.texts).toEqual([first.texts[0]]);
     expect(p.buttons()).not.toContain('继续上次没填完的申报');
