@@ -8,7 +8,7 @@ import type { Logger } from '../server/log.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { LANGUAGES, tFor, type Language } from '../server/i18n.ts';
 import { addDays } from '../server/time.ts';
-import { begin, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
+import { begin, displayValue, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
 import { emptyState, type Answers, type Capabilities, type Flow, type Inbound, type Outbound, type State } from './engine/types.ts';
 import { CONDITIONS, DETAIL_FIELDS, detailsFlow, selfReportFlow } from './flows/selfreport.ts';
 import type { Money } from './parse/index.ts';
@@ -304,10 +304,15 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       const details = result.state.flow === 'details' && result.state.leadId ? result.state.leadId : undefined;
       if (details && (result.effect?.type === 'save' || result.effect?.type === 'cancelled')) {
         // the details given so far are saved to the report, whether all were answered or the person paused
-        const saved = await intake.addDetails(who.channel, who.userId, details, detailAnswers(result.state.answers), now);
-        const said = result.effect.type === 'save' ? ctx.t(saved === 'added' ? 'details.saved' : `details.${saved}`) : saved === 'added' ? undefined : ctx.t(`details.${saved}`);
-        result = { state: emptyState(flow.version), out: said ? [...result.out, { text: said }] : result.out };
-        status = 'idle';
+        const given = detailAnswers(result.state.answers);
+        const saved = await intake.addDetails(who.channel, who.userId, details, given, now);
+        // all answered: what was understood, in the questions' words ("约 7,000–8,000 元", "每月…全年…")
+        const said = result.effect.type === 'save' ? (saved === 'added' ? detailsSaid(ctx, result.state.answers) : ctx.t(`details.${saved}`)) : saved === 'added' ? undefined : ctx.t(`details.${saved}`);
+        // a report paused before the details comes back, still paused
+        const parked = result.state.parked;
+        result = { state: parked ?? emptyState(flow.version), out: said ? [...result.out, { text: said }] : result.out };
+        status = parked ? 'cancelled' : 'idle';
+        if (parked) draftExpiresAt = addDaysDate(now, deployment.retention.draftDays);
       } else if (result.effect?.type === 'cancelled') {
         result = { ...result, state: { ...result.state, resumeAt: result.state.at, at: null } };
         status = 'cancelled';
@@ -522,6 +527,14 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
 /** The answers of the details flow, and only those (the reporter and relation carried in for its words are not saved). */
 export function detailAnswers(a: Answers): Answers {
   return Object.fromEntries(DETAIL_FIELDS.filter((f) => a[f] !== undefined).map((f) => [f, a[f]]));
+}
+
+/** "Added to the report", with each detail as it was understood, in the words of its question. */
+function detailsSaid(ctx: EngineContext, answers: Answers): string {
+  const lines = detailsFlow.steps
+    .filter((st) => answers[st.id] !== undefined)
+    .map((st) => ctx.t('engine.summary_line', { label: ctx.t(`steps.${st.id}.label`), value: displayValue(st, answers, ctx) }));
+  return `${ctx.t('details.saved')}\n\n${lines.join('\n')}`;
 }
 
 /** The receipt, with the offer to add the details now or later (typed words where there are no buttons). */

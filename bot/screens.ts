@@ -63,11 +63,14 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
   async function startDetails(who: Who, row: Row, ctx: EngineContext, caps: Capabilities, leadId?: string): Promise<Result & { status?: string }> {
     const found = await intake.detailsOf(who.channel, who.userId, leadId);
     if (!found) return { state: row.state, out: [{ text: ctx.t('details.not_found') }] };
-    if (!found.open) return { state: row.state, out: [{ text: ctx.t('details.too_late') }] };
+    if (!found.open) return { state: row.state, out: [{ text: ctx.t(found.closed ? 'details.closed' : 'details.too_late') }] };
     const dctx = engineContext(row.language, caps, ctx.now, detailsFlow);
     const r = begin(detailsFlow.version, dctx, found.answers);
     if (r.state.at === 'summary' || r.state.at === null) return { state: row.state, out: [{ text: ctx.t('details.nothing_left') }] };
-    return { state: { ...r.state, flow: 'details', leadId: found.id }, out: [{ text: ctx.t('details.intro', { receipt: found.receiptNo }) }, ...r.out], status: 'active' };
+    // a paused report waits beside the details (it comes back, still paused, when they end)
+    const state = row.state;
+    const paused = state.flow !== 'details' && Object.keys(state.answers).length > 0 && state.resumeAt !== undefined ? state : state.parked;
+    return { state: { ...r.state, flow: 'details', leadId: found.id, ...(paused ? { parked: paused } : {}) }, out: [{ text: ctx.t('details.intro', { receipt: found.receiptNo }) }, ...r.out], status: 'active' };
   }
 
   /**
@@ -88,7 +91,7 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
     // Leaving the details for the welcome, a new report or another report's details: what was given is saved, and
     // the rest of the turn runs outside them
     if (state.flow === 'details' && state.leadId && (command === 'start' || command === 'new' || tapped?.family === 'details')) {
-      const r = await again(turn, { ...row, state: emptyState(flow.version) }, engineContext(row.language, turn.caps, ctx.now));
+      const r = await again(turn, { ...row, state: state.parked ?? emptyState(flow.version) }, engineContext(row.language, turn.caps, ctx.now));
       return { ...r, status: r.status ?? (r.state.at ? 'active' : 'idle'), detailsLeft: { leadId: state.leadId, answers: state.answers } };
     }
     // the details of a report sent: now (after the receipt, or from "my reports"), or later

@@ -111,6 +111,8 @@ export type State = {
   flow?: 'details';
   /** the report those details add to */
   leadId?: string;
+  /** a report paused to add another's details: it comes back, paused, when they are done */
+  parked?: State;
 };
 
 export const emptyState = (flowVersion: number): State => ({ flowVersion, at: null, answers: {}, history: [], misses: 0 });

@@ -48,6 +48,8 @@ function toRecord(e: { at: Date; kind: string; toStage: string | null; data: unk
 
 /** Until the visit, a household may add its report's details; after it, the cadre's figures stand. */
 const DETAILS_OPEN: readonly Stage[] = ['received', 'assigned'];
+/** Reports that ended without a visit: withdrawn, or a duplicate of another. */
+const CLOSED: readonly Stage[] = ['withdrawn', 'duplicate'];
 /** The answers the details after a receipt may give (bot/flows/selfreport.ts, detailsFlow). */
 const DETAIL_ANSWERS = ['whenHappened', 'householdSize', 'labourers', 'householdType', ...INCOME_FIELDS, 'exclusions'] as const;
 
@@ -416,7 +418,7 @@ export function createIntake(deps: {
       if (!lead) return undefined;
       const a = (lead.answers ?? {}) as Record<string, unknown>;
       const answers = Object.fromEntries(['reporter', 'relation', ...DETAIL_ANSWERS].filter((k) => a[k] !== undefined && a[k] !== null).map((k) => [k, a[k]]));
-      return { id: lead.id, receiptNo: lead.receiptNo, open: DETAILS_OPEN.includes(lead.stage as Stage), answers };
+      return { id: lead.id, receiptNo: lead.receiptNo, open: DETAILS_OPEN.includes(lead.stage as Stage), closed: CLOSED.includes(lead.stage as Stage), answers };
     },
 
     /**
@@ -424,7 +426,7 @@ export function createIntake(deps: {
      * merged into the answers, the assessment computed again with them, and recorded as an event ("details
      * added") that is forwarded to the county system. Refused once the visit is recorded (the cadre's figures stand).
      */
-    async addDetails(channel: string, reporterId: string, leadId: string, given: Record<string, unknown>, now = new Date()): Promise<'added' | 'not_found' | 'too_late' | 'nothing'> {
+    async addDetails(channel: string, reporterId: string, leadId: string, given: Record<string, unknown>, now = new Date()): Promise<'added' | 'not_found' | 'too_late' | 'closed' | 'nothing'> {
       if (!isLeadId(leadId)) return 'not_found';
       const fields = DETAIL_ANSWERS.filter((k) => given[k] !== undefined);
       if (fields.length === 0) return 'nothing';
@@ -434,6 +436,7 @@ export function createIntake(deps: {
           SELECT stage, answers, village_code, reported_on, flags FROM lead WHERE id = ${leadId}::uuid AND channel = ${channel} AND reporter_id = ${reporterId} FOR UPDATE`;
         const row = rows[0];
         if (!row) return 'not_found';
+        if (CLOSED.includes(row.stage as Stage)) return 'closed';
         if (!DETAILS_OPEN.includes(row.stage as Stage)) return 'too_late';
         const answers = { ...row.answers, ...Object.fromEntries(fields.map((k) => [k, given[k]])) };
         const a = readAnswers(answers);

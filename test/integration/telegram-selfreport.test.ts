@@ -203,6 +203,11 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
     await p.say('万把块');
     r = await p.say('都没有');
     expect(r.texts[0]).toContain('已补充到申报里');
+    // what was understood, in the questions' words
+    expect(r.texts[0]).toContain('• 家里几口人：4');
+    expect(r.texts[0]).toContain('• 打工挣的工资：约 7,000–8,000 元');
+    expect(r.texts[0]).toContain('• 种地养殖做生意卖的钱：每月约 1,000–2,000 元，全年约 12,000–24,000 元');
+    expect(r.texts[0]).toContain('• 看病等自己掏的大额开支：约 10,000 元');
 
     saved = await app.db.prisma.lead.findUniqueOrThrow({ where: { id: lead.id } });
     const events = await app.db.prisma.leadEvent.findMany({ where: { leadId: lead.id }, orderBy: { id: 'asc' } });
@@ -350,6 +355,63 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
     // what happened was told already: not asked again, shown in the summary
     expect(r.texts[0]).toMatch(/^第 8\/8 步\n请核对您填的内容/);
     expect(r.texts[0]).toContain('• 发生了什么：家里房子被水冲坏了，想申报');
+  });
+
+  it('a report paused to add another one\'s details is still there afterwards; a withdrawn report takes no details', async () => {
+    const app = await boot();
+    const p = telegramPerson(`${app.url}/telegram/webhook`, api, 5601);
+    let r = await shortReport(p, '周大妈', '13822223333');
+    const first = r.texts[0]!.match(/回执号：(\S+)/)![1]!;
+    // a second report, paused half-way
+    await p.say('/start');
+    await p.tap('开始申报');
+    await p.tap('我自己家');
+    await p.say('冰岛');
+    await p.say('周小红');
+    await p.say('取消');
+    await p.tap('先停下');
+    r = await p.say('/status');
+    r = await p.tap(`补充 ${first}`);
+    expect(r.texts[1]).toMatch(/^补充情况 第 1\/12 步/);
+    await p.say('去年');
+    await p.say('取消');
+    r = await p.tap('先停下');
+    expect(r.texts[0]).toContain('已经补充的保存好了');
+    r = await p.say('/start');
+    expect(p.buttons()).toContain('继续上次没填完的申报');
+    r = await p.tap('继续上次没填完的申报');
+    expect(r.texts[0]).toBe('第 4/8 步\n留一个能打通的手机号，村干部会打这个电话联系：');
+
+    // the first report withdrawn: its old button says so, not that a cadre visited
+    await p.say('/cancel');
+    await p.tap('先停下');
+    const lead = await app.db.prisma.lead.findFirstOrThrow({ where: { receiptNo: first } });
+    expect(await app.intake.withdraw('telegram', '5601', lead.id, NOW)).toBe('withdrawn');
+    r = await p.deliver({
+      update_id: 995601,
+      callback_query: { id: 'w', from: { id: 5601, is_bot: false, first_name: 'T' }, chat_instance: 'c', data: `2.details.now.${lead.id}`, message: { message_id: 1, date: 0, chat: { id: 5601, type: 'private' }, text: '' } },
+    });
+    expect(r.texts[0]).toBe('这份申报已经撤回了（或者和另一份重复），不用再补充。');
+  });
+
+  it('nobody adds details to another person\'s report, even with its button\'s id', async () => {
+    const app = await boot();
+    const owner = telegramPerson(`${app.url}/telegram/webhook`, api, 5701);
+    await shortReport(owner, '孙大爷', '13844445555');
+    const lead = await app.db.prisma.lead.findFirstOrThrow();
+    const stranger = telegramPerson(`${app.url}/telegram/webhook`, api, 5702);
+    const r = await stranger.deliver({
+      update_id: 995702,
+      callback_query: { id: 's', from: { id: 5702, is_bot: false, first_name: 'T' }, chat_instance: 'c', data: `2.details.now.${lead.id}`, message: { message_id: 1, date: 0, chat: { id: 5702, type: 'private' }, text: '' } },
+    });
+    expect(r.texts[0]).toBe('没找到可以补充的申报。发 /status 查看我的申报。');
+    expect(r.texts.join('\n')).not.toContain(lead.receiptNo);
+    expect(await app.intake.addDetails('telegram', '5702', lead.id, { householdSize: 9 }, NOW)).toBe('not_found');
+    // only the details' own answers are written, whatever else is handed in
+    expect(await app.intake.addDetails('telegram', '5701', lead.id, { householdSize: 3, headName: '改名', risks: [], housingUnsafe: true }, NOW)).toBe('added');
+    const after = await app.db.prisma.lead.findUniqueOrThrow({ where: { id: lead.id } });
+    expect(after.answers).toMatchObject({ householdSize: 3, risks: ['illness'], housingUnsafe: false });
+    expect(after.headName).toBe('孙大爷');
   });
 });
 
