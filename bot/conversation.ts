@@ -120,7 +120,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       villageCode: place.village,
       headName: String(a.headName),
       phone: String(householdPhone ?? phone),
-      reporterPhone: proxy ? String(phone) : null,
+      // kept beside the household's only when they differ (without the household's, the proxy's is the lead's phone)
+      reporterPhone: proxy && householdPhone && householdPhone !== phone ? String(phone) : null,
       idNumber: (idNumber as string | null | undefined) ?? null,
       householdSize: null,
       householdType: null,
