@@ -10,9 +10,9 @@ import { LANGUAGES, tFor, type Language } from '../server/i18n.ts';
 import { addDays } from '../server/time.ts';
 import { begin, displayValue, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
 import { emptyState, type Answers, type Capabilities, type Flow, type Inbound, type Outbound, type State } from './engine/types.ts';
-import { CONDITIONS, DETAIL_FIELDS, detailsFlow, selfReportFlow } from './flows/selfreport.ts';
+import { CONDITIONS, detailAnswers, detailsFlow, selfReportFlow } from './flows/selfreport.ts';
 import type { Money } from './parse/index.ts';
-import type { IncomeField, RiskType } from '../server/intake/assessment.ts';
+import type { Exclusion, HouseholdType, IncomeField, RiskType } from '../server/intake/assessment.ts';
 import { INCOME_FIELDS } from '../server/intake/assessment.ts';
 import { buttons as ids } from './buttons.ts';
 import { errorFields, isTransient } from '../server/errors.ts';
@@ -110,8 +110,10 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     const incomes = Object.fromEntries(INCOME_FIELDS.map((f) => [f, (a[f] as Money | undefined) ?? { kind: 'unknown' }])) as Record<IncomeField, Money>;
     const { phone, householdPhone, idNumber, signature, media, ...rest } = a;
     const proxy = a.reporter !== 'self';
-    const conditions = Array.isArray(a.conditions) ? (a.conditions as string[]) : [];
-    const has = (c: (typeof CONDITIONS)[number]) => conditions.includes(c) || a[c] === true;
+    // a draft begun before the short report may hold old yes/no answers: the new question, when answered, wins
+    const conditions = Array.isArray(a.conditions) ? (a.conditions as string[]) : undefined;
+    const has = (c: (typeof CONDITIONS)[number]) => (conditions ? conditions.includes(c) : a[c] === true);
+    const size = typeof a.householdSize === 'number' ? a.householdSize : null;
     return {
       submissionKey: `${turn.who.channel}:${turn.platformId}`,
       channel: turn.who.channel,
@@ -123,12 +125,14 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       // kept beside the household's only when they differ (without the household's, the proxy's is the lead's phone)
       reporterPhone: proxy && householdPhone && householdPhone !== phone ? String(phone) : null,
       idNumber: (idNumber as string | null | undefined) ?? null,
-      householdSize: null,
-      householdType: null,
+      // (a draft begun before the short report may already hold the details)
+      householdSize: size,
+      householdType: size === null ? null : ((a.householdType as HouseholdType | undefined) ?? null),
+      phoneIsHousehold: !proxy || householdPhone !== undefined && householdPhone !== null,
       incomes,
       risks: (a.risks as RiskType[]) ?? [],
       guarantees: { housingUnsafe: has('housingUnsafe'), childOutOfSchool: has('childOutOfSchool'), waterUnsafe: has('waterUnsafe'), noMedicalInsurance: has('noMedicalInsurance') },
-      exclusions: [],
+      exclusions: size === null ? [] : ((a.exclusions as Exclusion[] | undefined) ?? []).filter((x) => (x as string) !== 'none'),
       eventDescribed: false,
       answers: rest,
       consent: {
@@ -297,8 +301,6 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       row.staff = maybeStaff ? await deps.desk!.member(who.channel, who.userId) : undefined;
       const ctx = engineContext(row.language, turn.caps, now, flowOf(row.state));
       let result = await converse(turn, row, ctx);
-      // details left part-way for something else: kept, as a pause would keep them
-      if (result.detailsLeft) await intake.addDetails(who.channel, who.userId, result.detailsLeft.leadId, detailAnswers(result.detailsLeft.answers), now);
       let status = result.status ?? (result.state.at ? 'active' : row.status === 'active' && !result.state.at ? 'idle' : row.status);
       let draftExpiresAt: Date | null = status === 'cancelled' ? (existing?.draftExpiresAt ?? null) : addDaysDate(now, deployment.retention.draftDays);
 
@@ -306,7 +308,8 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
       if (details && (result.effect?.type === 'save' || result.effect?.type === 'cancelled')) {
         // the details given so far are saved to the report, whether all were answered or the person paused
         const given = detailAnswers(result.state.answers);
-        const saved = await intake.addDetails(who.channel, who.userId, details, given, now);
+        // keyed by the update: a redelivery, or this turn run again after a clash, saves them once
+        const saved = await intake.addDetails(who.channel, who.userId, details, given, now, `${who.channel}:${turn.platformId}`);
         // all answered: what was understood, in the questions' words ("约 7,000–8,000 元", "每月…全年…")
         const said = result.effect.type === 'save' ? (saved === 'added' ? detailsSaid(ctx, result.state.answers) : ctx.t(`details.${saved}`)) : saved === 'added' ? undefined : ctx.t(`details.${saved}`);
         // a report paused before the details comes back, still paused
@@ -523,11 +526,6 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     },
   };
   return self;
-}
-
-/** The answers of the details flow, and only those (the reporter and relation carried in for its words are not saved). */
-export function detailAnswers(a: Answers): Answers {
-  return Object.fromEntries(DETAIL_FIELDS.filter((f) => a[f] !== undefined).map((f) => [f, a[f]]));
 }
 
 /** "Added to the report", with each detail as it was understood, in the words of its question. */

@@ -3,7 +3,7 @@ import type { Language } from '../server/i18n.ts';
 import { FINAL, type Stage } from '../server/intake/procedure.ts';
 import { begin, handle, render, type EngineContext, type PlaceTree, type Result } from './engine/engine.ts';
 import { emptyState, type Answers, type Capabilities, type Flow, type Outbound, type State } from './engine/types.ts';
-import { detailsFlow } from './flows/selfreport.ts';
+import { detailAnswers, detailsFlow } from './flows/selfreport.ts';
 import { parseYesNo } from './parse/index.ts';
 import type { Row, Turn, Who } from './conversation.ts';
 import { buttons as ids, isStale, readButton } from './buttons.ts';
@@ -14,8 +14,7 @@ import { buttons as ids, isStale, readButton } from './buttons.ts';
  * database but for intake's reads and the withdrawal itself: the turn (bot/conversation.ts) records, loads, saves.
  */
 
-/** detailsLeft: the details of a report being added when the person went elsewhere (/start, a new report): saved as they are. */
-export type Converse = (turn: Turn, row: Row, ctx: EngineContext) => Promise<Result & { language?: Language; status?: string; detailsLeft?: { leadId: string; answers: Answers } }>;
+export type Converse = (turn: Turn, row: Row, ctx: EngineContext) => Promise<Result & { language?: Language; status?: string }>;
 
 export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: Flow; engineContext: (lng: Language, caps: Capabilities, now: Date, walking?: Flow) => EngineContext }) {
   const { intake, places, flow, engineContext } = deps;
@@ -91,8 +90,10 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
     // Leaving the details for the welcome, a new report or another report's details: what was given is saved, and
     // the rest of the turn runs outside them
     if (state.flow === 'details' && state.leadId && (command === 'start' || command === 'new' || tapped?.family === 'details')) {
+      // saved before anything reads the report again (its own button tapped again asks only what is still missing)
+      await intake.addDetails(who.channel, who.userId, state.leadId, detailAnswers(state.answers), ctx.now, `${who.channel}:${turn.platformId}`);
       const r = await again(turn, { ...row, state: state.parked ?? emptyState(flow.version) }, engineContext(row.language, turn.caps, ctx.now));
-      return { ...r, status: r.status ?? (r.state.at ? 'active' : 'idle'), detailsLeft: { leadId: state.leadId, answers: state.answers } };
+      return { ...r, status: r.status ?? (r.state.at ? 'active' : 'idle') };
     }
     // the details of a report sent: now (after the receipt, or from "my reports"), or later
     if (tapped?.family === 'details') {
@@ -126,7 +127,7 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
       case 'lang':
       case 'language': {
         const language: Language = row.language === 'zh-CN' ? 'en' : 'zh-CN';
-        const next = engineContext(language, turn.caps, ctx.now);
+        const next = engineContext(language, turn.caps, ctx.now, state.flow === 'details' ? detailsFlow : flow);
         return { state, out: [{ text: next.t('language.switched') }, ...(inFlow ? [render(state, next)] : [])], language };
       }
       case 'withdraw': {
@@ -180,7 +181,7 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
         if (t('details.start_words').split('|').includes(word)) return startDetails(who, row, ctx, turn.caps);
         // "家里房子被水冲坏了，想申报": a hardship told straight away starts the report, keeping the words as what happened
         if (!hasDraft && toldHardship(input.text, t)) {
-          const r = begin(flow.version, ctx, { ...(state.prefill ?? {}), whatHappened: input.text.trim() });
+          const r = begin(flow.version, ctx, { ...(state.prefill ?? {}), whatHappened: input.text.trim().slice(0, 500) });
           return { ...r, state: { ...r.state, prefill: state.prefill }, out: [{ text: t('welcome.story_kept') }, ...r.out], status: 'active' };
         }
       }
@@ -197,13 +198,12 @@ export function createScreens(deps: { intake: Intake; places: PlaceTree; flow: F
 }
 
 /**
- * Whether words typed at the welcome tell of a hardship (and so start a report) rather than greet: long enough to
- * be a story, or naming one of the locale's hardship words.
+ * Whether words typed at the welcome tell of a hardship (and so start a report) rather than greet or ask: a few
+ * words naming one of the locale's hardship words ("房子被水冲坏了", "老伴住院了"); a question about the bot is not one.
  */
 export function toldHardship(text: string, t: (key: string) => string): boolean {
-  const s = text.trim();
+  const s = text.trim().toLowerCase();
   if (s.startsWith('/')) return false;
   const letters = [...s.replace(/[\s\p{P}\p{S}\d]/gu, '')].length;
-  if (letters >= 8) return true;
   return letters >= 4 && t('welcome.hardship_words').split('|').some((w) => w && s.includes(w));
 }

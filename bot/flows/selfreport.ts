@@ -140,6 +140,11 @@ export const selfReportFlow: Flow = {
 /** The questions of the details, in the order they are asked (the answers' own names). */
 export const DETAIL_FIELDS = ['whenHappened', 'householdSize', 'labourers', 'householdType', ...INCOME_FIELDS, 'exclusions'] as const;
 
+/** The answers of the details flow, and only those (the reporter and relation carried in for its words are not saved). */
+export function detailAnswers(a: Answers): Answers {
+  return Object.fromEntries(DETAIL_FIELDS.filter((f) => a[f] !== undefined).map((f) => [f, a[f]]));
+}
+
 /**
  * The household's details, offered right after the receipt ("补充家里的情况（约 3 分钟）") and from "my reports"
  * until the visit: when it happened, the household, its type, the seven incomes, the exclusion situations. Each

@@ -26,6 +26,8 @@ export type NewLead = Omit<AssessmentInput, 'line'> & {
   phone: string;
   /** a proxy's own phone, kept beside the household's */
   reporterPhone?: string | null;
+  /** false: `phone` is a proxy's own (the household gave none), so it says nothing of which household this is */
+  phoneIsHousehold?: boolean;
   idNumber: string | null;
   /** every other answer, for the cadre (no phone or ID number here) */
   answers: Record<string, unknown>;
@@ -307,14 +309,16 @@ export function createIntake(deps: {
         const idHash = input.idNumber ? crypto.lookupHash('id', input.idNumber.slice(0, 18)) : null;
         // Reports of one household made at the same moment must see each other: the transactions of the same phone
         // (or ID) in a county run one after the other from here (locks taken in one order: no deadlock).
-        for (const key of [`twins:${place.county.code}:p:${phoneHash}`, ...(idHash ? [`twins:${place.county.code}:i:${idHash}`] : [])].sort()) {
+        // a proxy's own phone (a cadre's, filing for many households) links nothing
+        const byPhone = input.phoneIsHousehold !== false;
+        for (const key of [...(byPhone ? [`twins:${place.county.code}:p:${phoneHash}`] : []), ...(idHash ? [`twins:${place.county.code}:i:${idHash}`] : [])].sort()) {
           await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`;
         }
         const twins = await tx.lead.findMany({
           where: {
             countyCode: place.county.code,
             stage: { notIn: [...FINAL] },
-            OR: [{ phoneHash }, ...(idHash ? [{ idNumberHash: idHash }] : [])],
+            OR: [...(byPhone ? [{ phoneHash }] : []), ...(idHash ? [{ idNumberHash: idHash }] : [])],
           },
           select: { id: true },
         });
@@ -426,10 +430,9 @@ export function createIntake(deps: {
      * merged into the answers, the assessment computed again with them, and recorded as an event ("details
      * added") that is forwarded to the county system. Refused once the visit is recorded (the cadre's figures stand).
      */
-    async addDetails(channel: string, reporterId: string, leadId: string, given: Record<string, unknown>, now = new Date()): Promise<'added' | 'not_found' | 'too_late' | 'closed' | 'nothing'> {
+    async addDetails(channel: string, reporterId: string, leadId: string, given: Record<string, unknown>, now = new Date(), key?: string): Promise<'added' | 'not_found' | 'too_late' | 'closed' | 'nothing'> {
       if (!isLeadId(leadId)) return 'not_found';
-      const fields = DETAIL_ANSWERS.filter((k) => given[k] !== undefined);
-      if (fields.length === 0) return 'nothing';
+      if (DETAIL_ANSWERS.every((k) => given[k] === undefined)) return 'nothing';
       // through the same queue as new leads: a change of a lead takes its village's tally rows to the end
       return receiving(() => db.prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<Array<{ stage: string; answers: Record<string, unknown>; village_code: string; reported_on: Date; flags: string[] }>>`
@@ -438,6 +441,11 @@ export function createIntake(deps: {
         if (!row) return 'not_found';
         if (CLOSED.includes(row.stage as Stage)) return 'closed';
         if (!DETAILS_OPEN.includes(row.stage as Stage)) return 'too_late';
+        // the same update saving twice (a redelivery, a turn run again after a clash): once
+        if (key && (await tx.$queryRaw<unknown[]>`SELECT 1 FROM lead_event WHERE lead_id = ${leadId}::uuid AND kind = 'details_added' AND data->>'key' = ${key} LIMIT 1`).length > 0) return 'added';
+        // only what changed is written, recorded and forwarded: pausing again with nothing new adds nothing
+        const fields = DETAIL_ANSWERS.filter((k) => given[k] !== undefined && JSON.stringify(given[k]) !== JSON.stringify(row.answers[k]));
+        if (fields.length === 0) return 'added';
         const answers = { ...row.answers, ...Object.fromEntries(fields.map((k) => [k, given[k]])) };
         const a = readAnswers(answers);
         const place = places.villages.get(row.village_code);
@@ -449,7 +457,8 @@ export function createIntake(deps: {
           risks: a.risks,
           guarantees: { housingUnsafe: a.housingUnsafe === true, childOutOfSchool: a.childOutOfSchool === true, waterUnsafe: a.waterUnsafe === true, noMedicalInsurance: a.noMedicalInsurance === true },
           exclusions: a.exclusions.filter((x): x is Exclusion => x !== 'none'),
-          eventDescribed: Boolean(a.whatHappened) && a.whenHappened !== undefined,
+          // told in words, or by voice notes and photos, and when
+          eventDescribed: (Boolean(a.whatHappened) || (await tx.attachment.count({ where: { leadId } })) > 0) && a.whenHappened !== undefined,
           line,
         });
         // flags the assessment does not make (a possible duplicate) stay
@@ -469,7 +478,7 @@ export function createIntake(deps: {
             greenChannel: assessment.greenChannel,
           },
         });
-        await tx.leadEvent.create({ data: { leadId, at: now, actor: 'household', kind: 'details_added', data: { fields } } });
+        await tx.leadEvent.create({ data: { leadId, at: now, actor: 'household', kind: 'details_added', data: { fields, ...(key ? { key } : {}) } } });
         await deps.forwarding?.enqueue(tx, leadId, 'lead.details_added', { details: { fields, at: now.toISOString() } }, now);
         return 'added' as const;
       }));

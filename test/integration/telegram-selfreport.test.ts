@@ -224,7 +224,8 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
     const events = await app.db.prisma.leadEvent.findMany({ where: { leadId: lead.id }, orderBy: { id: 'asc' } });
     expect(events.filter((e) => e.kind === 'details_added').map((e) => (e.data as { fields: string[] }).fields)).toEqual([
       ['whenHappened', 'householdSize', 'labourers', 'householdType', 'a28', 'a29', 'a30', 'a31'],
-      ['whenHappened', 'householdSize', 'labourers', 'householdType', 'a28', 'a29', 'a30', 'a31', 'a32', 'a35', 'a36', 'exclusions'],
+      // only what changed the second time
+      ['a32', 'a35', 'a36', 'exclusions'],
     ]);
     expect(saved.category).not.toBe('unknown');
     expect(saved.a34).not.toBeNull();
@@ -427,6 +428,71 @@ describe(`self-report on Telegram, ${TEST_DB}`, () => {
     const after = await app.db.prisma.lead.findUniqueOrThrow({ where: { id: lead.id } });
     expect(after.answers).toMatchObject({ householdSize: 3, risks: ['illness'], housingUnsafe: false });
     expect(after.headName).toBe('孙大爷');
+  });
+
+  it('details are saved once per update and only when something changed; /lang keeps the question; a question about the bot is not a report', async () => {
+    const app = await boot();
+    const p = telegramPerson(`${app.url}/telegram/webhook`, api, 5801);
+    await shortReport(p, '吴奶奶', '13866667777');
+    const lead = await app.db.prisma.lead.findFirstOrThrow();
+    const events = () => app.db.prisma.leadEvent.count({ where: { leadId: lead.id, kind: 'details_added' } });
+    // the same update saving twice (a redelivery, a turn run again): one event
+    expect(await app.intake.addDetails('telegram', '5801', lead.id, { householdSize: 2 }, NOW, 'telegram:1')).toBe('added');
+    expect(await app.intake.addDetails('telegram', '5801', lead.id, { householdSize: 3 }, NOW, 'telegram:1')).toBe('added');
+    expect(await events()).toBe(1);
+    expect((await app.db.prisma.lead.findUniqueOrThrow({ where: { id: lead.id } })).answers).toMatchObject({ householdSize: 2 });
+    // pausing again and again with nothing new adds nothing
+    for (let i = 0; i < 3; i++) {
+      await p.say('补充');
+      await p.say('取消');
+      await p.tap('先停下');
+    }
+    expect(await events()).toBe(1);
+    // /lang in the details shows the same question in the other language
+    let r = await p.say('补充');
+    expect(r.texts[1]).toMatch(/^补充情况 第 1\/12 步/);
+    r = await p.say('/lang');
+    expect(r.texts[1]).toBe('Details, step 1 of 12\nWhen did it happen? Roughly is fine.');
+    await p.say('/lang');
+    await p.say('/cancel');
+    await p.tap('先停下');
+    // a question about the bot gets the welcome, not a report
+    const q = telegramPerson(`${app.url}/telegram/webhook`, api, 5802);
+    r = await q.say('请问这个机器人是干什么的呀');
+    expect(r.texts[0]).toContain('申报不收任何费用');
+    expect(q.buttons()).toContain('开始申报');
+  });
+
+  it('a cadre\'s own phone, given for households without one, does not link their reports as duplicates', async () => {
+    const app = await boot();
+    const { code } = await app.staff.createInvite('village_cadre', '530925102208', '王村长', NOW);
+    const cadre = telegramPerson(`${app.url}/telegram/webhook`, api, 5901);
+    await cadre.say(`/join ${code}`);
+    for (const name of ['赵大山', '钱二水']) {
+      await cadre.say('/start');
+      await cadre.tap('替农户申报');
+      await cadre.tap('替邻居或村里人');
+      await cadre.tap('村干部/网格员');
+      await cadre.tap('知道，也同意');
+      await cadre.say('冰岛');
+      await cadre.say(name);
+      await cadre.say('13511112222');
+      await cadre.tap('跳过');
+      await cadre.tap('同意，继续');
+      await cadre.tap('缺劳动力');
+      await cadre.tap('选好了');
+      await cadre.say('没有');
+      await cadre.tap('跳过');
+      await cadre.tap('没问题');
+      await cadre.tap('我同意');
+      await cadre.say('王村长');
+      // the details follow at once: left for the visit
+      await cadre.say('取消');
+      await cadre.tap('先停下');
+    }
+    const leads = await app.db.prisma.lead.findMany();
+    expect(leads).toHaveLength(2);
+    for (const l of leads) expect(l.flags).not.toContain('possible_duplicate');
   });
 });
 
