@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventDateText, isApproximate, readAnswers, yuanOf } from '../../server/intake/answers.ts';
+import { eventDateText, isApproximate, missingDetails, readAnswers, yuanOf } from '../../server/intake/answers.ts';
 
 // A lead's answers as every reader sees them (API, exports, forwarding, cards): typed, and lenient with what an
 // older flow stored, so one odd field never breaks a county's export or turns into a 0.
@@ -65,5 +65,16 @@ describe('answers as people gave them', () => {
     expect(a.a28).toBeUndefined();
     expect(yuanOf(a.a28)).toBeNull();
     expect(a.whenHappened).toBeUndefined();
+  });
+});
+
+describe('what a report still lacks of its details', () => {
+  it('names each part never asked, and an income part while any income is missing', () => {
+    expect(missingDetails({})).toEqual(['whenHappened', 'householdSize', 'labourers', 'householdType', 'incomes', 'exclusions']);
+    const some = { whenHappened: { date: '2026-07', precision: 'month' }, householdSize: 4, labourers: 2, householdType: 'escaped', a28: { kind: 'unknown' }, a29: { kind: 'amount', yuan: 100 } };
+    expect(missingDetails(some)).toEqual(['incomes', 'exclusions']);
+    const all = { ...some, a30: { kind: 'unknown' }, a31: { kind: 'unknown' }, a32: { kind: 'unknown' }, a35: { kind: 'unknown' }, a36: { kind: 'unknown' }, exclusions: [] };
+    // answered "不知道" is not missing
+    expect(missingDetails(all)).toEqual([]);
   });
 });

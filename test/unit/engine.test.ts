@@ -162,3 +162,30 @@ describe('the short report and its details', () => {
     expect(r.state.answers.exclusions).toEqual(['none']);
   });
 });
+
+describe('who the household is, in the questions\' words', () => {
+  it.each([
+    [{ reporter: 'self' }, '您家住在哪个乡镇？'],
+    [{ reporter: 'family', relation: 'child', householdAgrees: true }, '您父母家住在哪个乡镇？'],
+    [{ reporter: 'family', relation: 'spouse', householdAgrees: true }, '您家住在哪个乡镇？'],
+    [{ reporter: 'family', relation: 'parent', householdAgrees: true }, '您子女家住在哪个乡镇？'],
+    [{ reporter: 'family', relation: 'sibling', householdAgrees: true }, '您兄弟姐妹家住在哪个乡镇？'],
+    [{ reporter: 'family', relation: 'other_relative', householdAgrees: true }, '您亲戚家住在哪个乡镇？'],
+    [{ reporter: 'other', relation: 'neighbour', householdAgrees: true }, '这户人家住在哪个乡镇？'],
+    [{ reporter: 'other', relation: 'cadre', householdAgrees: true }, '这户人家住在哪个乡镇？'],
+  ])('%j', (answers, prompt) => {
+    expect(begin(2, buttons, answers).out[0]!.text).toContain(`\n${prompt}`);
+  });
+
+  it('a neighbour or a cadre signs the consent on the household\'s behalf too, and the text\'s hash is of that text', () => {
+    const ctx = makeEngineContext(deployment, 'zh-CN', { buttons: true, maxButtons: 10, buttonsPerRow: 2 }, now);
+    const own = ctx.consent({ reporter: 'self', headName: '赵大山' });
+    for (const relation of ['neighbour', 'cadre']) {
+      const proxy = ctx.consent({ reporter: 'other', relation, headName: '赵大山' });
+      expect(proxy.text).toContain('本人受赵大山户委托');
+      expect(proxy.hash).not.toBe(own.hash);
+    }
+    expect(ctx.consent({ reporter: 'other', relation: 'cadre', headName: '赵大山' }).text).toContain('以村干部/网格员的身份');
+    expect(own.text).not.toContain('委托');
+  });
+});
