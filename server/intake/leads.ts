@@ -55,6 +55,21 @@ const CLOSED: readonly Stage[] = ['withdrawn', 'duplicate'];
 /** The answers the details after a receipt may give (bot/flows/selfreport.ts, detailsFlow). */
 const DETAIL_ANSWERS = ['whenHappened', 'householdSize', 'labourers', 'householdType', ...INCOME_FIELDS, 'exclusions'] as const;
 
+/** The lead's columns an assessment sets (on receipt, and again when details are added), with flags it does not make. */
+function assessedColumns(assessment: Assessment, line: { yuanPerPerson: number; year: number } | undefined, otherFlags: string[]) {
+  return {
+    a33: assessment.a33,
+    a34: assessment.a34,
+    a37: assessment.a37,
+    a38: assessment.a38,
+    incomeLine: line?.yuanPerPerson ?? null,
+    incomeLineYear: line?.year ?? null,
+    category: assessment.category,
+    flags: [...assessment.flags, ...otherFlags],
+    greenChannel: assessment.greenChannel,
+  };
+}
+
 /** Lead ids are UUIDs: anything else (a tapped button's data, a URL) is "not found" before it reaches the database. */
 const leadId = z.uuid();
 export const isLeadId = (id: string): boolean => leadId.safeParse(id).success;
@@ -349,15 +364,7 @@ export function createIntake(deps: {
               ...input.guarantees,
               ...(input.householdSize === null ? {} : { householdSize: input.householdSize, householdType: input.householdType, ...input.incomes, exclusions: input.exclusions }),
             } as object,
-            a33: assessment.a33,
-            a34: assessment.a34,
-            a37: assessment.a37,
-            a38: assessment.a38,
-            incomeLine: line?.yuanPerPerson ?? null,
-            incomeLineYear: line?.year ?? null,
-            category: assessment.category,
-            flags: twins.length > 0 ? [...assessment.flags, 'possible_duplicate'] : assessment.flags,
-            greenChannel: assessment.greenChannel,
+            ...assessedColumns(assessment, line, twins.length > 0 ? ['possible_duplicate'] : []),
             reportedOn: new Date(`${reportedOn}T00:00:00Z`),
             createdAt: now,
             ...nextDeadline(reportedOn, 'received', [], now),
@@ -467,15 +474,7 @@ export function createIntake(deps: {
           where: { id: leadId },
           data: {
             answers: answers as object,
-            a33: assessment.a33,
-            a34: assessment.a34,
-            a37: assessment.a37,
-            a38: assessment.a38,
-            incomeLine: line?.yuanPerPerson ?? null,
-            incomeLineYear: line?.year ?? null,
-            category: assessment.category,
-            flags: [...assessment.flags, ...kept],
-            greenChannel: assessment.greenChannel,
+            ...assessedColumns(assessment, line, kept),
           },
         });
         await tx.leadEvent.create({ data: { leadId, at: now, actor: 'household', kind: 'details_added', data: { fields, ...(key ? { key } : {}) } } });
