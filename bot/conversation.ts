@@ -339,10 +339,10 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         const carried = { reporter: result.state.answers.reporter, relation: result.state.answers.relation };
         if (staff) {
           const first = begin(detailsFlow.version, detailsCtx, carried);
-          result = { state: { ...first.state, flow: 'details', leadId: received.id }, out: [{ text: `${receipt}\n\n${ctx.t('details.at_once')}` }, ...first.out] };
+          result = { state: { ...first.state, flow: 'details', leadId: received.id }, out: [{ text: `${receipt}\n\n${ctx.t('details.at_once')}`, receipt: received.receiptNo }, ...first.out] };
           status = 'active';
         } else {
-          result = { state: { ...emptyState(flow.version) }, out: [detailsOffer(ctx, receipt, received.id)] };
+          result = { state: { ...emptyState(flow.version) }, out: [{ ...detailsOffer(ctx, receipt, received.id), receipt: received.receiptNo }] };
           status = 'idle';
         }
         draftExpiresAt = null;

@@ -26,6 +26,7 @@ import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
 import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
 import type { Wecom } from '../bot/channels/wecom/index.ts';
+import { createWeb, type Web } from '../bot/channels/web/index.ts';
 import type { ChannelPort } from '../bot/channels/port.ts';
 import { errorFields } from './errors.ts';
 import { allWarnings, warningText } from './places/commands.ts';
@@ -37,6 +38,8 @@ export type Running = {
   conversations: Conversations;
   telegram: Telegram | undefined;
   wecom: Wecom | undefined;
+  /** the page a village poster's QR code opens (/r) */
+  web: Web;
   intake: Intake;
   /** photos and voice notes fetched from their channel and kept */
   media: MediaKeeper;
@@ -138,10 +141,14 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     const wecom = config.wecom ? (await import('../bot/channels/wecom/index.ts')).createWecom(config.wecom, { db, crypto, conversations, logger, ...(opts.wecomFetch ? { fetch: opts.wecomFetch } : {}) }) : undefined;
     if (wecom) wecom.mount(app);
     else logger.info('wecom channel off (WECOM_CORP_ID not set)');
+    // the web page is always there: a poster's QR code needs nothing configured
+    const web = createWeb({ db, crypto, conversations, logger, stageByReceipt: (receipt, tail) => intake.stageByReceipt(receipt, tail), baseUrl: () => baseUrl });
+    web.mount(app);
     // every channel through its port: the staff outbox sends with it, the media keeper fetches with it
     const ports: Array<[ChannelPort, number]> = [
       ...(telegram ? [[telegram.port, config.telegramSendRate] as [ChannelPort, number]] : []),
       ...(wecom ? [wecom.kf, wecom.app].map((p) => [p, config.wecomSendRate] as [ChannelPort, number]) : []),
+      [web.port, 1000],
     ];
     for (const [port, ratePerSecond] of ports) {
       deliveries.registerSender(port.channel, {
@@ -231,7 +238,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
       })();
       return stopping;
     };
-    return { config, db, conversations, telegram, wecom, intake, media, outbox, forwarding, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
+    return { config, db, conversations, telegram, wecom, web, intake, media, outbox, forwarding, staff, deliveries, scheduler, consoleAuth, baseUrl, server: listening, url, stop };
   } catch (e) {
     server?.close();
     await db.close();

@@ -252,24 +252,27 @@ export function displayValue(step: Step, answers: Answers, ctx: EngineContext): 
 export function render(state: State, ctx: EngineContext): Outbound {
   const t = ctx.t;
   const buttons = renderButtons(state, ctx);
+  const special = (text: string, progress?: string): Outbound => ({ ...present(ctx, text, buttons), ask: { kind: state.at!, ...(progress ? { progress } : {}) } });
   switch (state.at) {
     case SUMMARY:
-      return present(ctx, summaryText(state, ctx), buttons);
+      return special(summaryText(state, ctx), progressLine(ctx, SUMMARY));
     case EDIT_PICK:
-      return present(ctx, t('engine.edit_pick'), buttons);
+      return special(t('engine.edit_pick'));
     case CONSENT:
-      return present(ctx, `${ctx.consent(state.answers).text}\n\n${t('engine.consent_question')}`, buttons);
+      return special(`${ctx.consent(state.answers).text}\n\n${t('engine.consent_question')}`);
     case SIGNATURE:
-      return present(ctx, t('engine.signature', flowParams(ctx, state.answers)), buttons);
+      return special(t('engine.signature', flowParams(ctx, state.answers)));
     case CONFIRM_CANCEL:
-      return present(ctx, t(ctx.flow.end === 'save' ? 'engine.cancel_question_details' : 'engine.cancel_question'), buttons);
+      return special(t(ctx.flow.end === 'save' ? 'engine.cancel_question_details' : 'engine.cancel_question'));
     case STOPPED:
-      return present(ctx, t('engine.stopped'), buttons);
+      return special(t('engine.stopped'));
   }
   const step = stepById(ctx.flow, state.at);
   if (!step) return { text: t('engine.nothing_open') };
   const params = { ...flowParams(ctx, state.answers), ...(step.params?.(ctx, state.answers) ?? {}) };
-  let prompt = t(`steps.${step.id}.prompt`, params);
+  // where voice notes cannot be sent, a question that invites them asks for words or photos only
+  const ownWords = t(`steps.${step.id}.prompt`, params);
+  let prompt = step.media && ctx.caps.voice === false ? t(`steps.${step.id}.prompt_photos`, { ...params, defaultValue: ownWords }) : ownWords;
   if (step.kind === 'place' && state.township) {
     prompt = t('engine.pick_village', { township: ctx.places.townships.find((x) => x.code === state.township)?.name ?? '' });
   }
@@ -277,7 +280,8 @@ export function render(state: State, ctx: EngineContext): Outbound {
   if (step.kind === 'multi' && !ctx.caps.buttons) prompt += `\n${t('engine.multi_hint_numbers')}`;
   if (step.kind === 'place' && !state.township) prompt += `\n${t('engine.place_search_hint')}`;
   if (step.media && mediaOf(state.answers).length > 0) prompt += `\n${t('engine.story_media_received', { count: mediaOf(state.answers).length })}`;
-  return present(ctx, `${progressLine(ctx, step.id)}\n${prompt}`, buttons);
+  const progress = progressLine(ctx, step.id);
+  return { ...present(ctx, `${progress}\n${prompt}`, buttons), ask: { kind: step.kind, progress, ...(step.media ? { media: true } : {}) } };
 }
 
 function say(state: State, ctx: EngineContext, before?: string): Result {

@@ -23,6 +23,8 @@ export type Capabilities = {
   multiSelect?: boolean;
   /** false: a channel for households only (微信客服): no staff desk, no `/join`, no staff lookup on each turn */
   staffDesk?: boolean;
+  /** false: voice notes cannot be sent (the web page): prompts that invite them use their `_photos` words */
+  voice?: boolean;
 };
 
 export type Answers = Record<string, unknown>;

@@ -34,6 +34,8 @@ export type Database = {
    * int8 columns come back as text in PostgreSQL's driver: cast them in the statement.
    */
   sql: Sql;
+  /** A statement given as text with $1…$n parameters (a library's own statements, such as the rate limiter's). */
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number }>;
   /** Applies the migrations this build has and the database lacks; refuses an edited or diverged history. */
   migrate(): Promise<string[]>;
   /** Database reachable and every migration of this build applied. */
@@ -118,6 +120,10 @@ export async function openPglite(dataDir: string, migrationsDir = MIGRATIONS_DIR
     pglite: client,
     // PGlite queues a statement behind a transaction in progress (the adapter runs them through transaction())
     sql: async <T>(strings: TemplateStringsArray, ...values: unknown[]) => (await client.query<T>(statement(strings), values)).rows,
+    query: async (text: string, values: unknown[] = []) => {
+      const r = await client.query(text, values);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
     async migrate() {
       // PGlite runs in this thread, so the engine does too (and stays loaded): only when there is work for it.
       const list = readMigrations(migrationsDir);
@@ -199,6 +205,10 @@ export async function openPostgres(url: string, migrationsDir = MIGRATIONS_DIR, 
     kind: 'postgres',
     prisma,
     sql: async <T>(strings: TemplateStringsArray, ...values: unknown[]) => (await pool.query(statement(strings), values)).rows as T[],
+    query: async (text: string, values: unknown[] = []) => {
+      const r = await pool.query(text, values);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
     async migrate() {
       const list = readMigrations(migrationsDir);
       const locker = new pg.Client({ connectionString: url });

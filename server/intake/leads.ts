@@ -414,6 +414,19 @@ export function createIntake(deps: {
     },
 
     /**
+     * A report looked up by whoever holds its receipt and the last 4 digits of its phone (the household's or the
+     * proxy's own): its stage and the day it was reported, nothing personal. Undefined when either does not match.
+     */
+    async stageByReceipt(receiptNo: string, phoneTail: string): Promise<{ stage: Stage; reportedOn: string } | undefined> {
+      if (!/^\d{4}$/.test(phoneTail)) return undefined;
+      const lead = await db.prisma.lead.findUnique({ where: { receiptNo }, select: { stage: true, reportedOn: true, phoneEnc: true, reporterPhoneEnc: true } });
+      if (!lead) return undefined;
+      const phones = [lead.phoneEnc, lead.reporterPhoneEnc].filter((p): p is NonNullable<typeof p> => p !== null).map((p) => crypto.decrypt(p));
+      if (!phones.some((p) => p.endsWith(phoneTail))) return undefined;
+      return { stage: lead.stage as Stage, reportedOn: lead.reportedOn.toISOString().slice(0, 10) };
+    },
+
+    /**
      * One of a person's reports for adding its details (the newest that still lacks some, when none is named):
      * the details answered so far, with the reporter and relation its questions' words depend on.
      */

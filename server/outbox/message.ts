@@ -11,6 +11,14 @@ export type Outbound = {
   buttons?: Button[][];
   /** the same question redrawn (a ✅ toggled, another page): channels that can edit replace the tapped message */
   replace?: boolean;
+  /**
+   * What the message waits for, for a channel that draws a form around it (the web page): the question's kind
+   * (a text field for words, numbers, a phone; a file picker where photos are taken) or the special place
+   * ('summary', 'consent', 'signature', …), and the progress line the text begins with.
+   */
+  ask?: { kind: string; media?: boolean; progress?: string };
+  /** the receipt number this message gives (a page shows it large, to be kept) */
+  receipt?: string;
 };
 
 /**
