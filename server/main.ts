@@ -26,7 +26,7 @@ import { createDeliveries, type Deliveries } from './staff/deliveries.ts';
 import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
 import type { Wecom } from '../bot/channels/wecom/index.ts';
-import { createWeb, type Web } from '../bot/channels/web/index.ts';
+import { createWeb, type Web, type WebLimits } from '../bot/channels/web/index.ts';
 import type { ChannelPort } from '../bot/channels/port.ts';
 import { errorFields } from './errors.ts';
 import { allWarnings, warningText } from './places/commands.ts';
@@ -76,6 +76,8 @@ export type StartOptions = {
   scheduler?: boolean;
   /** the fetch the WeCom client uses (tests may count or break calls) */
   wecomFetch?: typeof fetch;
+  /** the web page's request limits (tests make them small) */
+  webLimits?: Partial<WebLimits>;
   /** the official division codes to check the place tree against (default: those `deployment init` fetched, if any) */
   divisionData?: string;
 };
@@ -142,7 +144,7 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     if (wecom) wecom.mount(app);
     else logger.info('wecom channel off (WECOM_CORP_ID not set)');
     // the web page is always there: a poster's QR code needs nothing configured
-    const web = createWeb({ db, crypto, conversations, logger, stageByReceipt: (receipt, tail) => intake.stageByReceipt(receipt, tail), baseUrl: () => baseUrl });
+    const web = createWeb({ db, crypto, conversations, logger, stageByReceipt: (receipt, tail) => intake.stageByReceipt(receipt, tail), baseUrl: () => baseUrl, ...(opts.webLimits ? { limits: opts.webLimits } : {}) });
     web.mount(app);
     // every channel through its port: the staff outbox sends with it, the media keeper fetches with it
     const ports: Array<[ChannelPort, number]> = [
@@ -187,7 +189,8 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         const messages = await outbox.purge(now);
         const reminders = await scheduler.purge(now);
         const sessions = await consoleAuth.purge(now);
-        if (drafts + messages + reminders + sessions > 0) logger.info({ drafts, messages, reminders, sessions }, 'deleted expired drafts, old outbox rows, reminder keys and console log-ins');
+        const pages = await web.purge(now, config.deployment.retention.draftDays);
+        if (drafts + messages + reminders + sessions + pages > 0) logger.info({ drafts, messages, reminders, sessions, pages }, 'deleted expired drafts, old outbox rows, reminder keys, console log-ins and web pages');
       })().catch((e: unknown) => logger.error({ err: errorFields(e) }, 'nightly purge failed')));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });

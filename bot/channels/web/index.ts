@@ -369,7 +369,18 @@ export function createWeb(deps: WebDeps) {
     app.use(WEB_PATH, r);
   }
 
-  return { port, mount, limits };
+  /**
+   * Deletes what the page kept for browsers gone quiet for `days` (a screen holds a draft's words; a photo is in its
+   * lead's files once the media keeper has taken it): never kept longer than a draft.
+   */
+  async function purge(now: Date, days: number): Promise<number> {
+    const before = new Date(now.getTime() - days * 86_400_000);
+    const screens = await db.prisma.webScreen.deleteMany({ where: { updatedAt: { lt: before } } });
+    const photos = await db.prisma.webUpload.deleteMany({ where: { createdAt: { lt: before } } });
+    return screens.count + photos.count;
+  }
+
+  return { port, mount, limits, purge };
 }
 
 // photos are read from the request's bytes, never from a path
