@@ -44,6 +44,8 @@ export const WEB_PATH = '/r';
 const COOKIE = 'rid';
 const BIG_COOKIE = 'big';
 const COOKIE_DAYS = 30;
+/** A form's id: the page's random id, with a letter for its other forms (the photo, the foot's buttons). */
+const FORM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-[pf])?$/;
 /** Photos a report takes (the flow stops at the same number). */
 export const WEB_MAX_PHOTOS = 5;
 
@@ -242,7 +244,7 @@ export function createWeb(deps: WebDeps) {
     const csrf = typeof body.csrf === 'string' ? body.csrf : '';
     if (!id || !sameToken(csrf, csrfOf(id))) throw new Refused(403, 'web.stale');
     await take(byBrowser, id);
-    const nonce = typeof body.u === 'string' && /^[0-9a-f-]{36}$/.test(body.u) ? body.u : randomUUID();
+    const nonce = typeof body.u === 'string' && FORM_ID.test(body.u) ? body.u : randomUUID();
     return { id, nonce };
   }
 
@@ -284,6 +286,7 @@ export function createWeb(deps: WebDeps) {
         const id = (await browser(req, res, true))!;
         const v = typeof req.query.v === 'string' ? req.query.v : '';
         if (/^\d{12}$/.test(v)) {
+          await take(byBrowser, id);
           // from a poster: the welcome with the village filled in, then the plain address (a reload starts nothing)
           await turn(req, id, `start:${randomUUID()}`, { kind: 'command', name: 'start', arg: `v${v}` });
           return res.redirect(303, WEB_PATH);
@@ -326,7 +329,7 @@ export function createWeb(deps: WebDeps) {
         if (!got.file) throw new Refused(400, 'web.photo_none');
         await take(uploads, id);
         const upload = await db.prisma.webUpload.create({ data: { chatId: id, mime: got.file.mime, data: crypto.encryptBytes(got.file.data), createdAt: new Date() } });
-        const nonce = got.fields.u && /^[0-9a-f-]{36}$/.test(got.fields.u) ? got.fields.u : randomUUID();
+        const nonce = got.fields.u && FORM_ID.test(got.fields.u) ? got.fields.u : randomUUID();
         await turn(req, id, nonce, { kind: 'media', media: 'photo', fileId: upload.id });
         await answered(req, res, id);
       } catch (e) {
