@@ -21,6 +21,7 @@ import { createScheduler } from './server/reminders/scheduler.ts';
 import { deploymentCheck, deploymentInit } from './server/places/commands.ts';
 import { printArgs, printCommand } from './server/console/print-command.ts';
 import type { PrintKind } from './server/console/print.ts';
+import { postersHtml, posterVillages } from './bot/channels/web/posters.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
   db migrate          apply the migrations the database lacks (npm run db:migrate)
@@ -50,6 +51,9 @@ const USAGE = `Usage: npm run cli -- <command>
                       of one lead, or of every lead of the village awaiting a visit; check = 风险稳定消除核查表 of a
                       confirmed lead; publicity = the village's 公示名单; summary --county <code> = 入户排查情况汇总表;
                       rollback --county <code> [--year YYYY|all] = 监测对象回退、清退情况统计表 (this year by default)
+  posters --township <9-digit code or name> --out <file.html> [--village <12-digit code> ...] [--lang en]
+                      the village posters to put up: one A4 page per village of the township, its name, what to report
+                      and a QR code of <PUBLIC_BASE_URL>/r?v=<village code> (and of the 微信客服 link, WECOM_KF_LINK)
   deliveries list [--state pending|failed|sent|dead]
                       messages to staff (new reports, reminders) and their state
   deliveries retry <id>
@@ -64,7 +68,8 @@ const USAGE = `Usage: npm run cli -- <command>
 
 async function run(argv: string[]): Promise<number> {
   const [group, command, arg] = argv;
-  const key = `${group ?? ''} ${command ?? ''}`;
+  // `posters` is a command of one word: what follows it is its flags
+  const key = group === 'posters' ? 'posters' : `${group ?? ''} ${command ?? ''}`;
   switch (key) {
     case 'db migrate': {
       const db = await openDatabase(loadConfig());
@@ -275,6 +280,27 @@ async function run(argv: string[]): Promise<number> {
         console.log(`Wrote ${req.out} (${r.households} household(s)); open it in a browser and print on A4.${command === 'publicity' || command === 'summary' ? '' : command === 'rollback' ? ' It holds ID numbers: keep it safe.' : ' It holds phone numbers: keep it safe.'}`);
         return 0;
       });
+    }
+    case 'posters': {
+      const township = flag(argv, '--township');
+      const out = flag(argv, '--out');
+      if (!township || !out) {
+        console.error('Usage: npm run cli -- posters --township 530925102 --out posters.html [--village 530925102208 ...] [--lang en]');
+        return 2;
+      }
+      const config = loadConfig();
+      const lng = flag(argv, '--lang') === 'en' ? 'en' : 'zh-CN';
+      const only = flags(argv, '--village');
+      const villages = only.length ? only : undefined;
+      // refused in words (an unknown township lists the deployment's) before anything is written
+      const chosen = posterVillages(config.deployment, township, villages, lng);
+      const baseUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
+      if (!config.publicBaseUrl) console.error(`PUBLIC_BASE_URL is not set: the QR codes hold ${baseUrl}, which works only on this machine.`);
+      writeFileSync(out, await postersHtml({ deployment: config.deployment, township: chosen.township.code, villages, baseUrl, kfLink: config.wecomKfLink, language: lng }));
+      console.log(
+        `Wrote ${out}: ${chosen.villages.length} page(s), one per village of ${chosen.township.name} (${chosen.township.code}), with the QR code of ${baseUrl}/r?v=<village code>${config.wecomKfLink ? ' and of the 微信客服 link (WECOM_KF_LINK)' : ''}. Open it in a browser and print on A4.`,
+      );
+      return 0;
     }
     case 'deliveries list':
     case 'deliveries retry': {

@@ -138,6 +138,25 @@ export const envSchema = z.object({
     description: "Only with WECOM_KF_SECRET: the 微信客服 callback's own EncodingAESKey. Unset: WECOM_CALLBACK_AES_KEY.",
     secret: true,
   }),
+  WECOM_KF_LINK: documented(
+    'WECOM_KF_LINK',
+    z
+      .string()
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return u.protocol === 'https:' && !u.username && !u.password;
+        } catch {
+          return false;
+        }
+      }, 'must be the https link of the 微信客服 account, such as https://work.weixin.qq.com/kfid/kfc0123456789abcdef')
+      .optional(),
+    {
+      description:
+        "The 微信客服 account's link (微信客服 → the account → 客服链接, https://work.weixin.qq.com/kfid/kfc…). Set: each village poster (`npm run cli -- posters`, the console) also carries a QR code of it, with scene_param=v and the village's code (v530925102208) added, so the chat knows the village. Unset: the posters carry the web page's QR code only. Independent of the other WECOM_ variables.",
+      example: 'https://work.weixin.qq.com/kfid/kfc0123456789abcdef',
+    },
+  ),
   REMINDER_CRON: documented('REMINDER_CRON', z.string().refine((v) => cron.validate(v), 'must be a cron expression such as "* * * * *"').default('* * * * *'), {
     description: 'When the reminder scheduler runs its tick (node-cron syntax, in the deployment\'s time zone). Each tick sends only what is due and not yet sent.',
   }),
@@ -215,6 +234,8 @@ export type Config = {
   telegramSendRate: number;
   wecom: WecomConfig | undefined;
   wecomSendRate: number;
+  /** the 微信客服 account's link (https://work.weixin.qq.com/kfid/kfc…), for the village posters' second QR code */
+  wecomKfLink: string | undefined;
   /** attempts before a staff message is dead-lettered (the same setting as forwarding) */
   deliveryMaxAttempts: number;
 };
@@ -289,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         : undefined,
     reminderCron: parsed.REMINDER_CRON,
     wecomSendRate: parsed.WECOM_SEND_RATE,
+    wecomKfLink: parsed.WECOM_KF_LINK,
     wecom: parsed.WECOM_CORP_ID
       ? {
           corpId: parsed.WECOM_CORP_ID,

@@ -27,6 +27,7 @@ import { createScheduler, type Scheduler } from './reminders/scheduler.ts';
 import { createDesk } from '../bot/desk.ts';
 import type { Wecom } from '../bot/channels/wecom/index.ts';
 import { createWeb, type Web, type WebLimits } from '../bot/channels/web/index.ts';
+import { postersHtml } from '../bot/channels/web/posters.ts';
 import type { ChannelPort } from '../bot/channels/port.ts';
 import { errorFields } from './errors.ts';
 import { allWarnings, warningText } from './places/commands.ts';
@@ -171,7 +172,10 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
     let consoleRoutes: Promise<express.Router> | undefined;
     app.use('/console', (req, res, next) => {
       consoleRoutes ??= import('./console/routes.ts').then(({ consoleRouter }) =>
-        consoleRouter({ auth: consoleAuth, intake, queries, exports, forwarding, staff, deliveries, tokens, deployment: config.deployment, logger, baseUrl: () => baseUrl, ...(opts.now ? { now: opts.now } : {}) }),
+        consoleRouter({ auth: consoleAuth, intake, queries, exports, forwarding, staff, deliveries, tokens, deployment: config.deployment, logger, baseUrl: () => baseUrl,
+          // the village posters' QR codes open the web page (the console learns nothing of it but this)
+          posters: (township, villages, language) => postersHtml({ deployment: config.deployment, township, villages, baseUrl, kfLink: config.wecomKfLink, language }),
+          ...(opts.now ? { now: opts.now } : {}) }),
       );
       consoleRoutes.then((router) => router(req, res, next), next);
     });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Deployment } from '../deployment.ts';
 import { placeIndex } from '../deployment.ts';
 import { pickLanguage, type Language } from '../i18n.ts';
@@ -106,7 +107,23 @@ export type ConsoleDeps = {
   /** where people reach the product, e.g. https://fanpin.example.gov.cn */
   baseUrl: () => string;
   now?: () => Date;
+  /**
+   * The village posters (QR codes to report) of a township as one printable HTML document, of all its villages or
+   * of those listed; made by the web channel and given here, so the console does not import it. Unset: no posters
+   * in the console.
+   */
+  posters?: (township: string, villages: string[] | undefined, language: Language) => Promise<string>;
 };
+
+/**
+ * The content-security policy for a self-contained document (the village posters): its own inline <style> and
+ * <script> blocks, by their hashes, and nothing else.
+ */
+export function selfContainedCsp(html: string): string {
+  const hashes = (tag: string) =>
+    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1]!, 'utf8').digest('base64')}'`).join(' ') || "'none'";
+  return `default-src 'none'; style-src ${hashes('style')}; script-src ${hashes('script')}; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
 export function consoleRouter(deps: ConsoleDeps) {
   const { auth, intake, queries, exports, staff, deployment, logger } = deps;
@@ -281,6 +298,7 @@ export function consoleRouter(deps: ConsoleDeps) {
     return {
       viewer: { name: v.staff.name, role: v.staff.role, place: placeName(v.staff.placeCode), county: placeKindOf(v.staff.role) === 'county', csrf: v.session.csrf, idleMinutes: SESSION_IDLE_MS / 60_000 },
       path: req.path,
+      posters: deps.posters !== undefined,
     };
   }
   const logRead = (v: Viewer, ids: string[], action: string) => intake.logStaffRead(v.staff.id, ids, action, now(), undefined, 'console');
@@ -655,6 +673,48 @@ export function consoleRouter(deps: ConsoleDeps) {
     res.type('html').send(printer.publicity(village, leads, { lng: v.lng, back: `/console/leads?village=${village}` }));
   });
 
+  // ---- 村宣传海报: a township's posters, within the viewer's place (a village's staff: their own village's) ----
+  const makePosters = deps.posters;
+  if (makePosters) {
+    const many = (q: unknown): string[] | undefined => (q === undefined ? undefined : (Array.isArray(q) ? q : [q]).map(String).slice(0, 500));
+    /** The township and villages asked for, if the viewer's place covers them; undefined when it does not. */
+    const posterRequest = (v: Viewer, townshipQ: unknown, villageQ: unknown): { township: string; villages: string[] | undefined } | undefined => {
+      const scope = v.actor.scope;
+      const asked = many(villageQ)?.filter((x) => x !== '');
+      if (scope.kind === 'village') {
+        const own = places.villages.get(scope.code);
+        if (!own || (townshipQ !== undefined && townshipQ !== own.township.code) || (asked?.length && asked.some((x) => x !== scope.code))) return undefined;
+        return { township: own.township.code, villages: [scope.code] };
+      }
+      const township = typeof townshipQ === 'string' ? townshipQ : scope.kind === 'township' ? scope.code : undefined;
+      const tw = township !== undefined && /^\d{9}$/.test(township) ? places.townships.get(township) : undefined;
+      if (!tw || !coversPlace(scope, tw.township.code) || tw.township.villages.length === 0) return undefined;
+      if (!asked?.length) return { township: tw.township.code, villages: undefined };
+      const own = new Set(tw.township.villages.map((x) => x.code));
+      return asked.every((x) => own.has(x)) ? { township: tw.township.code, villages: [...new Set(asked)] } : undefined;
+    };
+
+    r.get('/posters', (req: Req, res) => {
+      const v = req.viewer!;
+      const scope = v.actor.scope;
+      const townships = [...places.townships.values()]
+        .filter((x) => coversPlace(scope, x.township.code) || (scope.kind === 'village' && scope.code.startsWith(x.township.code)))
+        .map((x) => ({ code: x.township.code, name: x.township.name, villages: (scope.kind === 'village' ? x.township.villages.filter((y) => y.code === scope.code) : x.township.villages).map((y) => ({ code: y.code, name: y.name })) }))
+        .filter((x) => x.villages.length > 0);
+      page(res, 'posters', v.lng, { ...chrome(req), kind: scope.kind, townships });
+    });
+    r.get('/posters/print', async (req: Req, res) => {
+      const v = req.viewer!;
+      const want = posterRequest(v, req.query.township, req.query.village);
+      if (!want) return page(res, 'message', v.lng, { ...chrome(req), title: 'not_found_title', text: 'not_found' }, 404);
+      const html = await makePosters(want.township, want.villages, v.lng);
+      logger.info({ staff: v.staff.id, township: want.township, villages: want.villages?.length ?? 'all' }, 'console posters');
+      res.setHeader('content-security-policy', selfContainedCsp(html));
+      if (req.query.download !== undefined) res.setHeader('content-disposition', `attachment; filename="posters-${want.villages?.length === 1 ? want.villages[0] : want.township}.html"`);
+      res.type('html').send(html);
+    });
+  }
+
   // ---- 空白村 ----
   r.get('/blank', async (req: Req, res) => {
     const v = req.viewer!;
@@ -662,9 +722,9 @@ export function consoleRouter(deps: ConsoleDeps) {
     const from = typeof req.query.from === 'string' && date.safeParse(req.query.from).success ? req.query.from : addDays(today, -90);
     const to = typeof req.query.to === 'string' && date.safeParse(req.query.to).success ? req.query.to : today;
     const rows = await queries.blankVillages(v.actor.scope, from <= to ? from : to, to);
-    const byTownship = new Map<string, { name: string; villages: typeof rows }>();
+    const byTownship = new Map<string, { code: string; name: string; villages: typeof rows }>();
     for (const x of rows) {
-      const tw = byTownship.get(x.townshipCode) ?? { name: x.township, villages: [] };
+      const tw = byTownship.get(x.townshipCode) ?? { code: x.townshipCode, name: x.township, villages: [] };
       tw.villages.push(x);
       byTownship.set(x.townshipCode, tw);
     }
