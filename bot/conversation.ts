@@ -68,7 +68,7 @@ export function consentFor(deployment: Deployment, t: TFunction, answers: Answer
 /** Everything the engine needs for one turn, in one language, for the flow being walked (the report by default). */
 export function makeEngineContext(deployment: Deployment, lng: Language, caps: Capabilities, now: Date, places = placeTree(deployment), walking: Flow = flow): EngineContext {
   const t = tFor(lng, 'bot');
-  return { t: (k, p) => t(k, p ?? {}), now, flow: walking, caps, places, consent: (answers) => consentFor(deployment, t, answers) };
+  return { t: (k, p) => t(k, p ?? {}), now, flow: walking, caps, places, consent: (answers) => consentFor(deployment, t, answers), ...(caps.voice === false ? { voice: false } : {}) };
 }
 
 export function createConversations(deps: { db: Database; crypto: Crypto; intake: Intake; deployment: Deployment; logger: Logger; metrics?: Metrics; now?: () => Date; desk?: Desk }) {

@@ -134,7 +134,9 @@ function renderButtons(state: State, ctx: EngineContext): Button[][] {
   if (at === SUMMARY) return [[{ id: ids.summary.encode({ answer: 'ok' }), label: t('engine.buttons.summary_ok') }], [{ id: ids.summary.encode({ answer: 'edit' }), label: t('engine.buttons.summary_edit') }]];
   if (at === EDIT_PICK) {
     const steps = applicable(ctx.flow, state.answers).filter((s) => s.kind !== 'notice');
-    return [...rows(steps.map((s) => ({ id: ids.edit.encode({ step: s.id }), label: t(`steps.${s.id}.label`) })), 2), [{ id: NAV.summary, label: t('engine.buttons.to_summary') }]];
+    // in the summary's words: "您父母家的电话", the proxy's "您的电话"
+    const params = flowParams(ctx, state.answers);
+    return [...rows(steps.map((s) => ({ id: ids.edit.encode({ step: s.id }), label: t(`steps.${s.id}.label`, params) })), 2), [{ id: NAV.summary, label: t('engine.buttons.to_summary') }]];
   }
   if (at === CONSENT) return [[{ id: ids.consent.encode({ answer: 'yes' }), label: t('engine.buttons.consent_yes') }], [{ id: ids.consent.encode({ answer: 'no' }), label: t('engine.buttons.consent_no') }]];
   if (at === SIGNATURE) return [[{ id: NAV.back, label: t('engine.buttons.back') }]];
@@ -248,6 +250,9 @@ export function displayValue(step: Step, answers: Answers, ctx: EngineContext): 
   return String(v);
 }
 
+/** Kinds whose stored answer reads back as what was typed. */
+const TYPED_AGAIN = new Set(['text', 'count', 'phone', 'idNumber']);
+
 /** The message for where the person is now. */
 export function render(state: State, ctx: EngineContext): Outbound {
   const t = ctx.t;
@@ -281,7 +286,10 @@ export function render(state: State, ctx: EngineContext): Outbound {
   if (step.kind === 'place' && !state.township) prompt += `\n${t('engine.place_search_hint')}`;
   if (step.media && mediaOf(state.answers).length > 0) prompt += `\n${t('engine.story_media_received', { count: mediaOf(state.answers).length })}`;
   const progress = progressLine(ctx, step.id);
-  return { ...present(ctx, `${progress}\n${prompt}`, buttons), ask: { kind: step.kind, progress, ...(step.media ? { media: true } : {}) } };
+  // an answer given in words before (back, 修改): a form shows it in its field, to be kept or changed
+  const given = state.answers[step.id];
+  const value = TYPED_AGAIN.has(step.kind) && (typeof given === 'string' || typeof given === 'number') ? String(given) : undefined;
+  return { ...present(ctx, `${progress}\n${prompt}`, buttons), ask: { kind: step.kind, progress, ...(step.media ? { media: true } : {}), ...(value !== undefined ? { value } : {}) } };
 }
 
 function say(state: State, ctx: EngineContext, before?: string): Result {
@@ -289,10 +297,16 @@ function say(state: State, ctx: EngineContext, before?: string): Result {
   return { state, out: [before ? { ...msg, text: `${before}\n\n${msg.text}` } : msg] };
 }
 
+/** A several-answer question comes back (back, 修改) with its answer ticked, to change rather than to give again. */
+function pickingAt(ctx: EngineContext, at: string, answers: Answers): string[] | undefined {
+  const v = answers[at];
+  return stepById(ctx.flow, at)?.kind === 'multi' && Array.isArray(v) ? (v as string[]) : undefined;
+}
+
 /** Moves to `at`, remembering where we were for "back". */
 function goTo(state: State, ctx: EngineContext, at: string, before?: string): Result {
   const history = state.at && state.at !== at && state.at !== CONFIRM_CANCEL ? [...state.history, state.at] : state.history;
-  return say({ ...state, at, history, misses: 0, picking: undefined, page: undefined, township: undefined }, ctx, before);
+  return say({ ...state, at, history, misses: 0, picking: pickingAt(ctx, at, state.answers), page: undefined, township: undefined }, ctx, before);
 }
 
 /** The same question redrawn after a toggle or a page turn: channels that can edit replace the tapped message. */
@@ -336,7 +350,7 @@ function back(state: State, ctx: EngineContext): Result {
   // Skip places that no longer apply after an answer changed.
   while (prev && prev !== SUMMARY && prev !== CONSENT && !applicable(ctx.flow, state.answers).some((s) => s.id === prev)) prev = history.pop();
   if (!prev) return say(state, ctx, ctx.t('engine.first_step'));
-  return say({ ...state, at: prev, history, misses: 0, picking: undefined, page: undefined, township: undefined }, ctx);
+  return say({ ...state, at: prev, history, misses: 0, picking: pickingAt(ctx, prev, state.answers), page: undefined, township: undefined }, ctx);
 }
 
 /** Starts the flow from the first question (keeping prefilled answers, e.g. the village from a QR poster). */

@@ -38,6 +38,8 @@ export type FlowContext = {
   now: Date;
   /** wrong answers to the question being asked, so far (a parser may take more after a few) */
   misses?: number;
+  /** false where voice notes cannot be sent (the channel's capability, for words that name what was sent) */
+  voice?: boolean;
 };
 
 /** A question. Its words live in locales under `<ns>:steps.<id>.*` (prompt, label, example). */

@@ -131,7 +131,9 @@ export const selfReportFlow: Flow = {
         const sent = Array.isArray(a.media) ? a.media.length : 0;
         const said = typeof v === 'string' ? v : '';
         if (!sent) return said || ctx.t('summary.skipped');
-        return said ? `${said}${ctx.t('summary.and_media', { count: sent })}` : ctx.t('summary.media', { count: sent });
+        // where no voice note can be sent (the web page), what was sent is photos
+        const kind = ctx.voice === false ? '_photos' : '';
+        return said ? `${said}${ctx.t(`summary.and_media${kind}`, { count: sent })}` : ctx.t(`summary.media${kind}`, { count: sent });
       },
     },
   ],

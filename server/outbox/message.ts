@@ -16,7 +16,7 @@ export type Outbound = {
    * (a text field for words, numbers, a phone; a file picker where photos are taken) or the special place
    * ('summary', 'consent', 'signature', …), and the progress line the text begins with.
    */
-  ask?: { kind: string; media?: boolean; progress?: string };
+  ask?: { kind: string; media?: boolean; progress?: string; /** the answer given before, as typed */ value?: string };
   /** the receipt number this message gives (a page shows it large, to be kept) */
   receipt?: string;
 };

@@ -44,8 +44,8 @@ export const WEB_PATH = '/r';
 const COOKIE = 'rid';
 const BIG_COOKIE = 'big';
 const COOKIE_DAYS = 30;
-/** A form's id: the page's random id, with a letter for its other forms (the photo, the foot's buttons). */
-const FORM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-[pf])?$/;
+/** A form's id: the page's random id, with a letter for its other forms (the photo, the choices, the foot's buttons). */
+const FORM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-[pfc])?$/;
 /** Photos a report takes (the flow stops at the same number). */
 export const WEB_MAX_PHOTOS = 5;
 

@@ -26,10 +26,27 @@ export function languageOf(req: Request): Language {
 
 const BACK = ids.nav.encode({ to: 'back' });
 
+/** The step forward a screen is for (begin, done choosing, the summary is right, I agree): drawn as the main button. */
+function isPrimary(tapped: ReturnType<typeof readButton>): boolean {
+  switch (tapped.family) {
+    case 'nav':
+      return tapped.to === 'done' || tapped.to === 'summary';
+    case 'start':
+      return tapped.what === 'new' || tapped.what === 'resume';
+    case 'summary':
+    case 'consent':
+      return tapped.answer === 'ok' || tapped.answer === 'yes';
+    case 'details':
+      return tapped.what === 'now';
+    default:
+      return false;
+  }
+}
+
 /** Answers typed in a field (a phone, a number, a name, a story); the rest are tapped. */
 const TYPED = new Set(['text', 'count', 'money', 'phone', 'idNumber', 'date', 'signature', 'place']);
 
-type Choice = { id: string; label: string; nav: boolean; box?: 'on' | 'off' };
+type Choice = { id: string; label: string; nav: boolean; box?: 'on' | 'off'; primary?: boolean };
 export type Question = {
   progress?: string;
   /** a re-ask's reason, shown above the question */
@@ -40,7 +57,7 @@ export type Question = {
   /** the paragraphs after it (a message that asks nothing) */
   after: string[];
   choices: Choice[];
-  field?: { kind: string; inputmode: string; type: string; autocomplete?: string };
+  field?: { kind: string; inputmode: string; type: string; autocomplete?: string; value?: string };
   photos: boolean;
 };
 
@@ -82,9 +99,9 @@ export function questionOf(out: Outbound): Question {
       const on = b.label.startsWith('✅ ');
       return { id: b.id, label: on ? b.label.slice(2) : b.label, nav, box: on ? 'on' : 'off' };
     }
-    return { id: b.id, label: b.label, nav };
+    return { id: b.id, label: b.label, nav, ...(isPrimary(tapped) ? { primary: true } : {}) };
   });
-  const field = kind && TYPED.has(kind) ? fieldOf(kind) : out.ask?.media ? fieldOf('text') : undefined;
+  const field = kind && TYPED.has(kind) ? fieldOf(kind, out.ask?.value) : out.ask?.media ? fieldOf('text', out.ask.value) : undefined;
   // "back" goes last, under everything else
   choices.sort((a, b) => Number(a.id === BACK) - Number(b.id === BACK));
   return {
@@ -99,11 +116,12 @@ export function questionOf(out: Outbound): Question {
   };
 }
 
-function fieldOf(kind: string): NonNullable<Question['field']> {
-  if (kind === 'phone') return { kind, inputmode: 'tel', type: 'tel', autocomplete: 'tel' };
-  if (kind === 'count') return { kind, inputmode: 'numeric', type: 'text' };
-  if (kind === 'signature') return { kind, inputmode: 'text', type: 'text', autocomplete: 'name' };
-  return { kind, inputmode: 'text', type: 'text' };
+function fieldOf(kind: string, value: string | undefined): NonNullable<Question['field']> {
+  const given = value !== undefined ? { value } : {};
+  if (kind === 'phone') return { kind, inputmode: 'tel', type: 'tel', autocomplete: 'tel', ...given };
+  if (kind === 'count') return { kind, inputmode: 'numeric', type: 'text', ...given };
+  if (kind === 'signature') return { kind, inputmode: 'text', type: 'text', autocomplete: 'name', ...given };
+  return { kind, inputmode: 'text', type: 'text', ...given };
 }
 
 /**

@@ -1,3 +1,4 @@
+document.documentElement.classList.add('js');
 // The web report page works without this file. With it: a photo is sent as soon as it is picked (the send
 // button stays for browsers that do not tell), and a form is not sent twice while the first is on its way.
 document.addEventListener('change', (e) => {
