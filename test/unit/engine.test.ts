@@ -81,6 +81,27 @@ describe('the flow engine with buttons', () => {
     expect(done.state.answers.risks).toEqual(['accident']);
   });
 
+  it('brings a question back with its answer: ticks on 返回上一步, the typed words in the reply for a form\'s field', () => {
+    const r = begin(1, buttons, { reporter: 'self', place: { township: '530925102', village: '530925102208' }, headName: '李明', phone: '13812345678', idNumber: null, householdSize: 3, labourers: 1, householdType: 'ordinary', sensitiveNotice: true });
+    const picked = handle(handle(r.state, { kind: 'choice', id: 'o:risks:illness' }, buttons).state, { kind: 'choice', id: 'o:risks:accident' }, buttons);
+    const next = handle(picked.state, { kind: 'choice', id: 'nav:done' }, buttons);
+    expect(next.state.at).not.toBe('risks');
+    const back = handle(next.state, { kind: 'choice', id: 'nav:back' }, buttons);
+    expect(back.state.at).toBe('risks');
+    const labels = back.out[0]!.buttons!.flat().map((b) => b.label);
+    expect(labels).toContain('✅ 有人生病');
+    expect(labels).toContain('✅ 出了意外事故');
+    // "done" at once keeps them, rather than asking for at least one
+    expect(handle(back.state, { kind: 'choice', id: 'nav:done' }, buttons).state.answers.risks).toEqual(['illness', 'accident']);
+    // a typed answer comes back as it was typed, for a page to put in its field
+    const named = begin(1, buttons, { reporter: 'self', place: { township: '530925102', village: '530925102208' } });
+    const phoneAsked = handle(named.state, { kind: 'text', text: '王老汉' }, buttons);
+    expect(phoneAsked.out[0]!.ask).toMatchObject({ kind: 'phone' });
+    expect(phoneAsked.out[0]!.ask!.value).toBeUndefined();
+    const again = handle(phoneAsked.state, { kind: 'choice', id: 'nav:back' }, buttons);
+    expect(again.out[0]!.ask).toMatchObject({ kind: 'text', value: '王老汉' });
+  });
+
   it('pages a long village list', () => {
     const r = handle(begin(1, buttons, { reporter: 'self' }).state, { kind: 'choice', id: 'tw:530925102' }, buttons);
     const labels = r.out[0]!.buttons!.flat().map((b) => b.label);
