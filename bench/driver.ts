@@ -1,16 +1,18 @@
 /**
  * The benchmark's driver, run in a worker thread of the benchmark process (see bench/selfreport.ts): the fake
  * Bot API servers (and with --channel wecom the fake WeCom API) and the simulated people, off the app's event
- * loop. It talks to 127.0.0.1 only.
+ * loop (with --channel web: browsers on the app's page, and a flood from one address). It talks to 127.0.0.1 only.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { rmSync, writeSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { startFakeBotApi, type FakeApi, type FakeApiStats, type Keyboard } from '../test/fakes/bot-api.ts';
 import { OPEN_KFID, startFakeWecom, type FakeWecom, type MenuItem } from '../test/fakes/wecom-api.ts';
 import { createEnvelope } from '../bot/channels/wecom/crypto.ts';
-import { peerScript, reportScript, type Step } from './script.ts';
-import { percentiles, type ApiStats, type DriverData, type DriverResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
+import { peerScript, reportScript, WEB_VILLAGE, webReportScript, type Step } from './script.ts';
+import { percentiles, type ApiStats, type DriverData, type DriverResult, type FloodResult, type LoadResult, type PhaseResult, type ToDriver, type ToMain } from './protocol.ts';
 
 const port = parentPort!;
 const { opts, botInfo, secret, db, dataDir, wecom } = workerData as DriverData;
@@ -26,9 +28,13 @@ setTimeout(() => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-type Target = { kind: 'ours' | 'echo' | 'peer'; url: string; api: FakeApi } | { kind: 'wecom'; url: string; api: FakeWecom };
-/** `extId`: the person's external_userid on WeCom */
-type Person = { userId: number; chatId: number; extId: string; script: Step[]; step: number; from: object; chat: object };
+/** `web`: the app's page (`…/r`); it calls no fake API (`api` only gives empty statistics) */
+type Target =
+  | { kind: 'ours' | 'echo' | 'peer'; url: string; api: FakeApi }
+  | { kind: 'wecom'; url: string; api: FakeWecom }
+  | { kind: 'web'; url: string; api: { takeStats(): FakeApiStats } };
+/** `extId`: the person's external_userid on WeCom; `web`: their browser on the page (made at their first step) */
+type Person = { userId: number; chatId: number; extId: string; script: Step[]; step: number; from: object; chat: object; web?: Browser };
 type Outcome = { status: number; http: number; latency: number; texts: string[] };
 
 // unique across runs: the app ignores an update_id it has recorded before (a PostgreSQL database outlives a run)
@@ -105,6 +111,7 @@ function pickButton(kb: Keyboard | undefined, labels: string[]) {
 async function runStep(t: Target, p: Person): Promise<Outcome> {
   const step = p.script[p.step]!;
   if (t.kind === 'wecom') return runWecomStep(t, p, step);
+  if (t.kind === 'web') return runWebStep(t, p, step);
   const update_id = nextUpdateId++;
   const date = Math.floor(Date.now() / 1000);
   let update: object;
@@ -245,6 +252,211 @@ async function wecomRoundTrip(t: Extract<Target, { kind: 'wecom' }>, p: Person, 
   return out;
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// The web page (--channel web): each person is one phone browser, with its own cookie (rid) and its own address
+// (X-Forwarded-For; the app runs with TRUST_PROXY=loopback). The first step opens the poster's link
+// (GET /r?v=<village>, a 303 to /r, then GET /r); each answer is the screen's form POSTed with HX-Request: true
+// (the page swaps in place: the app answers the new screen's HTML at once): csrf and u (the form's hidden fields),
+// and c=<the button's id> for a tap or t=<text> for a typed answer. The latency is request start → the new
+// screen's HTML read. The browser asks for gzip, as phones do; the static assets (cached by a browser for an
+// hour) are not fetched.
+
+type Browser = { addr: string; cookie: string; main: string; csrf: string; u: string; sawReceipt: boolean };
+
+// a random start: a rerun on the same PostgreSQL database meets no counts of its own left in rate_limit
+let addressSeq = Math.floor(Math.random() * 2 ** 23);
+/** An address of its own for each browser, as each phone behind its carrier has (10.0.0.1 …). */
+function nextAddress(): string {
+  const n = (addressSeq++ % (2 ** 24 - 2)) + 1;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+const newBrowser = (): Browser => ({ addr: nextAddress(), cookie: '', main: '', csrf: '', u: '', sawReceipt: false });
+
+type WebResponse = { status: number; headers: IncomingHttpHeaders; body: string };
+
+/** One request of a browser: its cookie and address, gzip accepted (and undone), the cookie it is given kept. */
+function webCall(url: string, b: Browser, method: 'GET' | 'POST', form?: string, htmx = false): Promise<WebResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = {
+      'x-forwarded-for': b.addr,
+      accept: 'text/html,application/xhtml+xml',
+      'accept-encoding': 'gzip',
+      'accept-language': 'zh-CN,zh;q=0.9',
+      ...(b.cookie ? { cookie: b.cookie } : {}),
+      ...(htmx ? { 'hx-request': 'true' } : {}),
+      ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) }),
+    };
+    const req = request(url, { method, agent, headers, timeout: opts.requestTimeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        try {
+          const raw = Buffer.concat(chunks);
+          const body = (res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+          for (const c of res.headers['set-cookie'] ?? []) {
+            const m = /^rid=([^;]*)/.exec(c);
+            if (m) b.cookie = `rid=${m[1]}`;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${opts.requestTimeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(form);
+  });
+}
+
+const unescapeHtml = (s: string) => s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+/** A page's words without its markup (for an error message). */
+const wordsOf = (html: string) => unescapeHtml((/<main[^>]*>([\s\S]*?)<\/main>/.exec(html)?.[1] ?? html).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()).slice(0, 160);
+
+/** The screen shown: what the person reads (<main>), the answer form's hidden fields, a receipt number if one is shown. */
+function readScreen(b: Browser, html: string) {
+  const main = /<main id="main">([\s\S]*?)<\/main>/.exec(html)?.[1];
+  if (main === undefined) throw new StepError(`no <main> in the page: ${html.slice(0, 160)}`);
+  b.main = main;
+  const at = main.indexOf('class="answer"');
+  const form = at >= 0 ? main.slice(at) : main;
+  b.csrf = unescapeHtml(/name="csrf" value="([^"]*)"/.exec(form)?.[1] ?? '');
+  b.u = unescapeHtml(/name="u" value="([^"]*)"/.exec(form)?.[1] ?? '');
+  const receipt = /class="receipt-no">([^<]+)</.exec(main);
+  if (receipt) {
+    receipts.add(unescapeHtml(receipt[1]!.trim()));
+    b.sawReceipt = true;
+  }
+}
+
+/** The id of the screen's button with the label (or an alternative; the first found wins), as a tap sends it. */
+function pickWebButton(main: string, labels: string[]): string {
+  const buttons = [...main.matchAll(/<button\b[^>]*\bname="c" value="([^"]*)"[^>]*>([\s\S]*?)<\/button>/g)].map((m) => ({
+    id: unescapeHtml(m[1]!),
+    // a ticked box's mark and "已选" are not its label
+    text: unescapeHtml(m[2]!.replace(/<span class="(box|picked)"[^>]*>[\s\S]*?<\/span>/g, '').replace(/<[^>]+>/g, '')).trim(),
+  }));
+  for (const label of labels) {
+    const b = buttons.find((x) => x.text === label) ?? buttons.find((x) => x.text.includes(label));
+    if (b) return b.id;
+  }
+  throw new StepError(`no button "${labels.join('" or "')}" on the page: ${buttons.map((b) => b.text).join(' | ') || '(no buttons)'}`);
+}
+
+async function runWebStep(t: Extract<Target, { kind: 'web' }>, p: Person, step: Step): Promise<Outcome> {
+  const b = (p.web ??= newBrowser());
+  const start = performance.now();
+  let res: WebResponse;
+  try {
+    if ('say' in step && step.say === '/start') {
+      // the poster's QR code: the welcome with the village chosen, then the plain address (as the browser follows)
+      const first = await webCall(`${t.url}?v=${WEB_VILLAGE}`, b, 'GET');
+      if (first.status !== 303) throw new StepError(`GET /r?v=…: HTTP ${first.status} ${wordsOf(first.body)}`);
+      res = await webCall(new URL(first.headers.location ?? '/r', t.url).href, b, 'GET');
+    } else {
+      const answer = 'tap' in step ? `c=${encodeURIComponent(pickWebButton(b.main, step.tap))}` : `t=${encodeURIComponent(step.say)}`;
+      res = await webCall(t.url, b, 'POST', `csrf=${encodeURIComponent(b.csrf)}&u=${encodeURIComponent(b.u)}&${answer}`, true);
+    }
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    const err = e as Error & { code?: string };
+    throw new StepError(`request failed after ${Math.round(performance.now() - start)} ms: ${err.code ?? err.message}`);
+  }
+  const ms = performance.now() - start;
+  if (res.status !== 200) throw new StepError(`HTTP ${res.status} ${wordsOf(res.body)}`);
+  readScreen(b, res.body);
+  const out = { status: res.status, http: ms, latency: ms, texts: [b.main] };
+  checkReply(step, out);
+  if (p.step === p.script.length - 1 && !b.sawReceipt) throw new StepError('the report ended without a receipt number shown on the page (class="receipt-no")');
+  return out;
+}
+
+/**
+ * The flood: one address (one browser) sends `rate` requests a second for `seconds`, open loop (each at its time,
+ * whatever the app answers meanwhile), on keep-alive connections of its own: GET /r with its cookie and POST /r
+ * with a wrong CSRF token, alternately. Both count against the address: past its limit the app refuses it (429)
+ * from memory.
+ */
+/** The realistic load runs this long before the flood begins. */
+const FLOOD_LEAD_IN_S = 5;
+const floodAgent = new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'fifo', timeout: 4000 });
+
+async function runFlood(t: Extract<Target, { kind: 'web' }>, rate: number, seconds: number): Promise<Omit<FloodResult, 'others' | 'leadInS' | 'floodStartS' | 'othersBefore' | 'othersDuring'>> {
+  const b = newBrowser();
+  const total = Math.round(rate * seconds);
+  const byStatus: Record<string, number> = {};
+  const latency: number[] = [];
+  let sent = 0;
+  let answered = 0;
+  let failed = 0;
+  let inFlight = 0;
+  const wrongForm = () => `csrf=${'0'.repeat(32)}&u=${randomUUID()}&c=x`;
+  const fire = (i: number) => {
+    const form = i % 2 === 0 ? wrongForm() : undefined;
+    const headers: Record<string, string | number> = {
+      'x-forwarded-for': b.addr,
+      'accept-encoding': 'gzip',
+      ...(b.cookie ? { cookie: b.cookie } : {}),
+      ...(form ? { 'hx-request': 'true', 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) } : {}),
+    };
+    const t0 = performance.now();
+    inFlight++;
+    const req = request(t.url, { method: form ? 'POST' : 'GET', agent: floodAgent, headers, timeout: opts.requestTimeoutMs }, (res) => {
+      for (const c of res.headers['set-cookie'] ?? []) {
+        const m = /^rid=([^;]*)/.exec(c);
+        if (m) b.cookie = `rid=${m[1]}`;
+      }
+      res.on('end', () => {
+        inFlight--;
+        answered++;
+        latency.push(performance.now() - t0);
+        const k = String(res.statusCode ?? 0);
+        byStatus[k] = (byStatus[k] ?? 0) + 1;
+      });
+      res.on('error', () => {
+        inFlight--;
+        failed++;
+      });
+      res.resume();
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => {
+      inFlight--;
+      failed++;
+    });
+    req.end(form);
+  };
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+      while (sent < due) fire(sent++);
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 2);
+  });
+  const sendSeconds = (performance.now() - t0) / 1000;
+  const drainUntil = performance.now() + opts.requestTimeoutMs + 1000;
+  while (inFlight > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
+  floodAgent.destroy();
+  return {
+    rate,
+    seconds,
+    sent,
+    sentPerS: sent / Math.max(seconds, sendSeconds),
+    answered,
+    answeredPerS: answered / ((performance.now() - t0) / 1000),
+    byStatus,
+    refused: byStatus['429'] ?? 0,
+    failed,
+    latency: percentiles(latency),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 let errorCount = 0;
@@ -263,6 +475,8 @@ function fail(phase: string, p: Person, e: unknown) {
 class Recorder {
   latency: number[] = [];
   http: number[] = [];
+  /** when each update was sent (performance.now()) */
+  sentAt: number[] = [];
   updates = 0;
   reports = 0;
   errors = 0;
@@ -270,6 +484,16 @@ class Recorder {
     this.updates++;
     this.latency.push(o.latency);
     this.http.push(o.http);
+    this.sentAt.push(performance.now() - o.latency);
+  }
+  /** The latencies of the updates sent in each second from t0 on. */
+  bySecond(t0: number, seconds: number) {
+    const bins = Array.from({ length: Math.ceil(seconds) }, () => [] as number[]);
+    this.sentAt.forEach((at, i) => bins[Math.min(bins.length - 1, Math.max(0, Math.floor((at - t0) / 1000)))]!.push(this.latency[i]!));
+    return bins.map((b) => {
+      const q = percentiles(b);
+      return { n: q.n, p50: q.p50, p99: q.p99, max: q.max };
+    });
   }
 }
 
@@ -354,8 +578,11 @@ async function openConnections(t: Target, n: number) {
   await Promise.all(Array.from({ length: n }, once));
 }
 
+/** The report the people walk on a target: on the web page, without the township and village taps (the poster chose them). */
+const scriptOf = (t: Target) => (t.kind === 'web' ? webReportScript : reportScript);
+
 async function measuredClosedLoop(name: string, t: Target, firstId: number, script?: (userId: number) => Step[]): Promise<PhaseResult> {
-  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i, script));
+  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i, script ?? scriptOf(t)));
   const rec = new Recorder();
   t.api.takeStats();
   const elu0 = performance.eventLoopUtilization();
@@ -368,14 +595,14 @@ async function measuredClosedLoop(name: string, t: Target, firstId: number, scri
 /**
  * Open loop: a scheduler offers updates at a fixed rate; each goes to the person who has been ready longest (their
  * previous answer answered and their pause over), so nobody has two updates in flight. When nobody is ready the
- * tick is dropped and counted. People start a new report when they finish one.
+ * tick is dropped and counted. People start a new report when they finish one (on the web page as a new browser:
+ * the next person to scan the poster).
  */
-async function openLoop(t: Target, firstId: number): Promise<LoadResult> {
-  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i));
+async function openLoop(t: Target, firstId: number, name = 'load', seconds = opts.seconds, rec = new Recorder()): Promise<LoadResult> {
+  const people = Array.from({ length: opts.people }, (_, i) => person(firstId + i, scriptOf(t)));
   const ready: Person[] = [...people];
-  const rec = new Recorder();
-  const offered = Math.round(opts.rate * opts.seconds);
-  const windowMs = opts.seconds * 1000;
+  const offered = Math.round(opts.rate * seconds);
+  const windowMs = seconds * 1000;
   let fired = 0;
   let sent = 0;
   let dropped = 0;
@@ -392,11 +619,13 @@ async function openLoop(t: Target, firstId: number): Promise<LoadResult> {
       if (p.step === p.script.length) {
         finished(t, o, rec);
         p.step = 0;
+        delete p.web;
       }
     } catch (e) {
       rec.errors++;
-      fail('load', p, e);
+      fail(name, p, e);
       p.step = 0; // starts over with /start
+      delete p.web;
     } finally {
       inFlight--;
       if (open) setTimeout(() => ready.push(p), think());
@@ -404,7 +633,7 @@ async function openLoop(t: Target, firstId: number): Promise<LoadResult> {
   }
 
   t.api.takeStats();
-  const stop = progress('realistic load', rec);
+  const stop = progress(name === 'load' ? 'realistic load' : name, rec);
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
@@ -434,17 +663,18 @@ async function openLoop(t: Target, firstId: number): Promise<LoadResult> {
   while (inFlight > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
   stop();
   const elu = performance.eventLoopUtilization(elu0).utilization;
-  const base = phaseResult('load', people.length, opts.seconds, rec, t.api, elu);
+  const base = phaseResult(name, people.length, seconds, rec, t.api, elu);
   return {
     ...base,
-    updatesPerS: sent / opts.seconds,
+    updatesPerS: sent / seconds,
     rate: opts.rate,
-    durationS: opts.seconds,
+    durationS: seconds,
     offered,
     sent,
     dropped,
     thinkMs: opts.thinkMs,
     unfinished: people.filter((p) => p.step > 0).length,
+    bySecond: rec.bySecond(t0, seconds),
   };
 }
 
@@ -478,12 +708,12 @@ rssTimer.unref();
 
 const scriptShape = (s: Step[]) => ({ updates: s.length, taps: s.filter((x) => 'tap' in x).length, messages: s.filter((x) => 'say' in x).length, wrong: s.filter((x) => x.wrong).length });
 
-async function run(ours: Target, echo: Target, peerApi: FakeApi): Promise<DriverResult> {
+async function run(ours: Target, telegramUrl: string, echo: Target, peerApi: FakeApi): Promise<DriverResult> {
   // warm-up: a few whole reports on the app, the same updates on the baseline; not timed
   await mark('warmup');
   const w0 = performance.now();
   const warm = new Recorder();
-  await closedLoop('warm-up', ours, Array.from({ length: opts.warmup }, (_, i) => person(1_000_001 + i)), warm);
+  await closedLoop('warm-up', ours, Array.from({ length: opts.warmup }, (_, i) => person(1_000_001 + i, scriptOf(ours))), warm);
   const warmSeconds = (performance.now() - w0) / 1000;
   const warmEcho = new Recorder();
   // the baseline's measured phase lasts seconds, not a minute: warm it with a whole unmeasured pass (up to 200 people)
@@ -498,10 +728,41 @@ async function run(ours: Target, echo: Target, peerApi: FakeApi): Promise<Driver
   await openConnections(ours, opts.people);
   await mark('saturation');
   const saturation = await measuredClosedLoop('saturation', ours, 2_000_001);
+  // on the web page, the same app's Telegram webhook in the same run, for the ratio of the two (warmed up as above)
+  let telegram: PhaseResult | undefined;
+  const warmTelegram = new Recorder();
+  if (ours.kind === 'web') {
+    const tg: Target = { kind: 'ours', url: telegramUrl, api };
+    await mark('warmup-telegram');
+    await closedLoop('warm-up (telegram)', tg, Array.from({ length: opts.warmup }, (_, i) => person(1_100_001 + i)), warmTelegram);
+    await mark('connecting');
+    await openConnections(tg, opts.people);
+    await mark('saturation-telegram');
+    telegram = await measuredClosedLoop('saturation (telegram)', tg, 2_500_001);
+  }
   await mark('connecting');
   await openConnections(ours, opts.people);
   await mark('load');
   const load = await openLoop(ours, 3_000_001);
+  // on the web page: the realistic load again, by other people, and after FLOOD_LEAD_IN_S (their first answers
+  // given: the same state as the load phase's) one address floods the page; the others' latencies are taken from
+  // the updates they sent while the flood lasted (and, to compare, from those sent before it)
+  let flood: FloodResult | undefined;
+  if (ours.kind === 'web') {
+    await mark('connecting');
+    await openConnections(ours, opts.people);
+    await mark('flood');
+    const rec = new Recorder();
+    const t0 = performance.now();
+    const othersDone = openLoop(ours, 8_000_001, 'flood', FLOOD_LEAD_IN_S + opts.floodSeconds, rec);
+    await new Promise((r) => setTimeout(r, FLOOD_LEAD_IN_S * 1000));
+    const floodStart = performance.now();
+    const f = await runFlood(ours, opts.floodRate, opts.floodSeconds);
+    const floodEnd = floodStart + opts.floodSeconds * 1000;
+    const others = await othersDone;
+    const within = (from: number, to: number) => percentiles(rec.latency.filter((_, i) => rec.sentAt[i]! >= from && rec.sentAt[i]! < to));
+    flood = { others, leadInS: FLOOD_LEAD_IN_S, floodStartS: (floodStart - t0) / 1000, othersBefore: within(t0, floodStart), othersDuring: within(floodStart, floodEnd), ...f };
+  }
   // the peak RSS of the app's phases: the peer below brings its own memory (on PGlite a second database)
   const peakRssBytes = Math.max(peakRss, process.memoryUsage.rss());
 
@@ -522,17 +783,31 @@ async function run(ours: Target, echo: Target, peerApi: FakeApi): Promise<Driver
   }
   await mark('end');
 
+  const warmReports = warm.reports + warmTelegram.reports;
+  const telegramReports = telegram?.reports ?? 0;
+  const floodReports = flood?.others.reports ?? 0;
   return {
     script: scriptShape(reportScript(1)),
     peerScript: scriptShape(peerScript(1)),
-    warmup: { reports: warm.reports, updates: warm.updates, seconds: warmSeconds, errors: warm.errors, baselineUpdates: warmEcho.updates },
+    webScript: ours.kind === 'web' ? scriptShape(webReportScript(1)) : undefined,
+    warmup: { reports: warmReports, updates: warm.updates + warmTelegram.updates, seconds: warmSeconds, errors: warm.errors + warmTelegram.errors, baselineUpdates: warmEcho.updates },
     saturation,
     baseline,
     load,
+    telegram,
+    flood,
     peer,
     peerSkipped: started.skipped,
     peerWarmup: { reports: warmPeer.reports, updates: warmPeer.updates, errors: warmPeer.errors },
-    reports: { warmup: warm.reports, saturation: saturation.reports, load: load.reports, total: warm.reports + saturation.reports + load.reports, distinctReceipts: receipts.size },
+    reports: {
+      warmup: warmReports,
+      saturation: saturation.reports,
+      load: load.reports,
+      telegram: telegramReports,
+      flood: floodReports,
+      total: warmReports + saturation.reports + load.reports + telegramReports + floodReports,
+      distinctReceipts: receipts.size,
+    },
     errorCount,
     errorSamples,
     peakRssBytes,
@@ -556,14 +831,19 @@ port.on('message', (m: ToDriver) => {
     acks.get(m.seq)?.();
     acks.delete(m.seq);
   } else if (m.type === 'go') {
-    const ours: Target = wecomApi ? { kind: 'wecom', url: m.webhookUrl, api: wecomApi } : { kind: 'ours', url: m.webhookUrl, api };
-    run(ours, { kind: 'echo', url: m.baselineUrl, api: baselineApi }, peerApi).then(
+    const ours: Target = wecomApi
+      ? { kind: 'wecom', url: m.webhookUrl, api: wecomApi }
+      : opts.channel === 'web'
+        ? { kind: 'web', url: m.webhookUrl, api: { takeStats: () => ({ calls: 0, byMethod: {}, handleMsSum: 0, unknownChat: 0 }) } }
+        : { kind: 'ours', url: m.webhookUrl, api };
+    run(ours, m.telegramUrl, { kind: 'echo', url: m.baselineUrl, api: baselineApi }, peerApi).then(
       (result) => send({ type: 'done', result }),
       (e: unknown) => send({ type: 'fatal', message: String((e as Error)?.stack ?? e) }),
     );
   } else if (m.type === 'close') {
     clearInterval(rssTimer);
     agent.destroy();
+    floodAgent.destroy();
     void Promise.all([api.close(), baselineApi.close(), peerApi.close(), wecomApi?.close()]).then(() => send({ type: 'closed' }));
   }
 });

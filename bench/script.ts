@@ -58,6 +58,19 @@ export function reportScript(userId: number): Step[] {
   ];
 }
 
+/** The village of the poster the web page's people scan (勐库镇冰岛村 in the sample deployment, as the taps above). */
+export const WEB_VILLAGE = '530925102208';
+
+/**
+ * The same report through the web page (bench/driver.ts, --channel web): its first step, /start, is opening the
+ * poster's link (GET /r?v=WEB_VILLAGE, then the page it redirects to), which chooses the village, so the township
+ * and village taps are not asked; the welcome names the village. Taps are the page's buttons, the rest typed.
+ */
+export function webReportScript(userId: number): Step[] {
+  const [open, ...rest] = reportScript(userId);
+  return [{ ...(open as { say: string }), expect: '勐库镇冰岛村' }, ...rest.filter((s) => !('tap' in s && (s.tap[0] === '勐库镇' || s.tap[0] === '冰岛村')))];
+}
+
 /**
  * The steps of one whole report to the peer baseline (bench/peer-bot.ts): /start, then its 25 questions answered
  * in order (5 taps, 7 money answers of which 3 are first given in words and re-asked, 13 texts).

@@ -104,7 +104,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
    * (intake.addDetails). A proxy's own phone is kept beside the household's; the household's, when given, is the
    * lead's phone (the one duplicates are found by).
    */
-  function leadFrom(turn: Turn, state: State, now: Date) {
+  function leadFrom(turn: Turn, state: State, now: Date, version: number) {
     const a = state.answers;
     const place = a.place as { township: string; village: string };
     const incomes = Object.fromEntries(INCOME_FIELDS.map((f) => [f, (a[f] as Money | undefined) ?? { kind: 'unknown' }])) as Record<IncomeField, Money>;
@@ -115,7 +115,10 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
     const has = (c: (typeof CONDITIONS)[number]) => (conditions ? conditions.includes(c) : a[c] === true);
     const size = typeof a.householdSize === 'number' ? a.householdSize : null;
     return {
-      submissionKey: `${turn.who.channel}:${turn.platformId}`,
+      // keyed by the draft as it was read (the conversation's version), not by the update: two updates signing the
+      // same draft at once (a double tap from two tabs, a reload) make one lead, and the second turn runs again on
+      // what the first left
+      submissionKey: `${turn.who.channel}:${turn.who.userId}:v${version}`,
       channel: turn.who.channel,
       reporterId: turn.who.userId,
       reporterRelation: proxy ? `${String(a.reporter)}:${String(a.relation)}` : null,
@@ -327,7 +330,7 @@ export function createConversations(deps: { db: Database; crypto: Crypto; intake
         status = 'idle';
       }
       if (result.effect?.type === 'submit') {
-        const lead = leadFrom(turn, result.state, now);
+        const lead = leadFrom(turn, result.state, now, existing?.version ?? 0);
         lead.consent.language = row.language;
         const received = await intake.receiveLead(lead, now);
         const days = deployment.procedure.identificationDays;

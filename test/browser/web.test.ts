@@ -409,7 +409,7 @@ describe('the web report page in WeChat on an Android phone', () => {
     const uploads = () => app.db.prisma.webUpload.count();
     const before = await uploads();
     const png = await roofPhoto();
-    const sent = page.waitForResponse((r) => r.url().endsWith('/r/photo') && r.request().method() === 'POST');
+    const sent = page.waitForResponse((r) => new URL(r.url()).pathname === '/r/photo' && r.request().method() === 'POST');
     // web.js sends the form as soon as a file is picked: no tap on the send button
     await next(page, () => page.locator('input[type=file]').setInputFiles({ name: 'IMG_0001.png', mimeType: 'image/png', buffer: png }));
     expect((await sent).status()).toBe(200);
@@ -418,7 +418,7 @@ describe('the web report page in WeChat on an Android phone', () => {
     await look(page, 'photo-received');
 
     // a text file renamed .jpg: refused in words, nothing stored, the draft still there
-    const refused = page.waitForResponse((r) => r.url().endsWith('/r/photo') && r.request().method() === 'POST');
+    const refused = page.waitForResponse((r) => new URL(r.url()).pathname === '/r/photo' && r.request().method() === 'POST');
     await next(page, () => page.locator('input[type=file]').setInputFiles({ name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('这不是照片，是一段文字。\n'.repeat(20)) }));
     expect((await refused).status()).toBe(415);
     expect(await page.locator('main [role=alert]').textContent()).toContain(w('web.photo_not_image'));

@@ -69,10 +69,11 @@ export function webBrowser(base: string, opts: { address?: string } = {}) {
     /** Sends a file from the photo form. */
     photo(data: Uint8Array, name = 'photo.jpg', type = 'image/jpeg', fields: Record<string, string> = {}): Promise<PageResponse> {
       const form = new FormData();
-      form.set('csrf', fields.csrf ?? field('csrf'));
       form.set('u', fields.u ?? `${field('u')}-p`);
       form.set('photo', new Blob([data], { type }), name);
-      return request('/r/photo', { method: 'POST', body: form });
+      // the token is in the form's address: checked before the file is read
+      const action = /action="(\/r\/photo\?csrf=[^"]*)"/.exec(page.html)?.[1] ?? '/r/photo';
+      return request(fields.csrf !== undefined ? `/r/photo?csrf=${fields.csrf}` : action, { method: 'POST', body: form });
     },
     /** Walks a list of steps: "=words" is typed, anything else is a button's label. */
     async walk(steps: string[]): Promise<PageResponse> {

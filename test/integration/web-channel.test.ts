@@ -3,7 +3,8 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { start, type Running } from '../../server/main.ts';
-import { createWeb } from '../../bot/channels/web/index.ts';
+import { createWeb, networkOf, plainText, type WebLimits } from '../../bot/channels/web/index.ts';
+import { newLead } from '../helpers/leads.ts';
 import { freshDatabase, testConfig, TEST_DB, type TestPlace } from '../helpers/db.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { ONE_PIXEL_PNG, webBrowser } from '../helpers/web.ts';
@@ -135,7 +136,8 @@ describe(`the web page over HTTP, ${TEST_DB}`, () => {
     let r = await b.photo(Buffer.from('<script>alert(1)</script>'), 'evil.jpg');
     expect(r.status).toBe(415);
     expect(b.text()).toContain(t('web.photo_not_image'));
-    // more than 10 MB
+    // more than 10 MB (refused by its declared size, before it is read)
+    await b.open('/r');
     const big = Buffer.concat([ONE_PIXEL_PNG, Buffer.alloc(10 * 1024 * 1024 + 10)]);
     r = await b.photo(big, 'big.png', 'image/png');
     expect(r.status).toBe(413);
@@ -205,6 +207,114 @@ describe(`the web page over HTTP, ${TEST_DB}`, () => {
     expect(await app.web.purge(new Date(Date.now() + 31 * 86_400_000), 30)).toBeGreaterThan(0);
     expect(await app.db.prisma.webScreen.count()).toBe(0);
     expect(await app.db.prisma.webUpload.count()).toBe(0);
+  });
+
+  /** A second instance of the page over the same database, with its own limits. */
+  async function secondInstance(own: Partial<WebLimits>): Promise<{ url: string; close(): Promise<void> }> {
+    const second = express();
+    second.set('trust proxy', 'loopback');
+    createWeb({ db: app.db, crypto: createCryptoOf(app), conversations: app.conversations, logger: log.logger, stageByReceipt: (r, tail) => app.intake.stageByReceipt(r, tail), baseUrl: () => '', limits: { ...limits, ...own } }).mount(second);
+    const server: Server = await new Promise((resolve) => {
+      const s = second.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('gives a browser an HttpOnly cookie of its own; a made-up cookie is a new browser, counted as one', async () => {
+    const b = webBrowser(app.url, { address: '10.0.1.1' });
+    await b.open('/r');
+    const set = b.page.headers.get('set-cookie') ?? '';
+    expect(set).toMatch(/^rid=[A-Za-z0-9_-]{43}\.[0-9a-f]{32}; Max-Age=2592000; Path=\/r; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
+    expect(b.page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const second = await secondInstance({ newPerAddress: 2 });
+    try {
+      const made = webBrowser(second.url, { address: '10.0.1.2' });
+      // a value of the right shape, not made here: not an identity, so a new one is given (and counted)
+      made.jar.set('rid', `${'A'.repeat(43)}.${'0'.repeat(32)}`);
+      await made.open('/r');
+      expect(made.jar.get('rid')).not.toBe(`${'A'.repeat(43)}.${'0'.repeat(32)}`);
+      await webBrowser(second.url, { address: '10.0.1.2' }).open('/r');
+      // the third new browser of the address within the hour is turned away, in words
+      const third = webBrowser(second.url, { address: '10.0.1.2' });
+      const r = await third.open('/r');
+      expect(r.status).toBe(429);
+      expect(r.html).toContain(t('web.too_many', { seconds: Number(r.headers.get('retry-after')) }));
+      // one at another address is not
+      expect((await webBrowser(second.url, { address: '10.0.1.3' }).open('/r')).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('takes a photo only where one is asked, with the browser\'s own token, and so many an hour', async () => {
+    const second = await secondInstance({ uploads: 1 });
+    try {
+      const b = webBrowser(second.url, { address: '10.0.1.4' });
+      await b.open(`/r?v=${VILLAGE}`);
+      const before = await app.db.prisma.webUpload.count();
+      // at the welcome, nothing asks for a photo
+      let r = await b.photo(ONE_PIXEL_PNG, 'a.png', 'image/png', { csrf: b.field('csrf') });
+      expect(r.status).toBe(409);
+      expect(b.text()).toContain(t('web.photo_not_now'));
+      await b.open('/r');
+      await b.walk(SHORT);
+      // another browser's token
+      const other = webBrowser(second.url, { address: '10.0.1.4' });
+      await other.open('/r');
+      r = await b.photo(ONE_PIXEL_PNG, 'a.png', 'image/png', { csrf: other.field('csrf') });
+      expect(r.status).toBe(403);
+      expect(await app.db.prisma.webUpload.count()).toBe(before);
+      await b.open('/r');
+      expect((await b.photo(ONE_PIXEL_PNG, 'a.png', 'image/png')).status).toBe(200);
+      // the same form sent again is the same photo, not a second one
+      const again = await b.photo(ONE_PIXEL_PNG, 'a.png', 'image/png', { u: /name="u" value="([^"]+)"/.exec(b.page.html)![1]! });
+      expect([200, 429]).toContain(again.status);
+      await b.open('/r');
+      r = await b.photo(ONE_PIXEL_PNG, 'b.png', 'image/png');
+      expect(r.status).toBe(429);
+      expect(await app.db.prisma.webUpload.count()).toBe(before + 1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('shows typed words as words (never as markup), drops what cannot be stored, and sends /r/big nowhere else', async () => {
+    const b = webBrowser(app.url, { address: '10.0.1.5' });
+    await b.open(`/r?v=${VILLAGE}`);
+    await b.walk([...SHORT, '=<b>牛</b>"死了\u0000']);
+    expect(b.page.html).toContain('&lt;b&gt;牛&lt;/b&gt;&quot;死了');
+    expect(b.page.html).not.toContain('<b>牛</b>');
+    await b.walk(['✅ 没问题', '✅ 我同意', '=王老汉']);
+    const receipt = /class="receipt-no">([^<]+)</.exec(b.page.html)![1]!;
+    const lead = await app.db.prisma.lead.findUniqueOrThrow({ where: { receiptNo: receipt } });
+    expect((lead.answers as { whatHappened: string }).whatHappened).toBe('<b>牛</b>"死了');
+    const big = await fetch(`${app.url}/r/big?back=https://evil.example/`, { redirect: 'manual', headers: { 'x-forwarded-for': '10.0.1.5' } });
+    expect(big.headers.get('location')).toBe('/r');
+    expect((await fetch(`${app.url}/r/assets/constructor`)).status).toBe(404);
+    expect(plainText('a\u0000b\u0007c\nd\te')).toBe('abc\nd\te');
+    expect(plainText('x\ud800y\ud83d\ude00')).toBe('xy\ud83d\ude00');
+  });
+
+  it('makes one lead of a signature sent twice at once from two forms (a reload, two tabs)', async () => {
+    const b = webBrowser(app.url, { address: '10.0.1.6' });
+    await b.open(`/r?v=${VILLAGE}`);
+    await b.walk([...SHORT, '跳过', '✅ 没问题', '✅ 我同意']);
+    const leadsBefore = await app.db.prisma.lead.count();
+    const csrf = b.field('csrf');
+    await Promise.all([b.post({ csrf, u: crypto.randomUUID(), t: '王老汉' }), b.post({ csrf, u: crypto.randomUUID(), t: '王老汉' }), b.post({ csrf, u: crypto.randomUUID(), t: '王老汉' })]);
+    expect(await app.db.prisma.lead.count()).toBe(leadsBefore + 1);
+  });
+
+  it('finds a report by the proxy\'s own phone too, and counts an IPv6 line by its /64', async () => {
+    const lead = newLead({ phone: '13900001111', reporterPhone: '13722223333', reporterRelation: 'family:child' });
+    const got = await app.intake.receiveLead(lead, NOW);
+    expect(await app.intake.stageByReceipt(got.receiptNo, '3333')).toMatchObject({ stage: 'received' });
+    expect(await app.intake.stageByReceipt(got.receiptNo, '1111')).toMatchObject({ stage: 'received' });
+    expect(await app.intake.stageByReceipt(got.receiptNo, '2222')).toBeUndefined();
+    expect(await app.intake.stageByReceipt(got.receiptNo, '')).toBeUndefined();
+    expect(networkOf('2408:8456:f10:1a2b:1:2:3:4')).toBe(networkOf('2408:8456:0f10:1a2b::99'));
+    expect(networkOf('2408:8456:f10:1a2c::1')).not.toBe(networkOf('2408:8456:f10:1a2b::1'));
+    expect(networkOf('10.1.2.3')).toBe('10.1.2.3');
   });
 
   it('keeps a draft across a restart: the same browser comes back to the same question', async () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { MEDIA_MAX_BYTES, type FetchedMedia } from '../../../server/intake/media
 import type { Conversations } from '../../conversation.ts';
 import type { Capabilities, Inbound, Outbound } from '../../engine/types.ts';
 import type { ChannelPort, ReplyTo, SendOutcome } from '../port.ts';
+import { memoT } from '../../../server/i18n.ts';
 import { languageOf, renderPage, renderStatus, renderRefusal, type Screen } from './page.ts';
 
 /**
@@ -44,6 +46,29 @@ export const WEB_PATH = '/r';
 const COOKIE = 'rid';
 const BIG_COOKIE = 'big';
 const COOKIE_DAYS = 30;
+/** Photos read at the same time by one instance (each held in memory while it is checked). */
+const MAX_READING = 6;
+/** How long a request count may take before the in-memory count stands in. */
+const LIMIT_QUERY_MS = 500;
+/** The largest photo taken, in pixels (a small file can claim a huge picture, to be drawn in staff's browsers). */
+const MAX_PIXELS = 100_000_000;
+
+/** An address, or for IPv6 its /64 (one household's line has a whole /64 to pick addresses from). */
+export function networkOf(ip: string): string {
+  if (!isIPv6(ip) || ip.startsWith('::ffff:')) return ip;
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** Typed words as text: control characters (a NUL cannot be stored) and lone surrogates dropped. */
+export function plainText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '');
+}
+
 /** A form's id: the page's random id, with a letter for its other forms (the photo, the choices, the foot's buttons). */
 const FORM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-[pfc])?$/;
 /** Photos a report takes (the flow stops at the same number). */
@@ -131,7 +156,23 @@ export function createWeb(deps: WebDeps) {
   const port: ChannelPort = { channel: WEB_CHANNEL, caps: WEB_CAPS, send, fetchMedia: (id) => fetchMedia(id), mount };
 
   // ---- limits, counted in the database
-  const store = { query: (q: { text: string; values?: unknown[] }) => db.query(q.text, q.values ?? []) };
+  // a count that does not come back quickly is an error: the in-memory limiter takes over, the page does not wait
+  const store = {
+    query: (q: { text: string; values?: unknown[] }) =>
+      new Promise<{ rows: unknown[]; rowCount: number }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('rate limit store too slow')), LIMIT_QUERY_MS);
+        db.query(q.text, q.values ?? []).then(
+          (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          },
+          (e: unknown) => {
+            clearTimeout(timer);
+            reject(e instanceof Error ? e : new Error(String(e)));
+          },
+        );
+      }),
+  };
   const limiter = (keyPrefix: string, points: number, duration: number) =>
     new RateLimiterPostgres({
       storeClient: store,
@@ -153,18 +194,33 @@ export function createWeb(deps: WebDeps) {
   const newByAddress = limiter('web_new', limits.newPerAddress, 3600);
   const lookups = limiter('web_status', limits.lookups, 900);
   const uploads = limiter('web_photo', limits.uploads, 3600);
+  const uploadsByAddress = limiter('web_photo_ip', limits.uploads * 4, 3600);
+  /** photos being read now, in this instance (each is held in memory, up to 10 MB) */
+  let reading = 0;
 
+  /**
+   * One request counted against `key`. Counts of one key are made one after another in this instance: a flood from
+   * one address waits here, in memory, rather than in the database's pool behind the lock on its one row.
+   */
+  const counting = new Map<string, Promise<unknown>>();
   async function take(l: RateLimiterAbstract, key: string): Promise<void> {
+    const k = `${l.keyPrefix}:${key}`;
+    const mine = (counting.get(k) ?? Promise.resolve()).catch(() => undefined).then(() => l.consume(key));
+    counting.set(k, mine);
     try {
-      await l.consume(key);
+      await mine;
     } catch (e) {
       if (e instanceof RateLimiterRes) throw new Refused(429, 'web.too_many', { seconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)) });
       throw e;
+    } finally {
+      if (counting.get(k) === mine) counting.delete(k);
     }
   }
 
   // ---- identity
   const idOf = (cookie: string) => `w${crypto.lookupHash('web_browser', cookie).slice(0, 40)}`;
+  // the cookie is a random value and its keyed hash: a value made up elsewhere is a new browser (and counted as one)
+  const signed = (value: string) => `${value}.${crypto.lookupHash('web_cookie', value).slice(0, 32)}`;
   const csrfOf = (id: string) => crypto.lookupHash('web_form', id).slice(0, 32);
   const secure = (req: Request) => deps.baseUrl().startsWith('https:') || req.secure;
   function cookieOf(req: Request, name: string): string | undefined {
@@ -177,19 +233,21 @@ export function createWeb(deps: WebDeps) {
   /** The browser's identity: its cookie's, or a new one (counted against the address) set on this response. */
   async function browser(req: Request, res: Response, create: boolean): Promise<string | undefined> {
     const have = cookieOf(req, COOKIE);
-    if (have && /^[A-Za-z0-9_-]{43}$/.test(have)) return idOf(have);
+    const value = have && /^[A-Za-z0-9_-]{43}\.[0-9a-f]{32}$/.test(have) ? have.slice(0, 43) : undefined;
+    if (value && sameToken(have!, signed(value))) return idOf(value);
     if (!create) return undefined;
     await take(newByAddress, address(req));
-    const value = randomBytes(32).toString('base64url');
-    res.cookie(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: secure(req), path: WEB_PATH, maxAge: COOKIE_DAYS * 86_400_000 });
-    return idOf(value);
+    const fresh = randomBytes(32).toString('base64url');
+    res.cookie(COOKIE, signed(fresh), { httpOnly: true, sameSite: 'lax', secure: secure(req), path: WEB_PATH, maxAge: COOKIE_DAYS * 86_400_000 });
+    return idOf(fresh);
   }
-  const address = (req: Request) => req.ip ?? 'unknown';
+  const address = (req: Request) => networkOf(req.ip ?? 'unknown');
   const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
   // ---- a turn of the conversation, as the messengers' are
-  async function turn(req: Request, id: string, platformId: string, input: Inbound): Promise<void> {
-    await conversations.run(port, {
+  /** One answer through the conversation; the replies it sent (the new screen), or undefined for a form sent again. */
+  async function turn(req: Request, id: string, platformId: string, input: Inbound): Promise<Outbound[] | undefined> {
+    const r = await conversations.run(port, {
       platformId: `${id}:${platformId}`,
       payload: { input },
       userId: id,
@@ -197,6 +255,7 @@ export function createWeb(deps: WebDeps) {
       languageCode: req.acceptsLanguages('zh-CN', 'zh', 'en') || undefined,
       input,
     });
+    return r.duplicate || r.replies.length === 0 ? undefined : r.replies;
   }
 
   async function screenOf(id: string): Promise<Outbound[] | undefined> {
@@ -208,8 +267,8 @@ export function createWeb(deps: WebDeps) {
     return { lng: languageOf(req), big: cookieOf(req, BIG_COOKIE) === '1', csrf: csrfOf(id), nonce: randomUUID(), maxPhotos: WEB_MAX_PHOTOS };
   }
 
-  async function showPage(req: Request, res: Response, id: string): Promise<void> {
-    let replies = await screenOf(id);
+  async function showPage(req: Request, res: Response, id: string, shown?: Outbound[]): Promise<void> {
+    let replies = shown ?? (await screenOf(id));
     if (!replies) {
       await turn(req, id, `open:${randomUUID()}`, { kind: 'command', name: 'start', arg: '' });
       replies = (await screenOf(id)) ?? [];
@@ -220,7 +279,9 @@ export function createWeb(deps: WebDeps) {
 
   function refuse(req: Request, res: Response, e: unknown): void {
     if (e instanceof Refused) {
-      if (e.status === 429) res.setHeader('retry-after', String(e.params.seconds ?? 60));
+      if (e.status === 429 || e.status === 503) res.setHeader('retry-after', String(e.params.seconds ?? 60));
+      // a flood's answer costs as little as possible: the words alone
+      if (e.status === 429) return void res.status(429).type('text/plain').send(memoT(languageOf(req), 'bot')(e.key, e.params));
       res.status(e.status).type('html').send(renderRefusal({ lng: languageOf(req), big: cookieOf(req, BIG_COOKIE) === '1' }, e.key, e.params));
       return;
     }
@@ -229,8 +290,9 @@ export function createWeb(deps: WebDeps) {
   }
 
   /** After an answer: htmx swaps the new screen in; a plain form is sent to the page (POST, redirect, GET). */
-  async function answered(req: Request, res: Response, id: string): Promise<void> {
-    if (req.get('hx-request') === 'true') return showPage(req, res, id);
+  async function answered(req: Request, res: Response, id: string, shown: Outbound[] | undefined): Promise<void> {
+    // the screen just stored is drawn from what the turn said, without reading it back
+    if (req.get('hx-request') === 'true') return showPage(req, res, id, shown);
     res.redirect(303, WEB_PATH);
   }
 
@@ -238,18 +300,27 @@ export function createWeb(deps: WebDeps) {
 
   /** A form's identity, CSRF token and id, checked; the address and the browser counted. */
   async function posted(req: Request, res: Response): Promise<{ id: string; nonce: string }> {
-    await take(byAddress, address(req));
     const id = await browser(req, res, false);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const csrf = typeof body.csrf === 'string' ? body.csrf : '';
-    if (!id || !sameToken(csrf, csrfOf(id))) throw new Refused(403, 'web.stale');
-    await take(byBrowser, id);
+    if (!id || !sameToken(csrf, csrfOf(id))) {
+      await take(byAddress, address(req));
+      throw new Refused(403, 'web.stale');
+    }
+    // both counts at once: one round trip's wait
+    await Promise.all([take(byAddress, address(req)), take(byBrowser, id)]);
     const nonce = typeof body.u === 'string' && FORM_ID.test(body.u) ? body.u : randomUUID();
     return { id, nonce };
   }
 
   function mount(app: Express): void {
     const r = Router();
+    // an address over its limit is answered before anything else is done for it (from memory: no query, no page)
+    r.use((req, res, next) => {
+      const blocked = (byAddress as unknown as { getInMemoryBlockMsBeforeExpire(key: string): number }).getInMemoryBlockMsBeforeExpire(byAddress.getKey(address(req)));
+      if (blocked > 0) return refuse(req, res, new Refused(429, 'web.too_many', { seconds: Math.ceil(blocked / 1000) }));
+      next();
+    });
     r.use(
       helmet({
         contentSecurityPolicy: {
@@ -270,10 +341,10 @@ export function createWeb(deps: WebDeps) {
         referrerPolicy: { policy: 'same-origin' },
       }),
     );
-    r.use(compression({ filter: (_req, res) => /^text\/(html|css|javascript)/.test(String(res.getHeader('content-type') ?? '')) }));
+    r.use(compression({ filter: (_req, res) => res.statusCode < 400 && /^text\/(html|css|javascript)/.test(String(res.getHeader('content-type') ?? '')) }));
 
     r.get('/assets/:name', (req, res) => {
-      const a = ASSETS[req.params.name];
+      const a = Object.hasOwn(ASSETS, req.params.name) ? ASSETS[req.params.name] : undefined;
       if (!a) return void res.status(404).end();
       res.setHeader('content-type', a.type);
       res.setHeader('cache-control', 'public, max-age=3600');
@@ -309,30 +380,42 @@ export function createWeb(deps: WebDeps) {
             ? { kind: 'command', name: choice === 'home' ? 'start' : 'status', arg: '' }
             : { kind: 'choice', id: choice }
           : text !== undefined
-            ? { kind: 'text', text: text.slice(0, 2000) }
+            ? { kind: 'text', text: plainText(text.slice(0, 2000)) }
             : undefined;
-        if (input) await turn(req, id, nonce, input);
-        await answered(req, res, id);
+        await answered(req, res, id, input ? await turn(req, id, nonce, input) : undefined);
       } catch (e) {
         refuse(req, res, e);
       }
     });
 
     r.post('/photo', async (req, res) => {
+      let counted = false;
       try {
         await take(byAddress, address(req));
+        // everything is checked before the body is read: the browser, its form's token (in the form's address), the
+        // size it declares, the limits, and that its screen asks for a photo at all
         const id = await browser(req, res, false);
-        if (!id) throw new Refused(403, 'web.stale');
-        const got = await readPhoto(req);
-        if (!sameToken(got.fields.csrf ?? '', csrfOf(id))) throw new Refused(403, 'web.stale');
+        const csrf = typeof req.query.csrf === 'string' ? req.query.csrf : '';
+        if (!id || !sameToken(csrf, csrfOf(id))) throw new Refused(403, 'web.stale');
+        if (Number(req.get('content-length') ?? 0) > MEDIA_MAX_BYTES + 64 * 1024) throw new Refused(413, 'web.photo_too_big', { mb: MEDIA_MAX_BYTES / 1024 / 1024 });
         await take(byBrowser, id);
-        if (!got.file) throw new Refused(400, 'web.photo_none');
+        if (!(await screenOf(id))?.at(-1)?.ask?.media) throw new Refused(409, 'web.photo_not_now');
         await take(uploads, id);
+        await take(uploadsByAddress, address(req));
+        if (reading >= MAX_READING) throw new Refused(503, 'web.busy', { seconds: 5 });
+        reading++;
+        counted = true;
+        const got = await readPhoto(req);
+        reading--;
+        counted = false;
+        if (!got.file) throw new Refused(400, 'web.photo_none');
         const upload = await db.prisma.webUpload.create({ data: { chatId: id, mime: got.file.mime, data: crypto.encryptBytes(got.file.data), createdAt: new Date() } });
         const nonce = got.fields.u && FORM_ID.test(got.fields.u) ? got.fields.u : randomUUID();
-        await turn(req, id, nonce, { kind: 'media', media: 'photo', fileId: upload.id });
-        await answered(req, res, id);
+        await answered(req, res, id, await turn(req, id, nonce, { kind: 'media', media: 'photo', fileId: upload.id }));
       } catch (e) {
+        if (counted) reading--;
+        // a refused upload's body is not read: the connection is closed after the answer
+        if (!req.complete) res.setHeader('connection', 'close');
         refuse(req, res, e);
       }
     });
@@ -421,7 +504,7 @@ function readPhoto(req: Request): Promise<{ fields: Record<string, string>; file
           // read as an image: its header parsed for a known type and a size (a renamed file or a script is refused)
           const size = imageSize(data);
           const mime = size.type ? PHOTO_TYPES[size.type] : undefined;
-          if (!mime || !size.width || !size.height) throw new Error('not an image');
+          if (!mime || !size.width || !size.height || size.width * size.height > MAX_PIXELS) throw new Error('not an image');
           file = { data, mime };
         } catch {
           failed = new Refused(415, 'web.photo_not_image');

@@ -20,7 +20,8 @@ CREATE TABLE "web_upload" (
 );
 
 -- CreateTable
-CREATE TABLE "rate_limit" (
+-- UNLOGGED: request counts are worth no disk sync (a crash forgets them, and the limits start again)
+CREATE UNLOGGED TABLE "rate_limit" (
     "key" VARCHAR(255) NOT NULL,
     "points" INTEGER NOT NULL DEFAULT 0,
     "expire" BIGINT,
