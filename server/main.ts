@@ -29,7 +29,7 @@ import type { Wecom } from '../bot/channels/wecom/index.ts';
 import { createWeb, type Web, type WebLimits } from '../bot/channels/web/index.ts';
 import { postersHtml } from '../bot/channels/web/posters.ts';
 import type { ChannelPort } from '../bot/channels/port.ts';
-import { errorFields } from './errors.ts';
+import { errorFields, isTransient } from './errors.ts';
 import { allWarnings, warningText } from './places/commands.ts';
 import { createConsoleAuth, type ConsoleAuth } from './console/auth.ts';
 
@@ -195,7 +195,11 @@ export async function start(config: Config, logger: Logger, opts: StartOptions =
         const sessions = await consoleAuth.purge(now);
         const pages = await web.purge(now, config.deployment.retention.draftDays);
         if (drafts + messages + reminders + sessions + pages > 0) logger.info({ drafts, messages, reminders, sessions, pages }, 'deleted expired drafts, old outbox rows, reminder keys, console log-ins and web pages');
-      })().catch((e: unknown) => logger.error({ err: errorFields(e) }, 'nightly purge failed')));
+      })().catch((e: unknown) =>
+        // a database that is away for now (an outage at start-up) is the outage's, said by /readyz and the workers;
+        // the purge runs again the next night
+        isTransient(e) ? logger.warn({ err: errorFields(e) }, 'purge could not reach the database; it runs again the next night') : logger.error({ err: errorFields(e) }, 'nightly purge failed'),
+      ));
     void purge();
     const purgeJob = cron.schedule('17 3 * * *', purge, { timezone: config.deployment.timezone });
 
